@@ -1,0 +1,4 @@
+DROP TABLE processed_events;
+DROP TABLE outbox;
+DROP TABLE events;
+DROP FUNCTION events_are_append_only();

@@ -1,0 +1,134 @@
+//! Settings read from the environment. Every knob has a default that works on a developer
+//! machine, so `cargo run` needs no setup; containers and clusters override them.
+
+use std::{fmt::Display, net::SocketAddr, str::FromStr};
+
+/// The PostgreSQL server every service uses unless told otherwise (trust auth, local).
+pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432";
+
+/// A setting that is present but unusable. Services exit with this message at start.
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {name}={value:?} is invalid: {reason}")]
+pub struct ConfigError {
+    pub name: String,
+    pub value: String,
+    pub reason: String,
+}
+
+/// The variable's value, or `default` when it is unset or empty.
+pub fn var_or(name: &str, default: &str) -> String {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => value,
+        _ => default.to_owned(),
+    }
+}
+
+/// The variable parsed as `T`, or `default` when it is unset or empty.
+pub fn parse_or<T>(name: &str, default: T) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => {
+            value.trim().parse().map_err(|err: T::Err| ConfigError {
+                name: name.to_owned(),
+                value,
+                reason: err.to_string(),
+            })
+        }
+        _ => Ok(default),
+    }
+}
+
+/// A boolean flag: `true/false`, `1/0`, `yes/no`, `on/off`.
+pub fn flag_or(name: &str, default: bool) -> Result<bool, ConfigError> {
+    let value = var_or(name, if default { "true" } else { "false" });
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError {
+            name: name.to_owned(),
+            value,
+            reason: "expected true or false".to_owned(),
+        }),
+    }
+}
+
+/// Where a service's database lives.
+#[derive(Clone, Debug)]
+pub struct DatabaseConfig {
+    /// Server URL without a database name, e.g. `postgres://postgres@127.0.0.1:5432`.
+    pub server_url: String,
+    /// The service's own database, created at start when missing.
+    pub name: String,
+    /// Connections kept by the pool. Small by default: a service on a laptop shares one server
+    /// with four others.
+    pub pool_size: u32,
+}
+
+impl DatabaseConfig {
+    /// Reads `PG_URL` (shared by every service), `<PREFIX>_DB_NAME` and `DB_POOL_SIZE`.
+    pub fn from_env(prefix: &str, default_name: &str) -> Result<Self, ConfigError> {
+        let server_url = var_or("PG_URL", DEFAULT_PG_URL)
+            .trim_end_matches('/')
+            .to_owned();
+        let name_var = format!("{prefix}_DB_NAME");
+        let name = var_or(&name_var, default_name);
+        if !is_plain_identifier(&name) {
+            return Err(ConfigError {
+                name: name_var,
+                value: name,
+                reason: "use lower-case letters, digits and underscores".to_owned(),
+            });
+        }
+        Ok(Self {
+            server_url,
+            name,
+            pool_size: parse_or("DB_POOL_SIZE", 8)?,
+        })
+    }
+
+    /// The URL of this service's database.
+    pub fn url(&self) -> String {
+        format!("{}/{}", self.server_url, self.name)
+    }
+
+    /// The URL of the maintenance database, used only to create ours.
+    pub fn admin_url(&self) -> String {
+        format!("{}/postgres", self.server_url)
+    }
+}
+
+/// The address a gRPC server binds: `<PREFIX>_ADDR`, loopback by default so a developer machine
+/// exposes nothing; containers set `0.0.0.0:<port>`.
+pub fn listen_addr(prefix: &str, default_port: u16) -> Result<SocketAddr, ConfigError> {
+    parse_or(
+        &format!("{prefix}_ADDR"),
+        SocketAddr::from(([127, 0, 0, 1], default_port)),
+    )
+}
+
+pub(crate) fn is_plain_identifier(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_names_are_plain_identifiers() {
+        assert!(is_plain_identifier("menu"));
+        assert!(is_plain_identifier("menu_test_0a1b"));
+        assert!(!is_plain_identifier(""));
+        assert!(!is_plain_identifier("Menu"));
+        assert!(!is_plain_identifier("menu; drop"));
+        assert!(!is_plain_identifier("1menu"));
+    }
+}

@@ -1,0 +1,201 @@
+//! One PostgreSQL database per service: created when missing, migrated at start, then pooled.
+
+use std::time::Duration;
+
+use diesel::{QueryableByName, sql_types::Bool};
+use diesel_async::{
+    AsyncConnection, AsyncPgConnection, RunQueryDsl,
+    pooled_connection::{AsyncDieselConnectionManager, bb8},
+};
+pub use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+
+use crate::config::DatabaseConfig;
+
+/// A service's connection pool.
+pub type PgPool = bb8::Pool<AsyncPgConnection>;
+
+/// Any advisory-lock key works as long as every service uses the same one: it serialises
+/// migrations when several replicas of a service start at once.
+const MIGRATION_LOCK_KEY: i64 = 0x6d65_7368; // "mesh"
+
+/// Why a service could not get its database ready. Fatal at start.
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("cannot connect to PostgreSQL at {server}: {reason}")]
+    Connect { server: String, reason: String },
+    #[error("cannot create database {name}: {reason}")]
+    Create { name: String, reason: String },
+    #[error("migrations of database {name} failed: {reason}")]
+    Migrate { name: String, reason: String },
+}
+
+/// Creates the database if missing, runs the pending migrations of each set in turn (the event
+/// store's, then the service's own), and returns a pool on it.
+pub async fn connect(
+    config: &DatabaseConfig,
+    migrations: &'static [EmbeddedMigrations],
+) -> Result<PgPool, DbSetupError> {
+    ensure_database(config).await?;
+    run_migrations(config, migrations).await?;
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url());
+    bb8::Pool::builder()
+        .max_size(config.pool_size)
+        // A request waits at most this long for a connection, then fails as UNAVAILABLE
+        // instead of piling up behind a dead server.
+        .connection_timeout(Duration::from_secs(5))
+        .build(manager)
+        .await
+        .map_err(|err| DbSetupError::Connect {
+            server: redact(&config.server_url),
+            reason: err.to_string(),
+        })
+}
+
+#[derive(QueryableByName)]
+struct Exists {
+    #[diesel(sql_type = Bool)]
+    exists: bool,
+}
+
+/// `CREATE DATABASE` when the service's database does not exist yet. Two replicas racing here
+/// is fine: the loser sees the database exist and carries on.
+pub async fn ensure_database(config: &DatabaseConfig) -> Result<(), DbSetupError> {
+    let mut conn = AsyncPgConnection::establish(&config.admin_url())
+        .await
+        .map_err(|err| DbSetupError::Connect {
+            server: redact(&config.server_url),
+            reason: err.to_string(),
+        })?;
+    let create_error = |reason: String| DbSetupError::Create {
+        name: config.name.clone(),
+        reason,
+    };
+    if database_exists(&mut conn, &config.name)
+        .await
+        .map_err(|err| create_error(err.to_string()))?
+    {
+        return Ok(());
+    }
+    // The name is a checked plain identifier (see `DatabaseConfig::from_env`), so quoting it is
+    // enough; CREATE DATABASE takes no bind parameters.
+    let created = diesel::sql_query(format!("CREATE DATABASE \"{}\"", config.name))
+        .execute(&mut conn)
+        .await;
+    match created {
+        Ok(_) => {
+            tracing::info!(database = %config.name, "created database");
+            Ok(())
+        }
+        Err(err) => match database_exists(&mut conn, &config.name).await {
+            Ok(true) => Ok(()),
+            _ => Err(create_error(err.to_string())),
+        },
+    }
+}
+
+async fn database_exists(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+) -> Result<bool, diesel::result::Error> {
+    let row: Exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<diesel::sql_types::Text, _>(name)
+            .get_result(conn)
+            .await?;
+    Ok(row.exists)
+}
+
+/// Runs the embedded migrations on a blocking thread: diesel's migration harness is synchronous,
+/// and `block_in_place` would panic on the single-threaded runtime tests use.
+async fn run_migrations(
+    config: &DatabaseConfig,
+    migrations: &'static [EmbeddedMigrations],
+) -> Result<(), DbSetupError> {
+    let url = config.url();
+    let migrate_error = |reason: String| DbSetupError::Migrate {
+        name: config.name.clone(),
+        reason,
+    };
+    let applied = tokio::task::spawn_blocking(move || blocking::migrate(&url, migrations))
+        .await
+        .map_err(|err| migrate_error(err.to_string()))?
+        .map_err(migrate_error)?;
+    tracing::info!(database = %config.name, applied, "migrations up to date");
+    Ok(())
+}
+
+mod blocking {
+    //! The synchronous half of migrations, kept apart so diesel's sync and async query traits
+    //! never meet in one scope.
+
+    use diesel::{
+        Connection, RunQueryDsl,
+        migration::{Migration, MigrationSource},
+        pg::Pg,
+    };
+    use diesel_async::{AsyncPgConnection, async_connection_wrapper::AsyncConnectionWrapper};
+    use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+
+    use super::MIGRATION_LOCK_KEY;
+
+    /// Applies every pending migration of each set, in order; returns how many ran.
+    pub(super) fn migrate(url: &str, migrations: &[EmbeddedMigrations]) -> Result<usize, String> {
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(url)
+            .map_err(|err| err.to_string())?;
+        diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+            .execute(&mut conn)
+            .map_err(|err| err.to_string())?;
+        let mut result = Ok(0);
+        for set in migrations {
+            result = result.and_then(|applied| {
+                conn.run_pending_migrations(Borrowed(set))
+                    .map(|versions| applied + versions.len())
+                    .map_err(|err| err.to_string())
+            });
+        }
+        // Closing the connection releases the lock too; unlocking first is just tidy.
+        let _ = diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+            .execute(&mut conn);
+        result
+    }
+
+    /// `EmbeddedMigrations` is a source only by value; this lends one from a static slice.
+    struct Borrowed<'a>(&'a EmbeddedMigrations);
+
+    impl MigrationSource<Pg> for Borrowed<'_> {
+        fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn Migration<Pg>>>> {
+            MigrationSource::<Pg>::migrations(self.0)
+        }
+    }
+}
+
+/// The URL with any password replaced, fit for logs and error messages.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_passwords_only() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432"),
+            "postgres://app:***@db:5432"
+        );
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1:5432"),
+            "postgres://postgres@127.0.0.1:5432"
+        );
+    }
+}

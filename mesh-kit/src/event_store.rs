@@ -1,0 +1,225 @@
+//! The event store of an event-sourced service: events are appended to an append-only table in
+//! the same transaction as the read-model update and an outbox row, so state, history and what
+//! gets published can never disagree. [`crate::relay`] publishes the outbox; consumers record
+//! what they applied with [`claim`].
+
+use chrono::{DateTime, SubsecRound, Utc};
+use diesel::{
+    ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable, SelectableHelper,
+    result::{DatabaseErrorKind, Error as DieselError},
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use mesh_proto::json::{self, JsonError};
+use prost::{Message, Name};
+use uuid::Uuid;
+
+use crate::db::EmbeddedMigrations;
+
+/// The tables of the event store. Run them with the service's own migrations.
+pub const MIGRATIONS: EmbeddedMigrations = diesel_migrations::embed_migrations!("migrations");
+
+/// The unique `(aggregate_id, sequence)` constraint that makes concurrent appends safe.
+const SEQUENCE_CONSTRAINT: &str = "events_aggregate_sequence_key";
+
+pub mod schema {
+    diesel::table! {
+        events (id) {
+            id -> Uuid,
+            aggregate_id -> Uuid,
+            sequence -> Int8,
+            event_type -> Text,
+            payload -> Jsonb,
+            request_id -> Nullable<Text>,
+            occurred_at -> Timestamptz,
+        }
+    }
+
+    diesel::table! {
+        outbox (id) {
+            id -> Int8,
+            event_id -> Uuid,
+            topic -> Text,
+            record_key -> Text,
+            event_type -> Text,
+            payload -> Text,
+            request_id -> Nullable<Text>,
+            occurred_at -> Timestamptz,
+            sent_at -> Nullable<Timestamptz>,
+        }
+    }
+
+    diesel::table! {
+        processed_events (consumer, event_id) {
+            consumer -> Text,
+            event_id -> Text,
+            processed_at -> Timestamptz,
+        }
+    }
+
+    diesel::joinable!(outbox -> events (event_id));
+    diesel::allow_tables_to_appear_in_same_query!(events, outbox, processed_events);
+}
+
+use schema::{events, outbox, processed_events};
+
+/// One event to append.
+#[derive(Debug)]
+pub struct NewEvent<'a, M> {
+    pub aggregate_id: Uuid,
+    /// The position this event takes: the aggregate's current version plus one.
+    pub sequence: i64,
+    /// The logical topic it is published to.
+    pub topic: &'a str,
+    /// The record key: the order id, so every event of an order lands on one partition.
+    pub key: &'a str,
+    pub payload: &'a M,
+    pub request_id: Option<&'a str>,
+}
+
+/// An event as the store holds it.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = events)]
+pub struct StoredEvent {
+    pub id: Uuid,
+    pub aggregate_id: Uuid,
+    pub sequence: i64,
+    pub event_type: String,
+    pub payload: serde_json::Value,
+    pub request_id: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl StoredEvent {
+    /// The payload as its proto message. Fails when `M` is not the stored type.
+    pub fn decode<M: Message + Name + Default>(&self) -> Result<M, JsonError> {
+        if self.event_type != M::full_name() {
+            return Err(JsonError::Decode {
+                type_name: M::full_name(),
+                reason: format!("the stored event is a {}", self.event_type),
+            });
+        }
+        json::from_json(self.payload.to_string().as_bytes())
+    }
+}
+
+/// Why an append did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// Someone else appended at this position first. Reload the aggregate and decide again.
+    #[error("aggregate {aggregate_id} already has an event at sequence {sequence}")]
+    Conflict { aggregate_id: Uuid, sequence: i64 },
+    #[error(transparent)]
+    Encode(#[from] JsonError),
+    #[error(transparent)]
+    Store(DieselError),
+}
+
+impl From<DieselError> for AppendError {
+    fn from(err: DieselError) -> Self {
+        Self::Store(err)
+    }
+}
+
+/// Appends `event` and its outbox row. Call it inside the transaction that updates the read
+/// model; the caller wakes the relay after the commit.
+pub async fn append<M: Message + Name>(
+    conn: &mut AsyncPgConnection,
+    event: NewEvent<'_, M>,
+) -> Result<StoredEvent, AppendError> {
+    let payload = json::to_json(event.payload)?;
+    let value: serde_json::Value =
+        serde_json::from_str(&payload).map_err(|err| JsonError::Encode {
+            type_name: M::full_name(),
+            reason: err.to_string(),
+        })?;
+    let stored = StoredEvent {
+        id: Uuid::new_v4(),
+        aggregate_id: event.aggregate_id,
+        sequence: event.sequence,
+        event_type: M::full_name(),
+        payload: value,
+        request_id: event.request_id.map(str::to_owned),
+        // PostgreSQL keeps microseconds; so do we, so a re-read event equals the appended one.
+        occurred_at: Utc::now().trunc_subsecs(6),
+    };
+    let inserted = diesel::insert_into(events::table)
+        .values((
+            events::id.eq(stored.id),
+            events::aggregate_id.eq(stored.aggregate_id),
+            events::sequence.eq(stored.sequence),
+            events::event_type.eq(&stored.event_type),
+            events::payload.eq(&stored.payload),
+            events::request_id.eq(&stored.request_id),
+            events::occurred_at.eq(stored.occurred_at),
+        ))
+        .execute(conn)
+        .await;
+    match inserted {
+        Ok(_) => {}
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
+            if info.constraint_name() == Some(SEQUENCE_CONSTRAINT) =>
+        {
+            return Err(AppendError::Conflict {
+                aggregate_id: stored.aggregate_id,
+                sequence: stored.sequence,
+            });
+        }
+        Err(err) => return Err(err.into()),
+    }
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::event_id.eq(stored.id),
+            outbox::topic.eq(event.topic),
+            outbox::record_key.eq(event.key),
+            outbox::event_type.eq(&stored.event_type),
+            outbox::payload.eq(&payload),
+            outbox::request_id.eq(&stored.request_id),
+            outbox::occurred_at.eq(stored.occurred_at),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(stored)
+}
+
+/// Every event of an aggregate, oldest first.
+pub async fn history(
+    conn: &mut AsyncPgConnection,
+    aggregate_id: Uuid,
+) -> Result<Vec<StoredEvent>, DieselError> {
+    events::table
+        .filter(events::aggregate_id.eq(aggregate_id))
+        .order(events::sequence.asc())
+        .select(StoredEvent::as_select())
+        .load(conn)
+        .await
+}
+
+/// The aggregate's version: the sequence of its last event, 0 when it has none.
+pub async fn version(conn: &mut AsyncPgConnection, aggregate_id: Uuid) -> Result<i64, DieselError> {
+    let last: Option<Option<i64>> = events::table
+        .filter(events::aggregate_id.eq(aggregate_id))
+        .select(diesel::dsl::max(events::sequence))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(last.flatten().unwrap_or(0))
+}
+
+/// Records that `consumer` applied `event_id`. Returns false when it already had: the caller
+/// then skips the effect. Call it inside the transaction that applies the effect, so the effect
+/// and the record commit together or not at all.
+pub async fn claim(
+    conn: &mut AsyncPgConnection,
+    consumer: &str,
+    event_id: &str,
+) -> Result<bool, DieselError> {
+    let inserted = diesel::insert_into(processed_events::table)
+        .values((
+            processed_events::consumer.eq(consumer),
+            processed_events::event_id.eq(event_id),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(inserted == 1)
+}

@@ -1,0 +1,312 @@
+//! Kafka plumbing: settings, topic names, the idempotent producer, CloudEvents headers and
+//! topic creation. Every producer and consumer of the mesh is built here.
+
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rdkafka::{
+    ClientConfig,
+    admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
+    client::DefaultClientContext,
+    error::{KafkaError, RDKafkaErrorCode},
+    message::{Header, Headers, OwnedHeaders},
+    producer::{FutureProducer, FutureRecord},
+};
+
+use crate::config::{ConfigError, parse_or, var_or};
+
+/// Order lifecycle events, keyed by order id.
+pub const ORDER_EVENTS: &str = "order-events";
+/// Delivery status changes, keyed by order id.
+pub const DELIVERY_EVENTS: &str = "delivery-events";
+/// Payment outcomes, keyed by order id.
+pub const BILLING_EVENTS: &str = "billing-events";
+/// Billing orders queued by the gateway, keyed by user id.
+pub const BILLING_REQUESTS: &str = "billing-requests";
+
+/// Every topic of the mesh, each with its dead-letter topic beside it.
+pub const ALL_TOPICS: [&str; 4] = [
+    ORDER_EVENTS,
+    DELIVERY_EVENTS,
+    BILLING_EVENTS,
+    BILLING_REQUESTS,
+];
+
+/// The dead-letter topic of `topic`.
+pub fn dlq_of(topic: &str) -> String {
+    format!("{topic}.dlq")
+}
+
+/// CloudEvents Kafka binary-mode header names, plus the mesh's request id.
+pub mod header {
+    pub const ID: &str = "ce_id";
+    pub const TYPE: &str = "ce_type";
+    pub const SOURCE: &str = "ce_source";
+    pub const TIME: &str = "ce_time";
+    pub const SPEC_VERSION: &str = "ce_specversion";
+    pub const SUBJECT: &str = "ce_subject";
+    pub const CONTENT_TYPE: &str = "content-type";
+    pub const REQUEST_ID: &str = crate::telemetry::REQUEST_ID_HEADER;
+    /// Why a record was moved to a dead-letter topic.
+    pub const DLQ_REASON: &str = "dlq_reason";
+    pub const DLQ_TOPIC: &str = "dlq_topic";
+    pub const DLQ_PARTITION: &str = "dlq_partition";
+    pub const DLQ_OFFSET: &str = "dlq_offset";
+    pub const DLQ_CONSUMER: &str = "dlq_consumer";
+}
+
+/// Where the broker is and how the mesh uses it.
+#[derive(Clone, Debug)]
+pub struct KafkaConfig {
+    /// `bootstrap.servers`, e.g. `127.0.0.1:9092`.
+    pub brokers: String,
+    /// Put before every topic and consumer-group name. Empty in a deployment; tests set a
+    /// unique one so parallel tests never read each other's events.
+    pub prefix: String,
+    /// Partitions of topics the mesh creates.
+    pub partitions: i32,
+    pub replication_factor: i32,
+    /// How long a fetch may wait for data. Some brokers (tansu) always wait this long, so it
+    /// bounds the latency of every hop of the order flow.
+    pub fetch_wait: Duration,
+    /// How long a write may take before it counts as failed (`message.timeout.ms`).
+    pub publish_timeout: Duration,
+    /// How long the broker waits for a consumer's heartbeat before handing its partitions to
+    /// another: how soon a killed consumer's work resumes elsewhere.
+    pub session_timeout: Duration,
+}
+
+impl KafkaConfig {
+    /// Reads `KAFKA_BROKERS`, `KAFKA_TOPIC_PREFIX`, `KAFKA_TOPIC_PARTITIONS`,
+    /// `KAFKA_REPLICATION_FACTOR`, `KAFKA_FETCH_WAIT_MS`, `KAFKA_PUBLISH_TIMEOUT_MS` and
+    /// `KAFKA_SESSION_TIMEOUT_MS`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            brokers: var_or("KAFKA_BROKERS", "127.0.0.1:9092"),
+            prefix: var_or("KAFKA_TOPIC_PREFIX", ""),
+            partitions: parse_or("KAFKA_TOPIC_PARTITIONS", 3)?,
+            replication_factor: parse_or("KAFKA_REPLICATION_FACTOR", 1)?,
+            fetch_wait: Duration::from_millis(parse_or("KAFKA_FETCH_WAIT_MS", 20)?),
+            publish_timeout: Duration::from_millis(parse_or("KAFKA_PUBLISH_TIMEOUT_MS", 5_000)?),
+            session_timeout: Duration::from_millis(parse_or("KAFKA_SESSION_TIMEOUT_MS", 10_000)?),
+        })
+    }
+
+    /// Settings for a local broker with the given prefix; what tests start from.
+    pub fn local(brokers: impl Into<String>, prefix: impl Into<String>) -> Self {
+        Self {
+            brokers: brokers.into(),
+            prefix: prefix.into(),
+            partitions: 3,
+            replication_factor: 1,
+            fetch_wait: Duration::from_millis(10),
+            publish_timeout: Duration::from_secs(5),
+            session_timeout: Duration::from_secs(6),
+        }
+    }
+
+    /// The name a logical topic (`order-events`) has on this broker.
+    pub fn topic(&self, logical: &str) -> String {
+        format!("{}{logical}", self.prefix)
+    }
+
+    /// The logical name of a topic on this broker: the inverse of [`KafkaConfig::topic`].
+    pub fn logical<'a>(&self, physical: &'a str) -> &'a str {
+        physical
+            .strip_prefix(self.prefix.as_str())
+            .unwrap_or(physical)
+    }
+
+    /// The consumer group a service joins, under this deployment's prefix.
+    pub fn group(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// Settings shared by every client.
+    pub fn client_config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.brokers)
+            // Some brokers listen on IPv4 only; "localhost" must not stall on ::1.
+            .set("broker.address.family", "v4")
+            .set("socket.keepalive.enable", "true")
+            .set("reconnect.backoff.max.ms", "2000");
+        config
+    }
+
+    /// The mesh's producer: idempotent and acks=all, so a write the broker acknowledged is
+    /// stored once and never lost to a leader change.
+    pub fn producer(&self) -> Result<FutureProducer, KafkaError> {
+        self.client_config()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set(
+                "message.timeout.ms",
+                self.publish_timeout.as_millis().to_string(),
+            )
+            // Our records are small and latency matters more than batching.
+            .set("linger.ms", "1")
+            .create()
+    }
+
+    /// Creates the topics (and a dead-letter topic for each) that do not exist yet.
+    pub async fn ensure_topics(&self, logical: &[&str]) -> Result<(), KafkaError> {
+        let admin: AdminClient<DefaultClientContext> = self.client_config().create()?;
+        let names: Vec<String> = logical
+            .iter()
+            .flat_map(|topic| [self.topic(topic), self.topic(&dlq_of(topic))])
+            .collect();
+        let topics: Vec<NewTopic<'_>> = names
+            .iter()
+            .map(|name| {
+                NewTopic::new(
+                    name,
+                    self.partitions,
+                    TopicReplication::Fixed(self.replication_factor),
+                )
+            })
+            .collect();
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        for result in admin.create_topics(&topics, &options).await? {
+            match result {
+                Ok(name) => tracing::info!(topic = %name, "created topic"),
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => {
+                    return Err(KafkaError::AdminOp(code)).inspect_err(|_| {
+                        tracing::error!(topic = %name, error = %code, "cannot create topic");
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The CloudEvents attributes of one event, written as Kafka headers (binary content mode).
+#[derive(Clone, Debug)]
+pub struct CloudEvent<'a> {
+    pub id: &'a str,
+    /// The payload's full proto name, e.g. `mesh.events.v1.OrderPlaced`.
+    pub event_type: &'a str,
+    /// Who emitted it, e.g. `/mesh/order-service`.
+    pub source: &'a str,
+    pub time: DateTime<Utc>,
+    /// The aggregate the event is about (the order id).
+    pub subject: Option<&'a str>,
+    /// The request that caused it, carried from the gateway through every hop.
+    pub request_id: Option<&'a str>,
+}
+
+impl CloudEvent<'_> {
+    pub fn headers(&self) -> OwnedHeaders {
+        let time = self.time.to_rfc3339_opts(SecondsFormat::Micros, true);
+        let mut headers = OwnedHeaders::new_with_capacity(8)
+            .insert(text(header::SPEC_VERSION, "1.0"))
+            .insert(text(header::ID, self.id))
+            .insert(text(header::TYPE, self.event_type))
+            .insert(text(header::SOURCE, self.source))
+            .insert(text(header::TIME, &time))
+            .insert(text(header::CONTENT_TYPE, "application/json"));
+        if let Some(subject) = self.subject {
+            headers = headers.insert(text(header::SUBJECT, subject));
+        }
+        if let Some(request_id) = self.request_id {
+            headers = headers.insert(text(header::REQUEST_ID, request_id));
+        }
+        headers
+    }
+}
+
+fn text<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
+    Header {
+        key,
+        value: Some(value),
+    }
+}
+
+/// The value of header `key` as text, if present and UTF-8.
+pub fn header_text<'a>(
+    headers: Option<&'a rdkafka::message::BorrowedHeaders>,
+    key: &str,
+) -> Option<&'a str> {
+    headers?
+        .iter()
+        .find(|header| header.key == key)
+        .and_then(|header| header.value)
+        .and_then(|value| std::str::from_utf8(value).ok())
+}
+
+/// Why a record was not stored by the broker.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("the broker did not acknowledge the record: {0}")]
+    Kafka(#[from] KafkaError),
+    #[error("the producer went away before the broker answered")]
+    Canceled,
+}
+
+/// Writes one record and waits until the broker acknowledged it (acks=all).
+pub async fn publish(
+    producer: &FutureProducer,
+    topic: &str,
+    key: &str,
+    payload: &[u8],
+    headers: OwnedHeaders,
+) -> Result<(), PublishError> {
+    let record = FutureRecord::to(topic)
+        .key(key)
+        .payload(payload)
+        .headers(headers);
+    producer
+        .send(record, Duration::ZERO)
+        .await
+        .map(|_| ())
+        .map_err(|(err, _)| PublishError::Kafka(err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_topics_and_groups_and_strips_them_back() {
+        let config = KafkaConfig::local("127.0.0.1:9092", "t42-");
+        assert_eq!(config.topic(ORDER_EVENTS), "t42-order-events");
+        assert_eq!(config.topic(&dlq_of(ORDER_EVENTS)), "t42-order-events.dlq");
+        assert_eq!(config.logical("t42-order-events"), "order-events");
+        assert_eq!(config.group("billing-service"), "t42-billing-service");
+    }
+
+    #[test]
+    fn cloud_event_headers_carry_every_required_attribute() {
+        let event = CloudEvent {
+            id: "e-1",
+            event_type: "mesh.events.v1.OrderPlaced",
+            source: "/mesh/order-service",
+            time: DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
+            subject: Some("o-1"),
+            request_id: Some("r-1"),
+        };
+        let headers = event.headers();
+        let value = |key: &str| {
+            headers
+                .iter()
+                .find(|h| h.key == key)
+                .and_then(|h| h.value)
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        };
+        assert_eq!(value("ce_specversion").as_deref(), Some("1.0"));
+        assert_eq!(value("ce_id").as_deref(), Some("e-1"));
+        assert_eq!(
+            value("ce_type").as_deref(),
+            Some("mesh.events.v1.OrderPlaced")
+        );
+        assert_eq!(value("ce_source").as_deref(), Some("/mesh/order-service"));
+        assert_eq!(
+            value("ce_time").as_deref(),
+            Some("2023-11-14T22:13:20.000000Z")
+        );
+        assert_eq!(value("content-type").as_deref(), Some("application/json"));
+        assert_eq!(value("x-request-id").as_deref(), Some("r-1"));
+    }
+}

@@ -1,0 +1,19 @@
+//! Plumbing every mesh service shares, so no service repeats it: settings from the environment,
+//! tracing, the gRPC server (health, reflection, request ids, graceful shutdown), the PostgreSQL
+//! pool with embedded migrations, and the event plumbing: the event store with its outbox, the
+//! relay that publishes it, and the consumer loop with its dead-letter topics.
+
+pub mod config;
+pub mod consumer;
+pub mod db;
+pub mod dlq;
+pub mod error;
+pub mod event_store;
+pub mod grpc;
+pub mod kafka;
+pub mod relay;
+pub mod shutdown;
+pub mod startup;
+pub mod telemetry;
+
+pub use error::{InvalidField, StoreError};

@@ -1,0 +1,213 @@
+//! The outbox relay: publishes outbox rows to Kafka in the order they were written and marks
+//! them sent. Delivery is at least once (a crash between the broker's ack and the commit of
+//! `sent_at` publishes a row again); consumers drop the repeat by event id.
+
+use std::{sync::Arc, time::Duration};
+
+use diesel::{ExpressionMethods, QueryDsl, Queryable, Selectable, SelectableHelper};
+use diesel_async::{
+    AsyncConnection, AsyncPgConnection, RunQueryDsl, scoped_futures::ScopedFutureExt,
+};
+use futures::future::join_all;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use tokio::sync::Notify;
+
+use crate::{
+    db::PgPool,
+    error::StoreError,
+    event_store::schema::outbox,
+    kafka::{CloudEvent, KafkaConfig},
+};
+
+/// Rows published per round. Large enough to drain a burst quickly, small enough that one
+/// round's transaction stays short.
+const BATCH: i64 = 256;
+
+/// Only one relay per database publishes at a time, so rows of one aggregate never overtake
+/// each other even with several replicas running. Any constant works; this one spells "outbox".
+const RELAY_LOCK_KEY: i64 = 0x6f75_7462_6f78;
+
+/// Wakes the relay right after a commit, instead of waiting for its next poll.
+#[derive(Clone, Debug, Default)]
+pub struct OutboxSignal(Arc<Notify>);
+
+impl OutboxSignal {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Call after committing a transaction that appended events.
+    pub fn notify(&self) {
+        self.0.notify_one();
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+struct Row {
+    id: i64,
+    event_id: uuid::Uuid,
+    topic: String,
+    record_key: String,
+    event_type: String,
+    payload: String,
+    request_id: Option<String>,
+    occurred_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RelayError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+}
+
+/// Publishes a service's outbox.
+pub struct Relay {
+    pool: PgPool,
+    producer: FutureProducer,
+    kafka: KafkaConfig,
+    /// `ce_source` of every event, e.g. `/mesh/order-service`.
+    source: String,
+    signal: OutboxSignal,
+    /// How often to look for rows nobody signalled (written by another replica, or left by a
+    /// crash).
+    poll: Duration,
+}
+
+impl Relay {
+    pub fn new(
+        pool: PgPool,
+        producer: FutureProducer,
+        kafka: KafkaConfig,
+        service: &str,
+        signal: OutboxSignal,
+    ) -> Self {
+        Self {
+            pool,
+            producer,
+            kafka,
+            source: format!("/mesh/{service}"),
+            signal,
+            poll: Duration::from_millis(500),
+        }
+    }
+
+    /// Publishes until `shutdown` resolves. Errors are logged and retried with backoff: the
+    /// outbox keeps every row until the broker has it.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let round = self.publish_pending();
+            tokio::select! {
+                () = &mut shutdown => break,
+                result = round => match result {
+                    // A full batch: there may be more right away.
+                    Ok(published) if published == BATCH as usize => continue,
+                    Ok(_) => backoff = Duration::from_millis(100),
+                    Err(err) => {
+                        tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "outbox relay round failed");
+                        tokio::select! {
+                            () = &mut shutdown => break,
+                            () = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        continue;
+                    }
+                },
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = self.signal.0.notified() => {}
+                () = tokio::time::sleep(self.poll) => {}
+            }
+        }
+        tracing::info!("outbox relay stopped");
+    }
+
+    /// One round: publishes up to [`BATCH`] unsent rows in order, marks the acknowledged
+    /// prefix sent. Returns how many were marked.
+    async fn publish_pending(&self) -> Result<usize, RelayError> {
+        let mut conn = self.pool.get().await.map_err(StoreError::from)?;
+        conn.transaction::<usize, RelayError, _>(|conn| {
+            async move { self.publish_in(conn).await }.scope_boxed()
+        })
+        .await
+    }
+
+    async fn publish_in(&self, conn: &mut AsyncPgConnection) -> Result<usize, RelayError> {
+        let locked: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+            "pg_try_advisory_xact_lock({RELAY_LOCK_KEY})"
+        )))
+        .get_result(conn)
+        .await?;
+        if !locked {
+            return Ok(0);
+        }
+        let rows: Vec<Row> = outbox::table
+            .filter(outbox::sent_at.is_null())
+            .order(outbox::id.asc())
+            .limit(BATCH)
+            .select(Row::as_select())
+            .load(conn)
+            .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+
+        // Hand every record to the producer first, then wait: librdkafka keeps them in order
+        // per partition (idempotent producer), and the round costs one broker round trip, not one
+        // per row.
+        let mut pending = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let event_id = row.event_id.to_string();
+            let headers = CloudEvent {
+                id: &event_id,
+                event_type: &row.event_type,
+                source: &self.source,
+                time: row.occurred_at,
+                subject: Some(&row.record_key),
+                request_id: row.request_id.as_deref(),
+            }
+            .headers();
+            let topic = self.kafka.topic(&row.topic);
+            let record = FutureRecord::to(&topic)
+                .key(&row.record_key)
+                .payload(&row.payload)
+                .headers(headers);
+            match self.producer.send_result(record) {
+                Ok(delivery) => pending.push(delivery),
+                // The local queue is full: publish what is queued, the rest next round.
+                Err((err, _)) => {
+                    tracing::warn!(error = %err, "producer queue full");
+                    break;
+                }
+            }
+        }
+
+        let mut sent = Vec::with_capacity(pending.len());
+        for (row, outcome) in rows.iter().zip(join_all(pending).await) {
+            match outcome {
+                Ok(Ok(_)) => sent.push(row.id),
+                Ok(Err((err, _))) => {
+                    tracing::warn!(error = %err, event_id = %row.event_id, topic = %row.topic, "broker refused event");
+                    break;
+                }
+                Err(_) => {
+                    tracing::warn!(event_id = %row.event_id, "producer dropped event");
+                    break;
+                }
+            }
+        }
+        // Only the acknowledged prefix: a later row must not count as sent before an earlier
+        // one of the same order, or a restart would publish them out of order.
+        diesel::update(outbox::table.filter(outbox::id.eq_any(&sent)))
+            .set(outbox::sent_at.eq(diesel::dsl::now))
+            .execute(conn)
+            .await?;
+        tracing::debug!(published = sent.len(), "outbox rows published");
+        Ok(sent.len())
+    }
+}

@@ -1,0 +1,143 @@
+//! What every service's `main` does around its `Application`: tracing first, then build and run,
+//! and on failure one clear line and exit code 1 instead of a panic.
+
+use std::{fmt::Display, process::ExitCode};
+
+use crate::{config::ConfigError, consumer::ConsumerError, db::DbSetupError, grpc::ServeError};
+
+/// Why a service could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Database(#[from] DbSetupError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("Kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error(transparent)]
+    Consumer(#[from] ConsumerError),
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Binds `addr`, naming it in the error when it is taken.
+pub async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, StartupError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind { addr, source })
+}
+
+/// Runs a service: installs tracing, builds a multi-threaded runtime, awaits `run`. Used as the
+/// whole body of each binary's `main`.
+pub fn run_service<F, E>(name: &'static str, run: impl FnOnce() -> F) -> ExitCode
+where
+    F: Future<Output = Result<(), E>>,
+    E: Display,
+{
+    crate::telemetry::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            tracing::error!(service = name, error = %err, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(()) => {
+            tracing::info!(service = name, "stopped");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            tracing::error!(service = name, error = %err, "service failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One stop signal fanned out to every part of a service: its server, relay and consumers.
+#[derive(Clone, Debug)]
+pub struct StopSignal(tokio::sync::watch::Receiver<bool>);
+
+/// A stop signal and the sender that fires it, for tasks outside a [`Service`].
+pub fn stop_channel() -> (tokio::sync::watch::Sender<bool>, StopSignal) {
+    let (sender, receiver) = tokio::sync::watch::channel(false);
+    (sender, StopSignal(receiver))
+}
+
+impl StopSignal {
+    /// Resolves once the service is asked to stop.
+    pub async fn wait(mut self) {
+        // An error means the sender is gone, which also means stop.
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+}
+
+/// A service's gRPC server with the background tasks that live as long as it: the outbox relay
+/// and the event consumers. They start together and stop together.
+pub struct Service {
+    listener: tokio::net::TcpListener,
+    server: crate::grpc::GrpcServer,
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl Service {
+    pub fn new(listener: tokio::net::TcpListener, server: crate::grpc::GrpcServer) -> Self {
+        Self {
+            listener,
+            server,
+            stop: tokio::sync::watch::channel(false).0,
+            tasks: tokio::task::JoinSet::new(),
+        }
+    }
+
+    /// The signal a task gets, for tasks started elsewhere.
+    pub fn stop_signal(&self) -> StopSignal {
+        StopSignal(self.stop.subscribe())
+    }
+
+    /// Starts `task` now; it gets the signal to stop with the server.
+    pub fn spawn<F>(&mut self, task: impl FnOnce(StopSignal) -> F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let future = task(self.stop_signal());
+        self.tasks.spawn(future);
+    }
+
+    /// Serves until `shutdown` resolves, then stops every task and waits for them: a consumer
+    /// finishes the record in hand, the relay its round.
+    pub async fn run_until_stopped(
+        mut self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
+        let stop = self.stop.clone();
+        let trigger = tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let served = self
+            .server
+            .serve(self.listener, StopSignal(self.stop.subscribe()).wait())
+            .await;
+        // The server may also stop on its own (an error): the tasks stop with it.
+        let _ = self.stop.send(true);
+        trigger.abort();
+        while let Some(result) = self.tasks.join_next().await {
+            if let Err(err) = result {
+                tracing::error!(error = %err, "background task failed");
+            }
+        }
+        Ok(served?)
+    }
+}

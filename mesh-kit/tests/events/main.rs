@@ -1,0 +1,331 @@
+//! The event plumbing against the real broker and PostgreSQL: the relay publishes what the
+//! store appended, the consumer applies each event once, dead-letters what it cannot read, and
+//! resumes after a restart.
+
+use std::{sync::Arc, time::Duration};
+
+use diesel::sql_types::Text;
+use diesel_async::{RunQueryDsl, scoped_futures::ScopedFutureExt};
+use mesh_kit::{
+    consumer::{EventConsumer, HandleError, Handler, IncomingEvent, Subscription, apply_once},
+    db::{self, PgPool},
+    event_store::{self, NewEvent},
+    kafka::{KafkaConfig, ORDER_EVENTS, dlq_of},
+    relay::{OutboxSignal, Relay},
+};
+use mesh_proto::events::v1::OrderPlaced;
+use mesh_testkit::{Served, eventually, records};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn store() -> PgPool {
+    mesh_testkit::init_tracing();
+    let config = mesh_testkit::database("kit");
+    let pool = db::connect(&config, &[event_store::MIGRATIONS])
+        .await
+        .expect("database");
+    {
+        let mut conn = pool.get().await.expect("connection");
+        diesel::sql_query(
+            "CREATE TABLE effects (event_id text PRIMARY KEY, order_id text NOT NULL)",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("effects table");
+    }
+    pool
+}
+
+async fn topics() -> KafkaConfig {
+    let kafka = mesh_testkit::kafka();
+    kafka.ensure_topics(&[ORDER_EVENTS]).await.expect("topics");
+    kafka
+}
+
+fn placed(order_id: &str, total_cents: i64) -> OrderPlaced {
+    OrderPlaced {
+        order_id: order_id.to_owned(),
+        customer_id: "c-1".into(),
+        total_cents,
+        currency: "USD".into(),
+        ..Default::default()
+    }
+}
+
+/// Records each OrderPlaced it applies in `effects`, once.
+#[derive(Clone)]
+struct Recorder {
+    pool: PgPool,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Handler for Recorder {
+    async fn handle(&self, event: &IncomingEvent) -> Result<(), HandleError> {
+        self.seen.lock().await.push(event.id.clone());
+        if !event.is::<OrderPlaced>() {
+            return Ok(());
+        }
+        let placed: OrderPlaced = event.decode()?;
+        apply_once(&self.pool, "recorder", &event.id, |conn| {
+            async move {
+                diesel::sql_query("INSERT INTO effects (event_id, order_id) VALUES ($1, $2)")
+                    .bind::<Text, _>(&event.id)
+                    .bind::<Text, _>(&placed.order_id)
+                    .execute(conn)
+                    .await?;
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await
+        .map(drop)
+    }
+}
+
+async fn effects(pool: &PgPool) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        order_id: String,
+    }
+    let mut conn = pool.get().await.expect("connection");
+    let rows: Vec<Row> = diesel::sql_query("SELECT order_id FROM effects ORDER BY order_id")
+        .load(&mut conn)
+        .await
+        .expect("effects");
+    rows.into_iter().map(|r| r.order_id).collect()
+}
+
+fn start_consumer(kafka: &KafkaConfig, recorder: Recorder) -> Served {
+    let subscription = Subscription {
+        group: "recorder".into(),
+        topics: vec![ORDER_EVENTS],
+    };
+    let consumer = EventConsumer::new(kafka, &subscription).expect("consumer");
+    Served::spawn(([127, 0, 0, 1], 0).into(), |stop| async move {
+        consumer.run(recorder, stop.wait()).await;
+        Ok::<(), String>(())
+    })
+}
+
+#[tokio::test]
+async fn the_relay_publishes_appended_events_in_order_with_cloudevents_headers() {
+    let pool = store().await;
+    let kafka = topics().await;
+    let order = Uuid::new_v4();
+    let key = order.to_string();
+    {
+        let mut conn = pool.get().await.expect("connection");
+        for (sequence, total) in [(1, 100), (2, 200), (3, 300)] {
+            let message = placed(&key, total);
+            event_store::append(
+                &mut conn,
+                NewEvent {
+                    aggregate_id: order,
+                    sequence,
+                    topic: ORDER_EVENTS,
+                    key: &key,
+                    payload: &message,
+                    request_id: Some("req-7"),
+                },
+            )
+            .await
+            .expect("appended");
+        }
+        let conflict = event_store::append(
+            &mut conn,
+            NewEvent {
+                aggregate_id: order,
+                sequence: 3,
+                topic: ORDER_EVENTS,
+                key: &key,
+                payload: &placed(&key, 0),
+                request_id: None,
+            },
+        )
+        .await;
+        assert!(
+            matches!(
+                conflict,
+                Err(event_store::AppendError::Conflict { sequence: 3, .. })
+            ),
+            "a second writer at the same sequence loses: {conflict:?}"
+        );
+    }
+
+    let signal = OutboxSignal::new();
+    let relay = Relay::new(
+        pool.clone(),
+        kafka.producer().expect("producer"),
+        kafka.clone(),
+        "test",
+        signal.clone(),
+    );
+    let relay = Served::spawn(([127, 0, 0, 1], 0).into(), |stop| async move {
+        relay.run(stop.wait()).await;
+        Ok::<(), String>(())
+    });
+    signal.notify();
+
+    let records = records::read(&kafka, &kafka.topic(ORDER_EVENTS), 3, WAIT).await;
+    let totals: Vec<i64> = records
+        .iter()
+        .map(|r| {
+            mesh_proto::json::from_json::<OrderPlaced>(r.payload.as_bytes())
+                .expect("JSON payload")
+                .total_cents
+        })
+        .collect();
+    assert_eq!(totals, [100, 200, 300], "one key, one partition, in order");
+    let first = &records[0];
+    assert_eq!(first.key.as_deref(), Some(key.as_str()));
+    assert_eq!(first.header("ce_specversion"), Some("1.0"));
+    assert_eq!(first.header("ce_type"), Some("mesh.events.v1.OrderPlaced"));
+    assert_eq!(first.header("ce_source"), Some("/mesh/test"));
+    assert_eq!(first.header("content-type"), Some("application/json"));
+    assert_eq!(first.header("x-request-id"), Some("req-7"));
+    assert!(
+        first
+            .header("ce_time")
+            .is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok())
+    );
+    assert!(
+        first
+            .header("ce_id")
+            .is_some_and(|id| Uuid::parse_str(id).is_ok())
+    );
+    assert!(
+        first.payload.contains("\"totalCents\":\"100\""),
+        "{}",
+        first.payload
+    );
+
+    let history = {
+        let mut conn = pool.get().await.expect("connection");
+        event_store::history(&mut conn, order)
+            .await
+            .expect("history")
+    };
+    assert_eq!(history.len(), 3);
+    assert_eq!(
+        history[0]
+            .decode::<OrderPlaced>()
+            .expect("decodes")
+            .total_cents,
+        100
+    );
+
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn each_event_is_applied_once_and_unreadable_ones_go_to_the_dead_letter_topic() {
+    let pool = store().await;
+    let kafka = topics().await;
+    let topic = kafka.topic(ORDER_EVENTS);
+    let ty = "mesh.events.v1.OrderPlaced";
+    let good = mesh_proto::json::to_json(&placed("order-a", 1)).expect("json");
+    let later = mesh_proto::json::to_json(&placed("order-b", 2)).expect("json");
+    let headers = |id: &'static str| [("ce_id", id), ("ce_type", ty), ("ce_specversion", "1.0")];
+    // All on one key, so one partition keeps them in this order.
+    records::produce(&kafka, &topic, "k", good.as_bytes(), &headers("e-1")).await;
+    records::produce(&kafka, &topic, "k", good.as_bytes(), &headers("e-1")).await;
+    records::produce(&kafka, &topic, "k", b"{not json", &headers("e-2")).await;
+    records::produce(&kafka, &topic, "k", later.as_bytes(), &[("ce_type", ty)]).await;
+    records::produce(&kafka, &topic, "k", later.as_bytes(), &headers("e-3")).await;
+
+    let recorder = Recorder {
+        pool: pool.clone(),
+        seen: Arc::default(),
+    };
+    let consumer = start_consumer(&kafka, recorder.clone());
+    eventually("both good events applied", WAIT, || async {
+        (effects(&pool).await.len() == 2).then_some(())
+    })
+    .await;
+    assert_eq!(
+        effects(&pool).await,
+        ["order-a", "order-b"],
+        "the duplicate changed nothing"
+    );
+
+    let dead = records::read(&kafka, &dlq_of(&topic), 2, WAIT).await;
+    let reasons: Vec<&str> = dead.iter().filter_map(|r| r.header("dlq_reason")).collect();
+    assert!(reasons[0].contains("OrderPlaced"), "{reasons:?}");
+    assert!(reasons[1].contains("ce_id"), "{reasons:?}");
+    assert_eq!(dead[0].payload, "{not json");
+    assert_eq!(dead[0].header("dlq_topic"), Some(topic.as_str()));
+    assert_eq!(
+        dead[0].header("ce_id"),
+        Some("e-2"),
+        "original headers are kept"
+    );
+    consumer.stop().await;
+}
+
+#[tokio::test]
+async fn a_restarted_consumer_resumes_where_it_stopped() {
+    let pool = store().await;
+    let kafka = topics().await;
+    let topic = kafka.topic(ORDER_EVENTS);
+    let produce = |from: usize, to: usize| {
+        let kafka = kafka.clone();
+        let topic = topic.clone();
+        async move {
+            for i in from..to {
+                let payload =
+                    mesh_proto::json::to_json(&placed(&format!("order-{i:02}"), 1)).expect("json");
+                let id = format!("event-{i}");
+                records::produce(
+                    &kafka,
+                    &topic,
+                    &format!("k{i}"),
+                    payload.as_bytes(),
+                    &[
+                        ("ce_id", id.as_str()),
+                        ("ce_type", "mesh.events.v1.OrderPlaced"),
+                    ],
+                )
+                .await;
+            }
+        }
+    };
+    produce(0, 5).await;
+    let first = Recorder {
+        pool: pool.clone(),
+        seen: Arc::default(),
+    };
+    let consumer = start_consumer(&kafka, first.clone());
+    eventually("first five applied", WAIT, || async {
+        (effects(&pool).await.len() == 5).then_some(())
+    })
+    .await;
+    consumer.stop().await;
+
+    produce(5, 10).await;
+    let second = Recorder {
+        pool: pool.clone(),
+        seen: Arc::default(),
+    };
+    let consumer = start_consumer(&kafka, second.clone());
+    eventually("all ten applied", WAIT, || async {
+        (effects(&pool).await.len() == 10).then_some(())
+    })
+    .await;
+    consumer.stop().await;
+
+    let redelivered = second
+        .seen
+        .lock()
+        .await
+        .iter()
+        .filter(|id| first.seen.try_lock().is_ok_and(|f| f.contains(id)))
+        .count();
+    assert_eq!(
+        redelivered, 0,
+        "committed offsets: nothing the first consumer finished came again"
+    );
+    assert_eq!(effects(&pool).await.len(), 10);
+}
