@@ -1,0 +1,178 @@
+//! The catalog's rules: what a valid movie, id and title search are. No I/O, no wire types.
+
+use mesh_kit::InvalidField;
+
+/// A movie as the catalog holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Movie {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+}
+
+/// A movie id: a positive integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MovieId(i64);
+
+impl MovieId {
+    pub fn parse(raw: i64) -> Result<Self, InvalidField> {
+        if raw > 0 {
+            Ok(Self(raw))
+        } else {
+            Err(InvalidField::new("id", "must be a positive integer"))
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for MovieId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Required, trimmed, at most 300 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Title(String);
+
+impl Title {
+    pub const MAX_CHARS: usize = 300;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidField> {
+        required("title", raw, Self::MAX_CHARS).map(Self)
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// Required, trimmed, at most 5000 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Description(String);
+
+impl Description {
+    pub const MAX_CHARS: usize = 5000;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidField> {
+        required("description", raw, Self::MAX_CHARS).map(Self)
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A new movie: both fields required.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMovie {
+    pub title: Title,
+    pub description: Description,
+}
+
+/// A partial update; at least one field is set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MoviePatch {
+    title: Option<Title>,
+    description: Option<Description>,
+}
+
+impl MoviePatch {
+    pub fn parse(title: Option<&str>, description: Option<&str>) -> Result<Self, InvalidField> {
+        if title.is_none() && description.is_none() {
+            return Err(InvalidField::new(
+                "title",
+                "give a title, a description or both",
+            ));
+        }
+        Ok(Self {
+            title: title.map(Title::parse).transpose()?,
+            description: description.map(Description::parse).transpose()?,
+        })
+    }
+
+    pub fn into_parts(self) -> (Option<String>, Option<String>) {
+        (
+            self.title.map(Title::into_inner),
+            self.description.map(Description::into_inner),
+        )
+    }
+}
+
+/// The `?title=` search as a `LIKE` pattern: the text is matched literally anywhere in the
+/// title, so `%` and `_` typed by a user are not wildcards. `None` means no filter.
+pub fn title_pattern(search: &str) -> Option<String> {
+    if search.is_empty() {
+        return None;
+    }
+    let mut pattern = String::with_capacity(search.len() + 2);
+    pattern.push('%');
+    for c in search.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    Some(pattern)
+}
+
+fn required(field: &'static str, raw: &str, max: usize) -> Result<String, InvalidField> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Err(InvalidField::new(field, "is required"));
+    }
+    if value.chars().count() > max {
+        return Err(InvalidField::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_positive() {
+        assert!(MovieId::parse(1).is_ok());
+        assert_eq!(MovieId::parse(0).expect_err("zero").field, "id");
+        assert!(MovieId::parse(-7).is_err());
+    }
+
+    #[test]
+    fn title_and_description_are_required() {
+        assert_eq!(
+            Title::parse("").expect_err("empty").to_string(),
+            "title: is required"
+        );
+        assert_eq!(
+            Description::parse("  ").expect_err("blank").field,
+            "description"
+        );
+        assert_eq!(
+            Title::parse(" Inception ").map(Title::into_inner),
+            Ok("Inception".into())
+        );
+        assert!(Title::parse(&"x".repeat(301)).is_err());
+    }
+
+    #[test]
+    fn a_patch_needs_at_least_one_field() {
+        assert!(MoviePatch::parse(None, None).is_err());
+        assert!(MoviePatch::parse(Some("Heat"), None).is_ok());
+        assert!(MoviePatch::parse(None, Some("")).is_err());
+    }
+
+    #[test]
+    fn search_text_is_literal() {
+        assert_eq!(title_pattern(""), None);
+        assert_eq!(title_pattern("incep").as_deref(), Some("%incep%"));
+        assert_eq!(title_pattern("100%_").as_deref(), Some("%100\\%\\_%"));
+    }
+}

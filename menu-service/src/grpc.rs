@@ -1,0 +1,225 @@
+//! `mesh.menu.v1.MenuService`: proto in, domain through, proto out. Nothing else lives here.
+
+use mesh_kit::db::PgPool;
+use mesh_proto::menu::v1::{
+    self as pb, BatchGetMenuItemsRequest, BatchGetMenuItemsResponse, CreateMenuItemRequest,
+    DeleteMenuItemRequest, DeleteMenuItemResponse, GetMenuItemRequest, ListMenuItemsRequest,
+    ListMenuItemsResponse, UpdateMenuItemRequest, menu_service_server::MenuService,
+};
+use tonic::{Request, Response, Status};
+
+use crate::{
+    db,
+    domain::{
+        self, Category, Currency, Description, ItemName, ListFilter, MAX_BATCH, MenuItem,
+        MenuItemPatch, NewMenuItem, PageSize, PageToken, PriceCents,
+    },
+    error::Error,
+};
+
+/// The gRPC face of the menu.
+#[derive(Clone)]
+pub struct MenuApi {
+    pool: PgPool,
+}
+
+impl MenuApi {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+fn to_proto(item: MenuItem) -> pb::MenuItem {
+    pb::MenuItem {
+        id: item.id.to_string(),
+        name: item.name,
+        description: item.description,
+        price_cents: item.price_cents,
+        currency: item.currency,
+        category: item.category,
+        available: item.available,
+        create_time: Some(mesh_proto::timestamp(item.created_at)),
+        update_time: Some(mesh_proto::timestamp(item.updated_at)),
+    }
+}
+
+fn reply<T>(result: Result<T, Error>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+#[tonic::async_trait]
+impl MenuService for MenuApi {
+    #[tracing::instrument(skip_all, fields(category = %request.get_ref().category))]
+    async fn list_menu_items(
+        &self,
+        request: Request<ListMenuItemsRequest>,
+    ) -> Result<Response<ListMenuItemsResponse>, Status> {
+        reply(self.list(request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(id = %request.get_ref().id))]
+    async fn get_menu_item(
+        &self,
+        request: Request<GetMenuItemRequest>,
+    ) -> Result<Response<pb::MenuItem>, Status> {
+        reply(self.get(&request.into_inner().id).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(ids = request.get_ref().ids.len()))]
+    async fn batch_get_menu_items(
+        &self,
+        request: Request<BatchGetMenuItemsRequest>,
+    ) -> Result<Response<BatchGetMenuItemsResponse>, Status> {
+        reply(self.batch_get(request.into_inner().ids).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_menu_item(
+        &self,
+        request: Request<CreateMenuItemRequest>,
+    ) -> Result<Response<pb::MenuItem>, Status> {
+        reply(self.create(request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(id = %request.get_ref().id))]
+    async fn update_menu_item(
+        &self,
+        request: Request<UpdateMenuItemRequest>,
+    ) -> Result<Response<pb::MenuItem>, Status> {
+        reply(self.update(request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(id = %request.get_ref().id))]
+    async fn delete_menu_item(
+        &self,
+        request: Request<DeleteMenuItemRequest>,
+    ) -> Result<Response<DeleteMenuItemResponse>, Status> {
+        reply(self.delete(&request.into_inner().id).await)
+    }
+}
+
+// === impl MenuApi ===
+
+impl MenuApi {
+    async fn list(&self, request: ListMenuItemsRequest) -> Result<ListMenuItemsResponse, Error> {
+        let size = PageSize::parse(request.page_size)?;
+        let after = PageToken::parse(&request.page_token)?;
+        let category = request.category.trim();
+        let filter = ListFilter {
+            category: (!category.is_empty()).then(|| category.to_owned()),
+            available: request.available,
+        };
+        let mut conn = self.pool.get().await?;
+        let mut items = db::list(&mut conn, &filter, after.as_ref(), size.get()).await?;
+        let next_page_token = if items.len() as i64 > size.get() {
+            items.truncate(size.get() as usize);
+            items.last().map(|last| PageToken::after(last).encode())
+        } else {
+            None
+        };
+        Ok(ListMenuItemsResponse {
+            items: items.into_iter().map(to_proto).collect(),
+            next_page_token: next_page_token.unwrap_or_default(),
+        })
+    }
+
+    async fn get(&self, id: &str) -> Result<pb::MenuItem, Error> {
+        let id = domain::parse_id("id", id)?;
+        let mut conn = self.pool.get().await?;
+        db::get(&mut conn, id)
+            .await?
+            .map(to_proto)
+            .ok_or(Error::NotFound(id))
+    }
+
+    async fn batch_get(&self, ids: Vec<String>) -> Result<BatchGetMenuItemsResponse, Error> {
+        if ids.len() > MAX_BATCH {
+            return Err(mesh_kit::InvalidField::new(
+                "ids",
+                format!("at most {MAX_BATCH} ids per request"),
+            )
+            .into());
+        }
+        // Keep the first appearance of each id, in request order.
+        let mut wanted = Vec::with_capacity(ids.len());
+        for raw in &ids {
+            let id = domain::parse_id("ids", raw)?;
+            if !wanted.contains(&id) {
+                wanted.push(id);
+            }
+        }
+        let mut conn = self.pool.get().await?;
+        let mut found = db::get_many(&mut conn, &wanted).await?;
+        let mut items = Vec::with_capacity(found.len());
+        let mut missing_ids = Vec::new();
+        for id in wanted {
+            match found.iter().position(|item| item.id == id) {
+                Some(index) => items.push(to_proto(found.swap_remove(index))),
+                None => missing_ids.push(id.to_string()),
+            }
+        }
+        Ok(BatchGetMenuItemsResponse { items, missing_ids })
+    }
+
+    async fn create(&self, request: CreateMenuItemRequest) -> Result<pb::MenuItem, Error> {
+        let item = NewMenuItem {
+            name: ItemName::parse(&request.name)?,
+            description: Description::parse(&request.description)?,
+            price_cents: PriceCents::parse(request.price_cents)?,
+            currency: Currency::parse(&request.currency)?,
+            category: Category::parse(&request.category)?,
+            available: request.available.unwrap_or(true),
+        };
+        let mut conn = self.pool.get().await?;
+        let created = db::insert(&mut conn, item).await?;
+        tracing::info!(id = %created.id, "menu item created");
+        Ok(to_proto(created))
+    }
+
+    async fn update(&self, request: UpdateMenuItemRequest) -> Result<pb::MenuItem, Error> {
+        let id = domain::parse_id("id", &request.id)?;
+        let patch = MenuItemPatch {
+            name: request.name.as_deref().map(ItemName::parse).transpose()?,
+            description: request
+                .description
+                .as_deref()
+                .map(Description::parse)
+                .transpose()?,
+            price_cents: request.price_cents.map(PriceCents::parse).transpose()?,
+            currency: request
+                .currency
+                .as_deref()
+                .map(Currency::parse)
+                .transpose()?,
+            category: request
+                .category
+                .as_deref()
+                .map(Category::parse)
+                .transpose()?,
+            available: request.available,
+        };
+        let mut conn = self.pool.get().await?;
+        if patch.is_empty() {
+            // Nothing to change: answer with the item as it is (or NOT_FOUND).
+            return db::get(&mut conn, id)
+                .await?
+                .map(to_proto)
+                .ok_or(Error::NotFound(id));
+        }
+        db::update(&mut conn, id, patch)
+            .await?
+            .map(to_proto)
+            .ok_or(Error::NotFound(id))
+    }
+
+    async fn delete(&self, id: &str) -> Result<DeleteMenuItemResponse, Error> {
+        let id = domain::parse_id("id", id)?;
+        let mut conn = self.pool.get().await?;
+        if db::delete(&mut conn, id).await? {
+            tracing::info!(%id, "menu item deleted");
+            Ok(DeleteMenuItemResponse {})
+        } else {
+            Err(Error::NotFound(id))
+        }
+    }
+}

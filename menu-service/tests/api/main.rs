@@ -1,0 +1,6 @@
+//! menu-service over real gRPC and a real PostgreSQL database per test.
+
+mod catalog;
+mod helpers;
+mod listing;
+mod server;
