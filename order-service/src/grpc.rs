@@ -1,0 +1,295 @@
+//! `mesh.order.v1.OrderService`: proto in, domain through, proto out.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, scoped_futures::ScopedFutureExt};
+use mesh_kit::{db::PgPool, event_store, relay::OutboxSignal, telemetry::REQUEST_ID_HEADER};
+use mesh_proto::order::v1::{
+    self as pb, CancelOrderRequest, CreateOrderRequest, GetOrderRequest, ListOrdersRequest,
+    ListOrdersResponse, order_service_server::OrderService,
+};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::{
+    db::{self, InsertError},
+    domain::{self, Order, OrderStatus, PageToken, PlaceOrder},
+    error::Error,
+    events::{self, decode},
+    menu::MenuClient,
+};
+
+/// The gRPC face of orders.
+#[derive(Clone)]
+pub struct OrderApi {
+    pool: PgPool,
+    menu: MenuClient,
+    signal: OutboxSignal,
+}
+
+impl OrderApi {
+    pub fn new(pool: PgPool, menu: MenuClient, signal: OutboxSignal) -> Self {
+        Self { pool, menu, signal }
+    }
+}
+
+fn request_id<T>(request: &Request<T>) -> Option<String> {
+    request
+        .metadata()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn reply<T>(result: Result<T, Error>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+fn parse_id(field: &'static str, raw: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(raw.trim())
+        .map_err(|_| mesh_kit::InvalidField::new(field, "must be a UUID").into())
+}
+
+fn status_to_proto(status: OrderStatus) -> pb::OrderStatus {
+    match status {
+        OrderStatus::Placed => pb::OrderStatus::Placed,
+        OrderStatus::Paid => pb::OrderStatus::Paid,
+        OrderStatus::PaymentFailed => pb::OrderStatus::PaymentFailed,
+        OrderStatus::OutForDelivery => pb::OrderStatus::OutForDelivery,
+        OrderStatus::Delivered => pb::OrderStatus::Delivered,
+        OrderStatus::Cancelled => pb::OrderStatus::Cancelled,
+    }
+}
+
+/// The order with its history, as the wire shows it.
+fn to_proto(order: Order, history: &[event_store::StoredEvent]) -> Result<pb::Order, Error> {
+    let history = history
+        .iter()
+        .map(|stored| {
+            let event = decode(stored).map_err(|err| Error::Internal(err.to_string()))?;
+            Ok(pb::OrderHistoryEntry {
+                sequence: stored.sequence,
+                event_type: stored
+                    .event_type
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                status: status_to_proto(event.status()).into(),
+                occur_time: Some(mesh_proto::timestamp(stored.occurred_at)),
+                detail: event.detail(),
+                event_id: stored.id.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(pb::Order {
+        id: order.id.to_string(),
+        customer_id: order.customer_id,
+        items: order
+            .lines
+            .into_iter()
+            .map(|line| pb::OrderLine {
+                menu_item_id: line.menu_item_id.to_string(),
+                name: line.name,
+                unit_price_cents: line.unit_price_cents,
+                quantity: line.quantity,
+            })
+            .collect(),
+        delivery_address: order.delivery_address,
+        status: status_to_proto(order.status).into(),
+        total_cents: order.total_cents,
+        currency: order.currency,
+        create_time: Some(mesh_proto::timestamp(order.created_at)),
+        update_time: Some(mesh_proto::timestamp(order.updated_at)),
+        history,
+    })
+}
+
+#[tonic::async_trait]
+impl OrderService for OrderApi {
+    #[tracing::instrument(skip_all, fields(customer_id = %request.get_ref().customer_id))]
+    async fn create_order(
+        &self,
+        request: Request<CreateOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        let rid = request_id(&request);
+        reply(self.create(request.into_inner(), rid.as_deref()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(order_id = %request.get_ref().id))]
+    async fn get_order(
+        &self,
+        request: Request<GetOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        reply(self.get(&request.into_inner().id).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(customer_id = %request.get_ref().customer_id))]
+    async fn list_orders(
+        &self,
+        request: Request<ListOrdersRequest>,
+    ) -> Result<Response<ListOrdersResponse>, Status> {
+        reply(self.list(request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(order_id = %request.get_ref().id))]
+    async fn cancel_order(
+        &self,
+        request: Request<CancelOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        let rid = request_id(&request);
+        reply(self.cancel(request.into_inner(), rid.as_deref()).await)
+    }
+}
+
+// === impl OrderApi ===
+
+impl OrderApi {
+    async fn create(
+        &self,
+        request: CreateOrderRequest,
+        rid: Option<&str>,
+    ) -> Result<pb::Order, Error> {
+        let items: Vec<(&str, i32)> = request
+            .items
+            .iter()
+            .map(|item| (item.menu_item_id.as_str(), item.quantity))
+            .collect();
+        let command = PlaceOrder::parse(
+            &request.customer_id,
+            &items,
+            &request.delivery_address,
+            &request.idempotency_key,
+        )?;
+
+        // A retry with a key we have seen gets the first order back, before anything else.
+        if let Some(key) = &command.idempotency_key {
+            let mut conn = self.pool.get().await?;
+            if let Some(existing) = db::find_by_idempotency_key(&mut conn, key).await? {
+                tracing::info!(order_id = %existing, "idempotent retry, returning the first order");
+                return self.load_with_history(&mut conn, existing).await;
+            }
+        }
+
+        let ids: Vec<Uuid> = command.lines.iter().map(|line| line.menu_item_id).collect();
+        let menu = self.menu.prices(&ids, rid).await?;
+        let placed = domain::price(&command, &menu)?;
+
+        let id = Uuid::new_v4();
+        let key = command.idempotency_key.clone();
+        let mut conn = self.pool.get().await?;
+        let placement = conn
+            .transaction::<(), Error, _>(|conn| {
+                async move {
+                    let Some(mut order) = Order::placed(id, &placed, chrono::Utc::now()) else {
+                        return Err(Error::Internal("priced event is not a placement".into()));
+                    };
+                    // The read model takes its times from the event, so a projection rebuilt
+                    // from the event store is identical.
+                    let stored = events::record(conn, &mut order, &placed, rid).await?;
+                    order.created_at = stored.occurred_at;
+                    order.updated_at = stored.occurred_at;
+                    db::insert(conn, &order, key.as_deref())
+                        .await
+                        .map_err(|err| match err {
+                            InsertError::DuplicateKey => Error::IdempotencyRace,
+                            InsertError::Query(err) => err.into(),
+                        })
+                }
+                .scope_boxed()
+            })
+            .await;
+        let id = match placement {
+            Ok(()) => {
+                self.signal.notify();
+                tracing::info!(order_id = %id, "order placed");
+                id
+            }
+            // A concurrent request with the same key won the race (our transaction rolled
+            // back): answer with its order.
+            Err(Error::IdempotencyRace) => {
+                let key = command.idempotency_key.as_deref().unwrap_or_default();
+                db::find_by_idempotency_key(&mut conn, key)
+                    .await?
+                    .ok_or(Error::IdempotencyRace)?
+            }
+            Err(err) => return Err(err),
+        };
+        self.load_with_history(&mut conn, id).await
+    }
+
+    async fn load_with_history(
+        &self,
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+    ) -> Result<pb::Order, Error> {
+        let order = db::load(conn, id, false)
+            .await?
+            .ok_or(Error::NotFound(id))?;
+        let history = event_store::history(conn, id).await?;
+        to_proto(order, &history)
+    }
+
+    async fn get(&self, id: &str) -> Result<pb::Order, Error> {
+        let id = parse_id("id", id)?;
+        let mut conn = self.pool.get().await?;
+        self.load_with_history(&mut conn, id).await
+    }
+
+    async fn list(&self, request: ListOrdersRequest) -> Result<ListOrdersResponse, Error> {
+        let customer_id = request.customer_id.trim();
+        if customer_id.is_empty() {
+            return Err(mesh_kit::InvalidField::new("customer_id", "is required").into());
+        }
+        let limit = domain::page_size(request.page_size)?;
+        let after = PageToken::parse(&request.page_token)?;
+        let mut conn = self.pool.get().await?;
+        let mut orders =
+            db::list_by_customer(&mut conn, customer_id, after.as_ref(), limit).await?;
+        let next_page_token = if orders.len() as i64 > limit {
+            orders.truncate(limit as usize);
+            orders
+                .last()
+                .map(|last| {
+                    PageToken {
+                        created_at: last.created_at,
+                        id: last.id,
+                    }
+                    .encode()
+                })
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let mut out = Vec::with_capacity(orders.len());
+        for order in orders {
+            let history = event_store::history(&mut conn, order.id).await?;
+            out.push(to_proto(order, &history)?);
+        }
+        Ok(ListOrdersResponse {
+            orders: out,
+            next_page_token,
+        })
+    }
+
+    async fn cancel(
+        &self,
+        request: CancelOrderRequest,
+        rid: Option<&str>,
+    ) -> Result<pb::Order, Error> {
+        let id = parse_id("id", &request.id)?;
+        let reason = request.reason;
+        let mut conn = self.pool.get().await?;
+        conn.transaction::<(), Error, _>(|conn| {
+            async move {
+                let mut order = db::load(conn, id, true).await?.ok_or(Error::NotFound(id))?;
+                let cancelled = order.cancel(&reason)?;
+                events::record(conn, &mut order, &cancelled, rid).await?;
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await?;
+        self.signal.notify();
+        tracing::info!(order_id = %id, "order cancelled");
+        self.load_with_history(&mut conn, id).await
+    }
+}
