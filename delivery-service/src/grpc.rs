@@ -1,0 +1,162 @@
+//! `mesh.delivery.v1.DeliveryService`: proto in, domain through, proto out.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, scoped_futures::ScopedFutureExt};
+use mesh_kit::{InvalidField, db::PgPool, event_store, relay::OutboxSignal, telemetry::REQUEST_ID_HEADER};
+use mesh_proto::delivery::v1::{
+    self as pb, GetStatusRequest, UpdateStatusRequest, delivery_service_server::DeliveryService,
+};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::{
+    db,
+    domain::{self, Delivery},
+    error::Error,
+    events::{self, status_from_proto, status_to_proto},
+};
+
+/// Couriers' names and notes are short texts, not documents.
+const MAX_COURIER_CHARS: usize = 200;
+const MAX_NOTE_CHARS: usize = 1_000;
+
+/// The gRPC face of deliveries.
+#[derive(Clone)]
+pub struct DeliveryApi {
+    pool: PgPool,
+    signal: OutboxSignal,
+}
+
+impl DeliveryApi {
+    pub fn new(pool: PgPool, signal: OutboxSignal) -> Self {
+        Self { pool, signal }
+    }
+}
+
+fn request_id<T>(request: &Request<T>) -> Option<String> {
+    request
+        .metadata()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn reply<T>(result: Result<T, Error>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+fn parse_order_id(raw: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(raw.trim()).map_err(|_| InvalidField::new("order_id", "must be a UUID").into())
+}
+
+/// The delivery with its history, as the wire shows it.
+fn to_proto(delivery: Delivery, history: &[event_store::StoredEvent]) -> Result<pb::Delivery, Error> {
+    let history = history
+        .iter()
+        .map(|stored| {
+            let (event, at) =
+                events::decode(stored).map_err(|err| Error::Internal(err.to_string()))?;
+            Ok(pb::DeliveryHistoryEntry {
+                sequence: stored.sequence,
+                status: status_to_proto(event.to).into(),
+                courier: event.courier.unwrap_or_default(),
+                note: event.note.unwrap_or_default(),
+                occur_time: Some(mesh_proto::timestamp(at)),
+                event_id: stored.id.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(pb::Delivery {
+        order_id: delivery.order_id.to_string(),
+        status: status_to_proto(delivery.status).into(),
+        courier: delivery.courier.unwrap_or_default(),
+        create_time: Some(mesh_proto::timestamp(delivery.created_at)),
+        update_time: Some(mesh_proto::timestamp(delivery.updated_at)),
+        history,
+    })
+}
+
+#[tonic::async_trait]
+impl DeliveryService for DeliveryApi {
+    #[tracing::instrument(skip_all, fields(order_id = %request.get_ref().order_id))]
+    async fn get_status(
+        &self,
+        request: Request<GetStatusRequest>,
+    ) -> Result<Response<pb::Delivery>, Status> {
+        reply(self.get(&request.into_inner().order_id).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(order_id = %request.get_ref().order_id))]
+    async fn update_status(
+        &self,
+        request: Request<UpdateStatusRequest>,
+    ) -> Result<Response<pb::Delivery>, Status> {
+        let rid = request_id(&request);
+        reply(self.update(request.into_inner(), rid.as_deref()).await)
+    }
+}
+
+// === impl DeliveryApi ===
+
+impl DeliveryApi {
+    async fn load_with_history(
+        &self,
+        conn: &mut AsyncPgConnection,
+        order_id: Uuid,
+    ) -> Result<pb::Delivery, Error> {
+        let delivery = db::load(conn, order_id, false)
+            .await?
+            .ok_or(Error::NotFound(order_id))?;
+        let history = event_store::history(conn, order_id).await?;
+        to_proto(delivery, &history)
+    }
+
+    async fn get(&self, order_id: &str) -> Result<pb::Delivery, Error> {
+        let order_id = parse_order_id(order_id)?;
+        let mut conn = self.pool.get().await?;
+        self.load_with_history(&mut conn, order_id).await
+    }
+
+    async fn update(
+        &self,
+        request: UpdateStatusRequest,
+        rid: Option<&str>,
+    ) -> Result<pb::Delivery, Error> {
+        let order_id = parse_order_id(&request.order_id)?;
+        let to = pb::DeliveryStatus::try_from(request.status)
+            .ok()
+            .and_then(status_from_proto)
+            .ok_or_else(|| {
+                InvalidField::new(
+                    "status",
+                    "must be one of PENDING, ASSIGNED, PICKED_UP, IN_TRANSIT, DELIVERED, FAILED",
+                )
+            })?;
+        let courier =
+            domain::optional_text("courier", request.courier.as_deref(), MAX_COURIER_CHARS)?;
+        let note = domain::optional_text("note", request.note.as_deref(), MAX_NOTE_CHARS)?;
+
+        let mut conn = self.pool.get().await?;
+        let moved = conn
+            .transaction::<bool, Error, _>(|conn| {
+                async move {
+                    let mut delivery = db::load(conn, order_id, true)
+                        .await?
+                        .ok_or(Error::NotFound(order_id))?;
+                    let Some(changed) =
+                        delivery.move_to(to, courier.as_deref(), note.as_deref())?
+                    else {
+                        return Ok(false);
+                    };
+                    events::record(conn, &mut delivery, &changed, rid).await?;
+                    Ok(true)
+                }
+                .scope_boxed()
+            })
+            .await?;
+        if moved {
+            self.signal.notify();
+            tracing::info!(%order_id, status = %to, "delivery moved");
+        }
+        self.load_with_history(&mut conn, order_id).await
+    }
+}

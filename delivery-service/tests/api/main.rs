@@ -1,0 +1,6 @@
+//! delivery-service over real gRPC, on real PostgreSQL and a real broker; each test with its
+//! own database and topics.
+
+mod consuming;
+mod helpers;
+mod lifecycle;
