@@ -264,7 +264,10 @@ mod tests {
     fn cancelling_fails_a_live_delivery_and_leaves_a_final_one() {
         let failed = delivery(InTransit).cancel("customer moved").unwrap();
         assert_eq!(failed.to, Failed);
-        assert_eq!(failed.note.as_deref(), Some("order cancelled: customer moved"));
+        assert_eq!(
+            failed.note.as_deref(),
+            Some("order cancelled: customer moved")
+        );
         assert_eq!(delivery(Delivered).cancel("too late"), None);
     }
 

@@ -59,7 +59,10 @@ pub async fn record(
     let key = delivery.order_id.to_string();
     let payload = pb::DeliveryStatusChanged {
         order_id: key.clone(),
-        from: event.from.map_or(PbStatus::Unspecified, status_to_proto).into(),
+        from: event
+            .from
+            .map_or(PbStatus::Unspecified, status_to_proto)
+            .into(),
         to: status_to_proto(event.to).into(),
         courier: event.courier.clone().unwrap_or_default(),
         note: event.note.clone().unwrap_or_default(),
@@ -160,8 +163,7 @@ impl Handler for DeliveryHandler {
                 let existing = db::load(conn, order_id, true).await?;
                 match (&command, existing) {
                     (Command::Open { delivery_address }, None) => {
-                        let mut delivery =
-                            Delivery::opened(order_id, delivery_address, Utc::now());
+                        let mut delivery = Delivery::opened(order_id, delivery_address, Utc::now());
                         record(conn, &mut delivery, &Delivery::open(), request_id)
                             .await
                             .map_err(handle_error)?;

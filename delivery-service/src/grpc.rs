@@ -1,7 +1,9 @@
 //! `mesh.delivery.v1.DeliveryService`: proto in, domain through, proto out.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, scoped_futures::ScopedFutureExt};
-use mesh_kit::{InvalidField, db::PgPool, event_store, relay::OutboxSignal, telemetry::REQUEST_ID_HEADER};
+use mesh_kit::{
+    InvalidField, db::PgPool, event_store, relay::OutboxSignal, telemetry::REQUEST_ID_HEADER,
+};
 use mesh_proto::delivery::v1::{
     self as pb, GetStatusRequest, UpdateStatusRequest, delivery_service_server::DeliveryService,
 };
@@ -49,7 +51,10 @@ fn parse_order_id(raw: &str) -> Result<Uuid, Error> {
 }
 
 /// The delivery with its history, as the wire shows it.
-fn to_proto(delivery: Delivery, history: &[event_store::StoredEvent]) -> Result<pb::Delivery, Error> {
+fn to_proto(
+    delivery: Delivery,
+    history: &[event_store::StoredEvent],
+) -> Result<pb::Delivery, Error> {
     let history = history
         .iter()
         .map(|stored| {

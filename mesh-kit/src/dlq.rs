@@ -112,22 +112,22 @@ pub async fn replay(
             continue;
         };
         let text = |key: &str| {
-            message
-                .headers()
-                .and_then(|headers| {
-                    headers
-                        .iter()
-                        .find(|h| h.key == key)
-                        .and_then(|h| h.value)
-                        .map(|v| String::from_utf8_lossy(v).into_owned())
-                })
+            message.headers().and_then(|headers| {
+                headers
+                    .iter()
+                    .find(|h| h.key == key)
+                    .and_then(|h| h.value)
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+            })
         };
         let to = text(header::DLQ_TOPIC).unwrap_or_else(|| kafka.topic(topic));
         let record = Replayed {
             partition,
             offset: message.offset(),
             to: to.clone(),
-            key: message.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+            key: message
+                .key()
+                .map(|k| String::from_utf8_lossy(k).into_owned()),
             reason: text(header::DLQ_REASON).unwrap_or_default(),
         };
         if !dry_run {

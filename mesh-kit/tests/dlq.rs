@@ -48,13 +48,21 @@ async fn replay_moves_each_dead_letter_back_once() {
         .await
         .expect("dry run");
     assert_eq!(listed.len(), 3);
-    assert!(listed.iter().all(|r| r.reason == "user_id: must be a positive integer"));
+    assert!(
+        listed
+            .iter()
+            .all(|r| r.reason == "user_id: must be a positive integer")
+    );
 
     let replayed = dlq::replay(&kafka, BILLING_REQUESTS, false)
         .await
         .expect("replay");
     assert_eq!(replayed.len(), 3, "a dry run moves nothing");
-    assert!(replayed.iter().all(|r| r.to == kafka.topic(BILLING_REQUESTS)));
+    assert!(
+        replayed
+            .iter()
+            .all(|r| r.to == kafka.topic(BILLING_REQUESTS))
+    );
 
     let back = records::read(&kafka, &kafka.topic(BILLING_REQUESTS), 3, WAIT).await;
     let mut ids: Vec<&str> = back.iter().filter_map(|r| r.header("ce_id")).collect();
@@ -62,9 +70,18 @@ async fn replay_moves_each_dead_letter_back_once() {
     assert_eq!(ids, ["event-1", "event-2", "event-3"]);
     for record in &back {
         assert_eq!(record.header("x-request-id"), Some("req-1"));
-        assert_eq!(record.header("dlq_reason"), None, "dead-letter headers are stripped");
-        let n = record.header("ce_id").and_then(|id| id.strip_prefix("event-"));
-        assert_eq!(record.key.as_deref().and_then(|k| k.strip_prefix("user-")), n);
+        assert_eq!(
+            record.header("dlq_reason"),
+            None,
+            "dead-letter headers are stripped"
+        );
+        let n = record
+            .header("ce_id")
+            .and_then(|id| id.strip_prefix("event-"));
+        assert_eq!(
+            record.key.as_deref().and_then(|k| k.strip_prefix("user-")),
+            n
+        );
     }
 
     let again = dlq::replay(&kafka, BILLING_REQUESTS, false)

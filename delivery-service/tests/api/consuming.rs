@@ -27,8 +27,10 @@ async fn a_paid_order_opens_one_delivery_however_often_the_event_arrives() {
     let order_id = new_order_id();
     let event_id = new_order_id();
     // The same event twice (a redelivery), then another OrderPaid for the same order.
-    app.publish_order_event(&order_id, &event_id, &paid(&order_id)).await;
-    app.publish_order_event(&order_id, &event_id, &paid(&order_id)).await;
+    app.publish_order_event(&order_id, &event_id, &paid(&order_id))
+        .await;
+    app.publish_order_event(&order_id, &event_id, &paid(&order_id))
+        .await;
     app.pay(&order_id).await;
     // An order placed but not paid opens nothing; a marker after it shows all were consumed.
     let unpaid = new_order_id();
@@ -47,14 +49,19 @@ async fn a_paid_order_opens_one_delivery_however_often_the_event_arrives() {
 
     let delivery = app.until_status(&order_id, Pending).await;
     assert_eq!(steps(&delivery), [Pending], "one delivery, opened once");
-    assert_eq!(app.status(&unpaid).await.expect_err("not paid").code(), tonic::Code::NotFound);
+    assert_eq!(
+        app.status(&unpaid).await.expect_err("not paid").code(),
+        tonic::Code::NotFound
+    );
 }
 
 #[tokio::test]
 async fn a_cancelled_order_fails_its_delivery_with_the_reason() {
     let app = spawn_app().await;
     let order_id = app.open_delivery().await;
-    app.update(&order_id, Assigned, Some("Ana")).await.expect("assigned");
+    app.update(&order_id, Assigned, Some("Ana"))
+        .await
+        .expect("assigned");
     app.publish_order_event(
         &order_id,
         &new_order_id(),
@@ -117,5 +124,9 @@ async fn a_restarted_service_resumes_without_losing_or_repeating_anything() {
     let opened = app.until_status(&during, Pending).await;
     assert_eq!(steps(&opened), [Pending]);
     let earlier = app.status(&before).await.expect("still there");
-    assert_eq!(steps(&earlier), [Pending, Assigned], "nothing applied twice");
+    assert_eq!(
+        steps(&earlier),
+        [Pending, Assigned],
+        "nothing applied twice"
+    );
 }

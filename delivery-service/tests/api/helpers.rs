@@ -166,5 +166,9 @@ pub async fn publish_order_event<M: Message + Name>(
 
 /// The statuses of a delivery's history, oldest first.
 pub fn steps(delivery: &Delivery) -> Vec<DeliveryStatus> {
-    delivery.history.iter().map(|entry| entry.status()).collect()
+    delivery
+        .history
+        .iter()
+        .map(|entry| entry.status())
+        .collect()
 }

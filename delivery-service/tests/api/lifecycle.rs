@@ -12,15 +12,31 @@ async fn a_delivery_moves_from_pending_to_delivered_and_every_step_is_an_event()
     let app = spawn_app().await;
     let order_id = app.open_delivery().await;
 
-    app.update(&order_id, Assigned, Some("Ana")).await.expect("assigned");
-    app.update(&order_id, PickedUp, None).await.expect("picked up");
-    app.update(&order_id, InTransit, None).await.expect("in transit");
-    let delivered = app.update(&order_id, Delivered, None).await.expect("delivered");
+    app.update(&order_id, Assigned, Some("Ana"))
+        .await
+        .expect("assigned");
+    app.update(&order_id, PickedUp, None)
+        .await
+        .expect("picked up");
+    app.update(&order_id, InTransit, None)
+        .await
+        .expect("in transit");
+    let delivered = app
+        .update(&order_id, Delivered, None)
+        .await
+        .expect("delivered");
 
     assert_eq!(delivered.status(), Delivered);
     assert_eq!(delivered.courier, "Ana", "the courier is kept once set");
-    assert_eq!(steps(&delivered), [Pending, Assigned, PickedUp, InTransit, Delivered]);
-    let sequences: Vec<i64> = delivered.history.iter().map(|entry| entry.sequence).collect();
+    assert_eq!(
+        steps(&delivered),
+        [Pending, Assigned, PickedUp, InTransit, Delivered]
+    );
+    let sequences: Vec<i64> = delivered
+        .history
+        .iter()
+        .map(|entry| entry.sequence)
+        .collect();
     assert_eq!(sequences, [1, 2, 3, 4, 5]);
     assert_eq!(delivered.history[0].note, "order paid");
     assert_eq!(app.status(&order_id).await.expect("found"), delivered);
@@ -30,7 +46,10 @@ async fn a_delivery_moves_from_pending_to_delivered_and_every_step_is_an_event()
         .iter()
         .map(|record| {
             assert_eq!(record.key.as_deref(), Some(order_id.as_str()));
-            assert_eq!(record.header("ce_type"), Some("mesh.events.v1.DeliveryStatusChanged"));
+            assert_eq!(
+                record.header("ce_type"),
+                Some("mesh.events.v1.DeliveryStatusChanged")
+            );
             let changed: DeliveryStatusChanged =
                 mesh_proto::json::from_json(record.payload.as_bytes()).expect("readable JSON");
             assert_eq!(changed.order_id, order_id);
@@ -48,8 +67,15 @@ async fn a_delivery_moves_from_pending_to_delivered_and_every_step_is_an_event()
         ]
     );
     let ids: Vec<&str> = records.iter().filter_map(|r| r.header("ce_id")).collect();
-    let history_ids: Vec<&str> = delivered.history.iter().map(|e| e.event_id.as_str()).collect();
-    assert_eq!(ids, history_ids, "the history names the events on the topic");
+    let history_ids: Vec<&str> = delivered
+        .history
+        .iter()
+        .map(|e| e.event_id.as_str())
+        .collect();
+    assert_eq!(
+        ids, history_ids,
+        "the history names the events on the topic"
+    );
     assert_eq!(records[0].header("x-request-id"), Some("req-from-order"));
 }
 
@@ -58,7 +84,10 @@ async fn a_skipped_step_is_refused_naming_both_states_and_changes_nothing() {
     let app = spawn_app().await;
     let order_id = app.open_delivery().await;
 
-    let refused = app.update(&order_id, PickedUp, None).await.expect_err("skips ASSIGNED");
+    let refused = app
+        .update(&order_id, PickedUp, None)
+        .await
+        .expect_err("skips ASSIGNED");
     assert_eq!(refused.code(), Code::FailedPrecondition);
     assert_eq!(
         refused.message(),
@@ -73,21 +102,35 @@ async fn a_skipped_step_is_refused_naming_both_states_and_changes_nothing() {
 async fn failed_is_reachable_until_the_delivery_is_final() {
     let app = spawn_app().await;
     let order_id = app.open_delivery().await;
-    app.update(&order_id, Assigned, None).await.expect("assigned");
+    app.update(&order_id, Assigned, None)
+        .await
+        .expect("assigned");
     let failed = app.update(&order_id, Failed, None).await.expect("failed");
     assert_eq!(failed.status(), Failed);
 
-    let refused = app.update(&order_id, Assigned, None).await.expect_err("final");
+    let refused = app
+        .update(&order_id, Assigned, None)
+        .await
+        .expect_err("final");
     assert_eq!(refused.code(), Code::FailedPrecondition);
-    assert!(refused.message().contains("from FAILED to ASSIGNED"), "{}", refused.message());
+    assert!(
+        refused.message().contains("from FAILED to ASSIGNED"),
+        "{}",
+        refused.message()
+    );
 }
 
 #[tokio::test]
 async fn asking_for_the_current_status_again_changes_nothing() {
     let app = spawn_app().await;
     let order_id = app.open_delivery().await;
-    app.update(&order_id, Assigned, Some("Ana")).await.expect("assigned");
-    let again = app.update(&order_id, Assigned, Some("Ana")).await.expect("no-op");
+    app.update(&order_id, Assigned, Some("Ana"))
+        .await
+        .expect("assigned");
+    let again = app
+        .update(&order_id, Assigned, Some("Ana"))
+        .await
+        .expect("no-op");
     assert_eq!(again.status(), Assigned);
     assert_eq!(steps(&again), [Pending, Assigned]);
 }
@@ -97,21 +140,41 @@ async fn bad_requests_name_what_is_wrong() {
     let app = spawn_app().await;
 
     let unknown = new_order_id();
-    let missing = app.update(&unknown, Assigned, None).await.expect_err("unknown");
+    let missing = app
+        .update(&unknown, Assigned, None)
+        .await
+        .expect_err("unknown");
     assert_eq!(missing.code(), Code::NotFound);
-    assert_eq!(missing.message(), format!("no delivery for order {unknown}"));
-    assert_eq!(app.status(&unknown).await.expect_err("unknown").code(), Code::NotFound);
+    assert_eq!(
+        missing.message(),
+        format!("no delivery for order {unknown}")
+    );
+    assert_eq!(
+        app.status(&unknown).await.expect_err("unknown").code(),
+        Code::NotFound
+    );
 
     let bad_id = app.update("abc", Assigned, None).await.expect_err("bad id");
     assert_eq!(bad_id.code(), Code::InvalidArgument);
-    assert!(bad_id.message().starts_with("order_id:"), "{}", bad_id.message());
+    assert!(
+        bad_id.message().starts_with("order_id:"),
+        "{}",
+        bad_id.message()
+    );
     let bad_get = app.status("abc").await.expect_err("bad id");
     assert_eq!(bad_get.code(), Code::InvalidArgument);
 
     let order_id = app.open_delivery().await;
-    let no_status = app.update(&order_id, Unspecified, None).await.expect_err("no status");
+    let no_status = app
+        .update(&order_id, Unspecified, None)
+        .await
+        .expect_err("no status");
     assert_eq!(no_status.code(), Code::InvalidArgument);
-    assert!(no_status.message().starts_with("status:"), "{}", no_status.message());
+    assert!(
+        no_status.message().starts_with("status:"),
+        "{}",
+        no_status.message()
+    );
 
     let long = "x".repeat(201);
     let too_long = app
@@ -119,7 +182,11 @@ async fn bad_requests_name_what_is_wrong() {
         .await
         .expect_err("courier too long");
     assert_eq!(too_long.code(), Code::InvalidArgument);
-    assert!(too_long.message().starts_with("courier:"), "{}", too_long.message());
+    assert!(
+        too_long.message().starts_with("courier:"),
+        "{}",
+        too_long.message()
+    );
 }
 
 #[tokio::test]

@@ -54,7 +54,10 @@ async fn main() -> ExitCode {
                     record.reason
                 ));
             }
-            report(&format!("{verb} {} record(s) of {topic}.dlq", records.len()));
+            report(&format!(
+                "{verb} {} record(s) of {topic}.dlq",
+                records.len()
+            ));
             ExitCode::SUCCESS
         }
         Err(err) => {

@@ -1,0 +1,2 @@
+DROP TABLE billing_orders;
+DROP TABLE payments;

@@ -1,0 +1,139 @@
+//! `mesh.billing.v1.BillingService`: proto in, domain through, proto out.
+
+use mesh_kit::{InvalidField, db::PgPool};
+use mesh_proto::billing::v1::{
+    self as pb, GetBillingOrderRequest, GetPaymentRequest, ListBillingOrdersRequest,
+    ListBillingOrdersResponse, billing_service_server::BillingService,
+};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::{
+    db,
+    domain::{self, BillingOrder, PageToken, Payment, PaymentStatus},
+    error::Error,
+};
+
+/// The gRPC face of billing.
+#[derive(Clone)]
+pub struct BillingApi {
+    pool: PgPool,
+}
+
+impl BillingApi {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+fn reply<T>(result: Result<T, Error>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+fn parse_uuid(field: &'static str, raw: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(raw.trim()).map_err(|_| InvalidField::new(field, "must be a UUID").into())
+}
+
+fn payment_to_proto(payment: Payment) -> pb::Payment {
+    pb::Payment {
+        order_id: payment.order_id.to_string(),
+        status: match payment.status {
+            PaymentStatus::Captured => pb::PaymentStatus::Captured,
+            PaymentStatus::Declined => pb::PaymentStatus::Declined,
+        }
+        .into(),
+        amount_cents: payment.amount_cents,
+        currency: payment.currency,
+        decline_reason: payment.decline_reason.unwrap_or_default(),
+        create_time: Some(mesh_proto::timestamp(payment.created_at)),
+    }
+}
+
+fn order_to_proto(order: BillingOrder) -> pb::BillingOrder {
+    pb::BillingOrder {
+        id: order.id,
+        request_id: order.request_id.to_string(),
+        user_id: order.user_id,
+        number_of_items: order.number_of_items,
+        total_amount_cents: order.total_amount_cents,
+        receive_time: Some(mesh_proto::timestamp(order.received_at)),
+        process_time: Some(mesh_proto::timestamp(order.processed_at)),
+    }
+}
+
+#[tonic::async_trait]
+impl BillingService for BillingApi {
+    #[tracing::instrument(skip_all, fields(order_id = %request.get_ref().order_id))]
+    async fn get_payment(
+        &self,
+        request: Request<GetPaymentRequest>,
+    ) -> Result<Response<pb::Payment>, Status> {
+        reply(self.payment(&request.into_inner().order_id).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(billing_request = %request.get_ref().request_id))]
+    async fn get_billing_order(
+        &self,
+        request: Request<GetBillingOrderRequest>,
+    ) -> Result<Response<pb::BillingOrder>, Status> {
+        reply(self.billing_order(&request.into_inner().request_id).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = request.get_ref().user_id))]
+    async fn list_billing_orders(
+        &self,
+        request: Request<ListBillingOrdersRequest>,
+    ) -> Result<Response<ListBillingOrdersResponse>, Status> {
+        reply(self.list(request.into_inner()).await)
+    }
+}
+
+// === impl BillingApi ===
+
+impl BillingApi {
+    async fn payment(&self, order_id: &str) -> Result<pb::Payment, Error> {
+        let order_id = parse_uuid("order_id", order_id)?;
+        let mut conn = self.pool.get().await?;
+        let payment = db::payment(&mut conn, order_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no payment for order {order_id} yet")))?;
+        Ok(payment_to_proto(payment))
+    }
+
+    async fn billing_order(&self, request_id: &str) -> Result<pb::BillingOrder, Error> {
+        let request_id = parse_uuid("request_id", request_id)?;
+        let mut conn = self.pool.get().await?;
+        let order = db::billing_order(&mut conn, request_id)
+            .await?
+            .ok_or_else(|| {
+                Error::NotFound(format!("no billing order for request {request_id} (yet)"))
+            })?;
+        Ok(order_to_proto(order))
+    }
+
+    async fn list(
+        &self,
+        request: ListBillingOrdersRequest,
+    ) -> Result<ListBillingOrdersResponse, Error> {
+        if request.user_id <= 0 {
+            return Err(InvalidField::new("user_id", "must be a positive integer").into());
+        }
+        let limit = domain::page_size(request.page_size)?;
+        let after = PageToken::parse(&request.page_token)?;
+        let mut conn = self.pool.get().await?;
+        let mut orders = db::billing_orders_of(&mut conn, request.user_id, after, limit).await?;
+        let next_page_token = if orders.len() as i64 > limit {
+            orders.truncate(limit as usize);
+            orders
+                .last()
+                .map(|last| PageToken { after_id: last.id }.encode())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(ListBillingOrdersResponse {
+            orders: orders.into_iter().map(order_to_proto).collect(),
+            next_page_token,
+        })
+    }
+}

@@ -1,0 +1,92 @@
+//! Wires billing-service: database, gRPC server, outbox relay, the payments consumer of
+//! `order-events` and the consumer of `billing-requests`, all stopped together.
+
+use std::net::SocketAddr;
+
+use mesh_kit::{
+    consumer::{EventConsumer, Subscription},
+    db, event_store,
+    grpc::GrpcServer,
+    kafka::{BILLING_EVENTS, BILLING_REQUESTS, ORDER_EVENTS},
+    relay::{OutboxSignal, Relay},
+    startup::{self, Service, StartupError},
+};
+use mesh_proto::billing::v1::billing_service_server::BillingServiceServer;
+
+use crate::{
+    config::Config,
+    db::MIGRATIONS,
+    events::{PAYMENTS_CONSUMER, PaymentHandler, REQUESTS_CONSUMER, RequestHandler},
+    grpc::BillingApi,
+    provider::SimulatedProvider,
+};
+
+/// A billing-service that is bound, migrated and subscribed, ready to serve.
+pub struct Application {
+    addr: SocketAddr,
+    service: Service,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let pool = db::connect(&config.database, &[event_store::MIGRATIONS, MIGRATIONS]).await?;
+        config
+            .kafka
+            .ensure_topics(&[ORDER_EVENTS, BILLING_EVENTS, BILLING_REQUESTS])
+            .await?;
+        let signal = OutboxSignal::new();
+        // Two groups, so a burst of billing requests never delays a payment.
+        let payments = EventConsumer::new(
+            &config.kafka,
+            &Subscription {
+                group: PAYMENTS_CONSUMER.to_owned(),
+                topics: vec![ORDER_EVENTS],
+            },
+        )?;
+        let requests = EventConsumer::new(
+            &config.kafka,
+            &Subscription {
+                group: REQUESTS_CONSUMER.to_owned(),
+                topics: vec![BILLING_REQUESTS],
+            },
+        )?;
+        let relay = Relay::new(
+            pool.clone(),
+            config.kafka.producer()?,
+            config.kafka.clone(),
+            "billing-service",
+            signal.clone(),
+        );
+
+        let listener = startup::bind(config.addr).await?;
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+        let mut service = Service::new(
+            listener,
+            GrpcServer::new().add_service(BillingServiceServer::new(BillingApi::new(pool.clone()))),
+        );
+        service.spawn(|stop| relay.run(stop.wait()));
+        let provider = SimulatedProvider {
+            limit_cents: config.payment_limit_cents,
+        };
+        let handler = PaymentHandler::new(pool.clone(), provider, signal);
+        service.spawn(|stop| payments.run(handler, stop.wait()));
+        let handler = RequestHandler::new(pool);
+        service.spawn(|stop| requests.run(handler, stop.wait()));
+        Ok(Self { addr, service })
+    }
+
+    /// The address it listens on (the real port when configured with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
+        self.service.run_until_stopped(shutdown).await
+    }
+}

@@ -1,0 +1,7 @@
+//! billing-service over real gRPC, on real PostgreSQL and a real broker; each test with its own
+//! database and topics. `crash` runs the real binary and SIGKILLs it.
+
+mod crash;
+mod helpers;
+mod payments;
+mod requests;
