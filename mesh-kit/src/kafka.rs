@@ -74,12 +74,20 @@ pub struct KafkaConfig {
     /// How long the broker waits for a consumer's heartbeat before handing its partitions to
     /// another: how soon a killed consumer's work resumes elsewhere.
     pub session_timeout: Duration,
+    /// Whether producers are idempotent (`enable.idempotence`). Off by default because tansu
+    /// 0.6 breaks on it: after a broker restart, the first write of a producer from before the
+    /// restart panics its storage task, and the broker accepts no write from anyone until it is
+    /// restarted again (`gateway/tests/api/billing.rs` stops and resumes a broker). Without it,
+    /// writes stay ordered (one request in flight per connection) and acknowledged by all
+    /// replicas; a retried write may land twice, which every consumer drops by event id. Turn it
+    /// on for Apache Kafka (`docker-compose.yml` and `deploy/` do).
+    pub idempotence: bool,
 }
 
 impl KafkaConfig {
     /// Reads `KAFKA_BROKERS`, `KAFKA_TOPIC_PREFIX`, `KAFKA_TOPIC_PARTITIONS`,
-    /// `KAFKA_REPLICATION_FACTOR`, `KAFKA_FETCH_WAIT_MS`, `KAFKA_PUBLISH_TIMEOUT_MS` and
-    /// `KAFKA_SESSION_TIMEOUT_MS`.
+    /// `KAFKA_REPLICATION_FACTOR`, `KAFKA_FETCH_WAIT_MS`, `KAFKA_PUBLISH_TIMEOUT_MS`,
+    /// `KAFKA_SESSION_TIMEOUT_MS` and `KAFKA_IDEMPOTENCE`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             brokers: var_or("KAFKA_BROKERS", "127.0.0.1:9092"),
@@ -89,6 +97,7 @@ impl KafkaConfig {
             fetch_wait: Duration::from_millis(parse_or("KAFKA_FETCH_WAIT_MS", 20)?),
             publish_timeout: Duration::from_millis(parse_or("KAFKA_PUBLISH_TIMEOUT_MS", 5_000)?),
             session_timeout: Duration::from_millis(parse_or("KAFKA_SESSION_TIMEOUT_MS", 10_000)?),
+            idempotence: crate::config::flag_or("KAFKA_IDEMPOTENCE", false)?,
         })
     }
 
@@ -102,6 +111,7 @@ impl KafkaConfig {
             fetch_wait: Duration::from_millis(10),
             publish_timeout: Duration::from_secs(5),
             session_timeout: Duration::from_secs(6),
+            idempotence: false,
         }
     }
 
@@ -134,11 +144,19 @@ impl KafkaConfig {
         config
     }
 
-    /// The mesh's producer: idempotent and acks=all, so a write the broker acknowledged is
-    /// stored once and never lost to a leader change.
+    /// The mesh's producer: acks=all, so a write the broker acknowledged is never lost to a
+    /// leader change, and ordered per partition even when it retries: idempotent where the
+    /// broker supports it, else one request in flight (see [`KafkaConfig::idempotence`]).
     pub fn producer(&self) -> Result<FutureProducer, KafkaError> {
-        self.client_config()
-            .set("enable.idempotence", "true")
+        let mut config = self.client_config();
+        if self.idempotence {
+            config.set("enable.idempotence", "true");
+        } else {
+            config
+                .set("enable.idempotence", "false")
+                .set("max.in.flight.requests.per.connection", "1");
+        }
+        config
             .set("acks", "all")
             .set(
                 "message.timeout.ms",
@@ -243,6 +261,27 @@ pub enum PublishError {
     Kafka(#[from] KafkaError),
     #[error("the producer went away before the broker answered")]
     Canceled,
+}
+
+/// Why a producer that failed a write must be replaced by a new one: it never recovers on its
+/// own. `None` when retrying with the same producer can work (a timeout while the broker is
+/// down). Two cases: a fatal error (the idempotent producer lost its sequence state after a long
+/// outage), and a broker that forgot the producer's id, as tansu does when it restarts: it then
+/// answers every write of that producer with UNKNOWN_SERVER_ERROR, while a new producer works.
+pub fn broken_producer(producer: &FutureProducer, err: &KafkaError) -> Option<String> {
+    use rdkafka::producer::Producer;
+    if let Some((code, reason)) = producer.client().fatal_error() {
+        return Some(format!("fatal error {code:?}: {reason}"));
+    }
+    match err {
+        KafkaError::MessageProduction(
+            code @ (RDKafkaErrorCode::Unknown
+            | RDKafkaErrorCode::UnknownProducerId
+            | RDKafkaErrorCode::OutOfOrderSequenceNumber
+            | RDKafkaErrorCode::InvalidProducerEpoch),
+        ) => Some(format!("the broker refuses this producer: {code}")),
+        _ => None,
+    }
 }
 
 /// Writes one record and waits until the broker acknowledged it (acks=all).

@@ -158,8 +158,8 @@ impl Relay {
         }
 
         // Hand every record to the producer first, then wait: librdkafka keeps them in order
-        // per partition (idempotent producer), and the round costs one broker round trip, not one
-        // per row.
+        // per partition (see `KafkaConfig::producer`), and the round costs one broker round
+        // trip, not one per row.
         let mut pending = Vec::with_capacity(rows.len());
         for row in &rows {
             let event_id = row.event_id.to_string();
