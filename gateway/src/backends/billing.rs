@@ -1,0 +1,106 @@
+//! Calls to billing-service.
+
+use async_graphql::ID;
+use mesh_proto::billing::v1 as pb;
+
+use super::{Backend, Backends, request, time};
+use crate::{
+    error::ApiError,
+    model::{BillingOrder, BillingOrderPage, Payment, PaymentStatus},
+    request_id::RequestId,
+};
+
+impl Backends {
+    /// The payment of an order; NOT_FOUND until billing has seen it.
+    pub async fn payment(&self, rid: &RequestId, order_id: &str) -> Result<Payment, ApiError> {
+        let message = pb::GetPaymentRequest {
+            order_id: order_id.to_owned(),
+        };
+        let payment = self.finish(
+            Backend::Billing,
+            "GetPayment",
+            self.billing
+                .clone()
+                .get_payment(request(rid, message))
+                .await,
+        )?;
+        let status = match payment.status() {
+            pb::PaymentStatus::Captured => PaymentStatus::Captured,
+            pb::PaymentStatus::Declined => PaymentStatus::Declined,
+            pb::PaymentStatus::Unspecified => {
+                tracing::error!(order_id, "billing-service sent a payment without a status");
+                return Err(ApiError::internal());
+            }
+        };
+        Ok(Payment {
+            created_at: time(payment.create_time.as_ref()),
+            order_id: ID(payment.order_id),
+            status,
+            amount_cents: payment.amount_cents,
+            currency: payment.currency,
+            decline_reason: Some(payment.decline_reason).filter(|r| !r.is_empty()),
+        })
+    }
+}
+
+fn to_billing_order(order: pb::BillingOrder) -> BillingOrder {
+    let cents = order.total_amount_cents;
+    BillingOrder {
+        received_at: time(order.receive_time.as_ref()),
+        processed_at: time(order.process_time.as_ref()),
+        id: order.id,
+        request_id: ID(order.request_id),
+        user_id: order.user_id,
+        number_of_items: order.number_of_items,
+        total_amount_cents: cents,
+        total_amount: format!("{}.{:02}", cents / 100, (cents % 100).abs()),
+    }
+}
+
+impl Backends {
+    /// A stored billing order; NOT_FOUND while it is still queued.
+    pub async fn billing_order(
+        &self,
+        rid: &RequestId,
+        request_id: &str,
+    ) -> Result<BillingOrder, ApiError> {
+        let message = pb::GetBillingOrderRequest {
+            request_id: request_id.to_owned(),
+        };
+        self.finish(
+            Backend::Billing,
+            "GetBillingOrder",
+            self.billing
+                .clone()
+                .get_billing_order(request(rid, message))
+                .await,
+        )
+        .map(to_billing_order)
+    }
+
+    pub async fn billing_orders(
+        &self,
+        rid: &RequestId,
+        user_id: i64,
+        page_size: Option<i32>,
+        page_token: Option<String>,
+    ) -> Result<BillingOrderPage, ApiError> {
+        let message = pb::ListBillingOrdersRequest {
+            user_id,
+            page_size: page_size.unwrap_or_default(),
+            page_token: page_token.unwrap_or_default(),
+        };
+        let page = self.finish(
+            Backend::Billing,
+            "ListBillingOrders",
+            self.billing
+                .clone()
+                .list_billing_orders(request(rid, message))
+                .await,
+        )?;
+        Ok(BillingOrderPage {
+            items: page.orders.into_iter().map(to_billing_order).collect(),
+            next_page_token: Some(page.next_page_token).filter(|t| !t.is_empty()),
+        })
+    }
+}

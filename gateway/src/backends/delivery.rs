@@ -1,0 +1,108 @@
+//! Calls to delivery-service.
+
+use async_graphql::ID;
+use mesh_proto::delivery::v1 as pb;
+
+use super::{Backend, Backends, request, time};
+use crate::{
+    error::ApiError,
+    model::{Delivery, DeliveryHistoryEntry, DeliveryStatus},
+    request_id::RequestId,
+};
+
+pub(crate) fn status_of(status: pb::DeliveryStatus) -> Option<DeliveryStatus> {
+    Some(match status {
+        pb::DeliveryStatus::Unspecified => return None,
+        pb::DeliveryStatus::Pending => DeliveryStatus::Pending,
+        pb::DeliveryStatus::Assigned => DeliveryStatus::Assigned,
+        pb::DeliveryStatus::PickedUp => DeliveryStatus::PickedUp,
+        pb::DeliveryStatus::InTransit => DeliveryStatus::InTransit,
+        pb::DeliveryStatus::Delivered => DeliveryStatus::Delivered,
+        pb::DeliveryStatus::Failed => DeliveryStatus::Failed,
+    })
+}
+
+fn status_to_proto(status: DeliveryStatus) -> pb::DeliveryStatus {
+    match status {
+        DeliveryStatus::Pending => pb::DeliveryStatus::Pending,
+        DeliveryStatus::Assigned => pb::DeliveryStatus::Assigned,
+        DeliveryStatus::PickedUp => pb::DeliveryStatus::PickedUp,
+        DeliveryStatus::InTransit => pb::DeliveryStatus::InTransit,
+        DeliveryStatus::Delivered => pb::DeliveryStatus::Delivered,
+        DeliveryStatus::Failed => pb::DeliveryStatus::Failed,
+    }
+}
+
+fn non_empty(text: String) -> Option<String> {
+    Some(text).filter(|text| !text.is_empty())
+}
+
+fn to_model(delivery: pb::Delivery) -> Result<Delivery, ApiError> {
+    let status = status_of(delivery.status()).ok_or_else(|| {
+        tracing::error!(order_id = %delivery.order_id, "delivery-service sent a delivery without a status");
+        ApiError::internal()
+    })?;
+    Ok(Delivery {
+        created_at: time(delivery.create_time.as_ref()),
+        updated_at: time(delivery.update_time.as_ref()),
+        history: delivery
+            .history
+            .into_iter()
+            .map(|entry| DeliveryHistoryEntry {
+                sequence: entry.sequence,
+                status: status_of(entry.status()).unwrap_or(status),
+                occurred_at: time(entry.occur_time.as_ref()),
+                courier: non_empty(entry.courier),
+                note: non_empty(entry.note),
+                event_id: ID(entry.event_id),
+            })
+            .collect(),
+        order_id: ID(delivery.order_id),
+        status,
+        courier: non_empty(delivery.courier),
+    })
+}
+
+impl Backends {
+    /// The delivery of an order; NOT_FOUND until the order is paid.
+    pub async fn delivery(&self, rid: &RequestId, order_id: &str) -> Result<Delivery, ApiError> {
+        let message = pb::GetStatusRequest {
+            order_id: order_id.to_owned(),
+        };
+        let delivery = self.finish(
+            Backend::Delivery,
+            "GetStatus",
+            self.delivery
+                .clone()
+                .get_status(request(rid, message))
+                .await,
+        )?;
+        to_model(delivery)
+    }
+
+    /// Moves a delivery on; an illegal move is FAILED_PRECONDITION (409).
+    pub async fn update_delivery(
+        &self,
+        rid: &RequestId,
+        order_id: &str,
+        status: DeliveryStatus,
+        courier: Option<String>,
+        note: Option<String>,
+    ) -> Result<Delivery, ApiError> {
+        let message = pb::UpdateStatusRequest {
+            order_id: order_id.to_owned(),
+            status: status_to_proto(status).into(),
+            courier,
+            note,
+        };
+        let delivery = self.finish(
+            Backend::Delivery,
+            "UpdateStatus",
+            self.delivery
+                .clone()
+                .update_status(request(rid, message))
+                .await,
+        )?;
+        to_model(delivery)
+    }
+}

@@ -1,0 +1,181 @@
+//! Calls to menu-service.
+
+use std::collections::HashMap;
+
+use async_graphql::ID;
+use mesh_proto::menu::v1 as pb;
+
+use super::{Backend, Backends, request, time};
+use crate::{
+    error::ApiError,
+    model::{MenuItem, MenuItemPage},
+    request_id::RequestId,
+};
+
+/// Which items to list, and which page.
+#[derive(Clone, Debug, Default)]
+pub struct MenuQuery {
+    pub category: Option<String>,
+    pub available: Option<bool>,
+    pub page_size: Option<i32>,
+    pub page_token: Option<String>,
+}
+
+/// A new item, as the client sent it; menu-service validates it.
+#[derive(Clone, Debug, Default)]
+pub struct NewMenuItem {
+    pub name: String,
+    pub description: String,
+    pub price_cents: i64,
+    pub currency: Option<String>,
+    pub category: String,
+    pub available: Option<bool>,
+}
+
+/// A partial update; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct MenuItemChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub price_cents: Option<i64>,
+    pub currency: Option<String>,
+    pub category: Option<String>,
+    pub available: Option<bool>,
+}
+
+pub(crate) fn to_model(item: pb::MenuItem) -> MenuItem {
+    MenuItem {
+        created_at: time(item.create_time.as_ref()),
+        updated_at: time(item.update_time.as_ref()),
+        id: ID(item.id),
+        name: item.name,
+        description: item.description,
+        price_cents: item.price_cents,
+        currency: item.currency,
+        category: item.category,
+        available: item.available,
+    }
+}
+
+impl Backends {
+    pub async fn list_menu_items(
+        &self,
+        rid: &RequestId,
+        query: MenuQuery,
+    ) -> Result<MenuItemPage, ApiError> {
+        let message = pb::ListMenuItemsRequest {
+            category: query.category.unwrap_or_default(),
+            available: query.available,
+            page_size: query.page_size.unwrap_or_default(),
+            page_token: query.page_token.unwrap_or_default(),
+        };
+        let page = self.finish(
+            Backend::Menu,
+            "ListMenuItems",
+            self.menu
+                .clone()
+                .list_menu_items(request(rid, message))
+                .await,
+        )?;
+        Ok(MenuItemPage {
+            items: page.items.into_iter().map(to_model).collect(),
+            next_page_token: Some(page.next_page_token).filter(|token| !token.is_empty()),
+        })
+    }
+
+    pub async fn menu_item(&self, rid: &RequestId, id: &str) -> Result<MenuItem, ApiError> {
+        let message = pb::GetMenuItemRequest { id: id.to_owned() };
+        self.finish(
+            Backend::Menu,
+            "GetMenuItem",
+            self.menu.clone().get_menu_item(request(rid, message)).await,
+        )
+        .map(to_model)
+    }
+
+    /// Many items in one call, keyed by id; unknown ids are simply absent. What the GraphQL
+    /// loader batches every item of a request into.
+    pub async fn menu_items_by_id(
+        &self,
+        rid: &RequestId,
+        ids: Vec<String>,
+    ) -> Result<HashMap<String, MenuItem>, ApiError> {
+        let message = pb::BatchGetMenuItemsRequest { ids };
+        let found = self.finish(
+            Backend::Menu,
+            "BatchGetMenuItems",
+            self.menu
+                .clone()
+                .batch_get_menu_items(request(rid, message))
+                .await,
+        )?;
+        Ok(found
+            .items
+            .into_iter()
+            .map(|item| (item.id.clone(), to_model(item)))
+            .collect())
+    }
+
+    pub async fn create_menu_item(
+        &self,
+        rid: &RequestId,
+        item: NewMenuItem,
+    ) -> Result<MenuItem, ApiError> {
+        let message = pb::CreateMenuItemRequest {
+            name: item.name,
+            description: item.description,
+            price_cents: item.price_cents,
+            currency: item.currency.unwrap_or_default(),
+            category: item.category,
+            available: item.available,
+        };
+        self.finish(
+            Backend::Menu,
+            "CreateMenuItem",
+            self.menu
+                .clone()
+                .create_menu_item(request(rid, message))
+                .await,
+        )
+        .map(to_model)
+    }
+
+    pub async fn update_menu_item(
+        &self,
+        rid: &RequestId,
+        id: &str,
+        changes: MenuItemChanges,
+    ) -> Result<MenuItem, ApiError> {
+        let message = pb::UpdateMenuItemRequest {
+            id: id.to_owned(),
+            name: changes.name,
+            description: changes.description,
+            price_cents: changes.price_cents,
+            currency: changes.currency,
+            category: changes.category,
+            available: changes.available,
+        };
+        self.finish(
+            Backend::Menu,
+            "UpdateMenuItem",
+            self.menu
+                .clone()
+                .update_menu_item(request(rid, message))
+                .await,
+        )
+        .map(to_model)
+    }
+
+    pub async fn delete_menu_item(&self, rid: &RequestId, id: &str) -> Result<(), ApiError> {
+        let message = pb::DeleteMenuItemRequest { id: id.to_owned() };
+        self.finish(
+            Backend::Menu,
+            "DeleteMenuItem",
+            self.menu
+                .clone()
+                .delete_menu_item(request(rid, message))
+                .await,
+        )
+        .map(drop)
+    }
+}

@@ -1,0 +1,152 @@
+//! Calls to order-service.
+
+use async_graphql::ID;
+use mesh_proto::order::v1 as pb;
+
+use super::{Backend, Backends, request, time};
+use crate::{
+    error::ApiError,
+    model::{Order, OrderHistoryEntry, OrderLine, OrderPage, OrderStatus},
+    request_id::RequestId,
+};
+
+/// An order as the client asked for it; order-service validates and prices it.
+#[derive(Clone, Debug, Default)]
+pub struct NewOrder {
+    pub customer_id: String,
+    /// `(menu_item_id, quantity)`.
+    pub items: Vec<(String, i32)>,
+    pub delivery_address: String,
+    pub idempotency_key: Option<String>,
+}
+
+pub(crate) fn status_of(status: pb::OrderStatus) -> Option<OrderStatus> {
+    Some(match status {
+        pb::OrderStatus::Unspecified => return None,
+        pb::OrderStatus::Placed => OrderStatus::Placed,
+        pb::OrderStatus::Paid => OrderStatus::Paid,
+        pb::OrderStatus::PaymentFailed => OrderStatus::PaymentFailed,
+        pb::OrderStatus::OutForDelivery => OrderStatus::OutForDelivery,
+        pb::OrderStatus::Delivered => OrderStatus::Delivered,
+        pb::OrderStatus::Cancelled => OrderStatus::Cancelled,
+    })
+}
+
+fn to_model(order: pb::Order) -> Result<Order, ApiError> {
+    let status = status_of(order.status()).ok_or_else(|| {
+        tracing::error!(order_id = %order.id, "order-service sent an order without a status");
+        ApiError::internal()
+    })?;
+    let history = order
+        .history
+        .into_iter()
+        .map(|entry| OrderHistoryEntry {
+            sequence: entry.sequence,
+            status: status_of(entry.status()).unwrap_or(status),
+            occurred_at: time(entry.occur_time.as_ref()),
+            event_type: entry.event_type,
+            detail: entry.detail,
+            event_id: ID(entry.event_id),
+        })
+        .collect();
+    Ok(Order {
+        created_at: time(order.create_time.as_ref()),
+        updated_at: time(order.update_time.as_ref()),
+        id: ID(order.id),
+        customer_id: order.customer_id,
+        items: order
+            .items
+            .into_iter()
+            .map(|line| OrderLine {
+                menu_item_id: ID(line.menu_item_id),
+                name: line.name,
+                unit_price_cents: line.unit_price_cents,
+                quantity: line.quantity,
+            })
+            .collect(),
+        delivery_address: order.delivery_address,
+        status,
+        total_cents: order.total_cents,
+        currency: order.currency,
+        history,
+    })
+}
+
+impl Backends {
+    pub async fn create_order(&self, rid: &RequestId, order: NewOrder) -> Result<Order, ApiError> {
+        let message = pb::CreateOrderRequest {
+            customer_id: order.customer_id,
+            items: order
+                .items
+                .into_iter()
+                .map(|(menu_item_id, quantity)| pb::CreateOrderItem {
+                    menu_item_id,
+                    quantity,
+                })
+                .collect(),
+            delivery_address: order.delivery_address,
+            idempotency_key: order.idempotency_key.unwrap_or_default(),
+        };
+        let created = self.finish(
+            Backend::Order,
+            "CreateOrder",
+            self.order.clone().create_order(request(rid, message)).await,
+        )?;
+        to_model(created)
+    }
+
+    pub async fn order(&self, rid: &RequestId, id: &str) -> Result<Order, ApiError> {
+        let message = pb::GetOrderRequest { id: id.to_owned() };
+        let order = self.finish(
+            Backend::Order,
+            "GetOrder",
+            self.order.clone().get_order(request(rid, message)).await,
+        )?;
+        to_model(order)
+    }
+
+    pub async fn orders(
+        &self,
+        rid: &RequestId,
+        customer_id: String,
+        page_size: Option<i32>,
+        page_token: Option<String>,
+    ) -> Result<OrderPage, ApiError> {
+        let message = pb::ListOrdersRequest {
+            customer_id,
+            page_size: page_size.unwrap_or_default(),
+            page_token: page_token.unwrap_or_default(),
+        };
+        let page = self.finish(
+            Backend::Order,
+            "ListOrders",
+            self.order.clone().list_orders(request(rid, message)).await,
+        )?;
+        Ok(OrderPage {
+            items: page
+                .orders
+                .into_iter()
+                .map(to_model)
+                .collect::<Result<_, _>>()?,
+            next_page_token: Some(page.next_page_token).filter(|token| !token.is_empty()),
+        })
+    }
+
+    pub async fn cancel_order(
+        &self,
+        rid: &RequestId,
+        id: &str,
+        reason: Option<String>,
+    ) -> Result<Order, ApiError> {
+        let message = pb::CancelOrderRequest {
+            id: id.to_owned(),
+            reason: reason.unwrap_or_default(),
+        };
+        let order = self.finish(
+            Backend::Order,
+            "CancelOrder",
+            self.order.clone().cancel_order(request(rid, message)).await,
+        )?;
+        to_model(order)
+    }
+}

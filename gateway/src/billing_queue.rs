@@ -1,0 +1,381 @@
+//! `POST /api/billing`'s promise: a billing request answered 202 is on the broker. The gateway
+//! writes it to `billing-requests` with acks=all and answers only once the broker acknowledged
+//! it; if the broker cannot be reached the answer is 503 and nothing was queued.
+//!
+//! Retries are safe: an `Idempotency-Key` maps to a request id derived from the key (UUIDv5), so
+//! every gateway instance, before or after a restart, gives a retry the same id, and
+//! billing-service stores one order per id. Within one instance a retry is not even published
+//! again.
+
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    sync::{
+        Mutex, RwLock,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use chrono::{DateTime, Utc};
+use mesh_kit::kafka::{self, BILLING_REQUESTS, CloudEvent, KafkaConfig};
+use mesh_proto::events::v1::BillingRequested;
+use rdkafka::producer::FutureProducer;
+use uuid::Uuid;
+
+use crate::{
+    error::{ApiError, ErrorCode},
+    request_id::RequestId,
+};
+
+/// Accepted request ids remembered (to answer "queued" while billing has not stored them) and
+/// idempotency keys remembered. Old entries are forgotten first.
+const REMEMBERED: usize = 100_000;
+
+/// Derives request ids from idempotency keys. Any fixed UUID works; changing it would give
+/// retries across an upgrade new ids.
+const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x6d65_7368_6269_6c6c_696e_6700_0000_0001);
+
+/// A valid billing request, amounts in cents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BillingRequest {
+    pub user_id: i64,
+    pub number_of_items: i64,
+    pub total_amount_cents: i64,
+}
+
+/// What the client gets back: 202 with these.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, async_graphql::SimpleObject)]
+pub struct Receipt {
+    pub request_id: async_graphql::ID,
+    /// Always `queued`: on the broker, not yet stored by billing-service.
+    pub status: &'static str,
+}
+
+/// Publishes billing requests and remembers which it accepted.
+pub struct BillingQueue {
+    producer: RwLock<FutureProducer>,
+    kafka: KafkaConfig,
+    topic_ready: AtomicBool,
+    memory: Mutex<Memory>,
+}
+
+#[derive(Default)]
+struct Memory {
+    accepted: HashSet<Uuid>,
+    keys: HashMap<String, (Uuid, BillingRequest)>,
+    /// Insertion order, to forget the oldest.
+    order: VecDeque<(Uuid, Option<String>)>,
+}
+
+impl Memory {
+    fn remember(&mut self, id: Uuid, key: Option<(String, BillingRequest)>) {
+        self.accepted.insert(id);
+        let key_name = key.as_ref().map(|(k, _)| k.clone());
+        if let Some((key, request)) = key {
+            self.keys.insert(key, (id, request));
+        }
+        self.order.push_back((id, key_name));
+        while self.order.len() > REMEMBERED {
+            if let Some((old, old_key)) = self.order.pop_front() {
+                self.accepted.remove(&old);
+                if let Some(old_key) = old_key {
+                    self.keys.remove(&old_key);
+                }
+            }
+        }
+    }
+}
+
+impl BillingQueue {
+    pub fn new(kafka: KafkaConfig) -> Result<Self, rdkafka::error::KafkaError> {
+        Ok(Self {
+            producer: RwLock::new(kafka.producer()?),
+            kafka,
+            topic_ready: AtomicBool::new(false),
+            memory: Mutex::default(),
+        })
+    }
+
+    /// Queues `request` and returns once the broker has it. With an idempotency key, a retry
+    /// returns the first request's id.
+    pub async fn submit(
+        &self,
+        rid: &RequestId,
+        request: BillingRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<Receipt, ApiError> {
+        let request_id = match idempotency_key {
+            Some(key) => {
+                if let Some((id, first)) = self.memory().keys.get(key).copied() {
+                    if first != request {
+                        return Err(ApiError::new(
+                            ErrorCode::AlreadyExists,
+                            "this Idempotency-Key was already used for a different billing request",
+                        ));
+                    }
+                    tracing::info!(request_id = %id, "idempotent retry; nothing queued");
+                    return Ok(receipt(id));
+                }
+                Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, key.as_bytes())
+            }
+            None => Uuid::new_v4(),
+        };
+        self.publish(rid, request_id, request, Utc::now()).await?;
+        self.memory().remember(
+            request_id,
+            idempotency_key.map(|key| (key.to_owned(), request)),
+        );
+        tracing::info!(%request_id, user_id = request.user_id, "billing request queued");
+        Ok(receipt(request_id))
+    }
+
+    /// Whether this gateway accepted `request_id` (and may not see it stored yet).
+    pub fn was_accepted(&self, request_id: Uuid) -> bool {
+        self.memory().accepted.contains(&request_id)
+    }
+
+    fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
+        // Nothing in the memory can be left half-written by a panic; keep serving.
+        self.memory
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn publish(
+        &self,
+        rid: &RequestId,
+        request_id: Uuid,
+        request: BillingRequest,
+        at: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        let unavailable = || {
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "the billing queue is unavailable; nothing was queued, try again",
+            )
+        };
+        // A broker does not create topics on a write, and tansu makes such a write hang until
+        // it times out: make sure the topic exists first (once; quickly fails when the broker
+        // is down).
+        if !self.topic_ready.load(Ordering::Relaxed) {
+            self.kafka
+                .ensure_topics(&[BILLING_REQUESTS])
+                .await
+                .map_err(|err| {
+                    tracing::warn!(error = %err, "cannot reach the broker to check billing-requests");
+                    unavailable()
+                })?;
+            self.topic_ready.store(true, Ordering::Relaxed);
+        }
+        let event = BillingRequested {
+            request_id: request_id.to_string(),
+            user_id: request.user_id,
+            number_of_items: request.number_of_items,
+            total_amount_cents: request.total_amount_cents,
+            request_time: Some(mesh_proto::timestamp(at)),
+        };
+        let payload = mesh_proto::json::to_json(&event).map_err(|err| {
+            tracing::error!(error = %err, "cannot encode a billing request");
+            ApiError::internal()
+        })?;
+        let id = request_id.to_string();
+        let event_type = <BillingRequested as mesh_proto::Name>::full_name();
+        let headers = CloudEvent {
+            id: &id,
+            event_type: &event_type,
+            source: "/mesh/gateway",
+            time: at,
+            subject: None,
+            request_id: Some(rid.as_str()),
+        }
+        .headers();
+        let producer = self
+            .producer
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let topic = self.kafka.topic(BILLING_REQUESTS);
+        let key = request.user_id.to_string();
+        match kafka::publish(&producer, &topic, &key, payload.as_bytes(), headers).await {
+            Ok(()) => Ok(()),
+            Err(err) => {
+                tracing::warn!(error = %err, %request_id, "billing request not acknowledged");
+                if let kafka::PublishError::Kafka(cause) = &err {
+                    self.renew_if_broken(&producer, cause);
+                }
+                Err(unavailable())
+            }
+        }
+    }
+
+    /// A producer that cannot recover (see [`kafka::broken_producer`]) is replaced, so the next
+    /// request gets through once the broker is back, without a gateway restart.
+    fn renew_if_broken(&self, producer: &FutureProducer, err: &rdkafka::error::KafkaError) {
+        if let Some(reason) = kafka::broken_producer(producer, err) {
+            tracing::warn!(%reason, "Kafka producer unusable; creating a new one");
+            match self.kafka.producer() {
+                Ok(fresh) => {
+                    *self.producer.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+                }
+                Err(err) => tracing::error!(error = %err, "cannot create a new Kafka producer"),
+            }
+        }
+    }
+}
+
+fn receipt(id: Uuid) -> Receipt {
+    Receipt {
+        request_id: async_graphql::ID(id.to_string()),
+        status: "queued",
+    }
+}
+
+// === parsing the body users send ===
+
+/// A number as users' collections send it: a JSON number or a numeric string.
+fn number_text(field: &str, value: Option<&serde_json::Value>) -> Result<String, ApiError> {
+    match value {
+        None | Some(serde_json::Value::Null) => Err(ApiError::invalid(field, "is required")),
+        Some(serde_json::Value::Number(number)) => Ok(number.to_string()),
+        Some(serde_json::Value::String(text)) => Ok(text.trim().to_owned()),
+        Some(_) => Err(ApiError::invalid(field, "must be a number")),
+    }
+}
+
+/// A positive whole number.
+pub fn positive_integer(field: &str, value: Option<&serde_json::Value>) -> Result<i64, ApiError> {
+    let text = number_text(field, value)?;
+    match text.parse::<i64>() {
+        Ok(n) if n > 0 => Ok(n),
+        Ok(_) => Err(ApiError::invalid(field, "must be a positive integer")),
+        Err(_) => Err(ApiError::invalid(field, "must be a positive integer")),
+    }
+}
+
+/// A non-negative amount with at most two decimals, in cents: `"180"` → 18000, `19.9` → 1990.
+pub fn amount_cents(field: &str, value: Option<&serde_json::Value>) -> Result<i64, ApiError> {
+    let text = number_text(field, value)?;
+    let invalid = || {
+        ApiError::invalid(
+            field,
+            "must be a non-negative amount with at most two decimals, like 180 or 19.99",
+        )
+    };
+    let (units, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(units) || fraction.len() > 2 || (!fraction.is_empty() && !digits(fraction)) {
+        return Err(invalid());
+    }
+    let units: i64 = units.parse().map_err(|_| invalid())?;
+    let cents: i64 = format!("{fraction:0<2}").parse().map_err(|_| invalid())?;
+    units
+        .checked_mul(100)
+        .and_then(|c| c.checked_add(cents))
+        .ok_or_else(invalid)
+}
+
+/// The body of `POST /api/billing`: `{"user_id", "number_of_items", "total_amount"}`.
+pub fn parse_body(body: &serde_json::Value) -> Result<BillingRequest, ApiError> {
+    let object = body
+        .as_object()
+        .ok_or_else(|| ApiError::invalid("body", "must be a JSON object"))?;
+    Ok(BillingRequest {
+        user_id: positive_integer("user_id", object.get("user_id"))?,
+        number_of_items: positive_integer("number_of_items", object.get("number_of_items"))?,
+        total_amount_cents: amount_cents("total_amount", object.get("total_amount"))?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn numbers_arrive_as_numbers_or_numeric_strings() {
+        let parsed =
+            parse_body(&json!({"user_id": "3", "number_of_items": "5", "total_amount": "180"}));
+        assert_eq!(
+            parsed,
+            Ok(BillingRequest {
+                user_id: 3,
+                number_of_items: 5,
+                total_amount_cents: 18_000
+            })
+        );
+        let parsed =
+            parse_body(&json!({"user_id": 3, "number_of_items": 5, "total_amount": 19.99}));
+        assert_eq!(parsed.map(|r| r.total_amount_cents), Ok(1999));
+        assert_eq!(amount_cents("a", Some(&json!("0.5"))), Ok(50));
+        assert_eq!(amount_cents("a", Some(&json!(0))), Ok(0));
+    }
+
+    #[test]
+    fn refuses_bad_numbers_naming_the_field() {
+        let err = |body| parse_body(&body).expect_err("refused").message;
+        assert_eq!(
+            err(json!({"number_of_items": 1, "total_amount": 1})),
+            "user_id: is required"
+        );
+        assert!(
+            err(json!({"user_id": -3, "number_of_items": 1, "total_amount": 1}))
+                .starts_with("user_id")
+        );
+        assert!(
+            err(json!({"user_id": "three", "number_of_items": 1, "total_amount": 1}))
+                .starts_with("user_id")
+        );
+        assert!(
+            err(json!({"user_id": 1.5, "number_of_items": 1, "total_amount": 1}))
+                .starts_with("user_id")
+        );
+        assert!(
+            err(json!({"user_id": 1, "number_of_items": 0, "total_amount": 1}))
+                .starts_with("number_of_items")
+        );
+        for amount in [
+            json!(-1),
+            json!("1.234"),
+            json!("12,50"),
+            json!("abc"),
+            json!(true),
+            json!("1e3"),
+        ] {
+            assert!(
+                err(json!({"user_id": 1, "number_of_items": 1, "total_amount": amount}))
+                    .starts_with("total_amount")
+            );
+        }
+        assert_eq!(err(json!([1, 2])), "body: must be a JSON object");
+    }
+
+    #[test]
+    fn the_same_key_always_names_the_same_request() {
+        let a = Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, b"retry-1");
+        assert_eq!(a, Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, b"retry-1"));
+        assert_ne!(a, Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, b"retry-2"));
+    }
+
+    #[test]
+    fn memory_forgets_the_oldest_first() {
+        let mut memory = Memory::default();
+        let first = Uuid::new_v4();
+        memory.remember(
+            first,
+            Some((
+                "k".into(),
+                BillingRequest {
+                    user_id: 1,
+                    number_of_items: 1,
+                    total_amount_cents: 1,
+                },
+            )),
+        );
+        for _ in 0..REMEMBERED {
+            memory.remember(Uuid::new_v4(), None);
+        }
+        assert!(!memory.accepted.contains(&first));
+        assert!(!memory.keys.contains_key("k"));
+        assert_eq!(memory.accepted.len(), REMEMBERED);
+    }
+}

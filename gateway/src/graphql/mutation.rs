@@ -1,0 +1,252 @@
+//! Writes.
+
+use async_graphql::{Context, ErrorExtensions, ID, InputObject, Object, Result};
+
+use std::sync::Arc;
+
+use super::env;
+use crate::{
+    backends::{
+        inventory::parse_movie_id,
+        menu::{MenuItemChanges, NewMenuItem},
+        orders::NewOrder,
+    },
+    billing_queue::{BillingQueue, BillingRequest, Receipt, amount_cents, positive_integer},
+    model::{Delivery, DeliveryStatus, MenuItem, Movie, Order},
+};
+
+pub struct MutationRoot;
+
+/// A new menu item.
+#[derive(Debug, InputObject)]
+pub struct MenuItemInput {
+    pub name: String,
+    #[graphql(default)]
+    pub description: String,
+    /// Price in minor units (cents).
+    pub price_cents: i64,
+    /// ISO 4217 code; USD when omitted.
+    pub currency: Option<String>,
+    pub category: String,
+    /// True when omitted.
+    pub available: Option<bool>,
+}
+
+/// Changes to a menu item; omitted fields stay as they are.
+#[derive(Debug, InputObject)]
+pub struct MenuItemChangesInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub price_cents: Option<i64>,
+    pub currency: Option<String>,
+    pub category: Option<String>,
+    pub available: Option<bool>,
+}
+
+/// A new movie: both fields required.
+#[derive(Debug, InputObject)]
+pub struct MovieInput {
+    pub title: String,
+    pub description: String,
+}
+
+/// Changes to a movie; at least one field.
+#[derive(Debug, InputObject)]
+pub struct MovieChangesInput {
+    pub title: Option<String>,
+    pub description: Option<String>,
+}
+
+/// One line of a new order.
+#[derive(Debug, InputObject)]
+pub struct OrderItemInput {
+    pub menu_item_id: ID,
+    /// 1 to 100.
+    pub quantity: i32,
+}
+
+/// A new order. Prices come from the menu, never from the client.
+#[derive(Debug, InputObject)]
+pub struct OrderInput {
+    pub customer_id: String,
+    pub items: Vec<OrderItemInput>,
+    pub delivery_address: String,
+    /// The same key twice returns the first order and places nothing new.
+    pub idempotency_key: Option<String>,
+}
+
+/// A billing order for the movie platform.
+#[derive(Debug, InputObject)]
+pub struct BillingInput {
+    pub user_id: i64,
+    pub number_of_items: i64,
+    /// A decimal amount with at most two decimals, e.g. "180" or "19.99".
+    pub total_amount: String,
+    /// The same key twice returns the first request id and queues nothing new.
+    pub idempotency_key: Option<String>,
+}
+
+#[Object]
+impl MutationRoot {
+    /// Queues a billing order; answers once the broker has it (UNAVAILABLE when it cannot).
+    async fn submit_billing(&self, ctx: &Context<'_>, input: BillingInput) -> Result<Receipt> {
+        let (_, rid) = env(ctx);
+        let parse = || -> std::result::Result<BillingRequest, crate::error::ApiError> {
+            let number = |n: i64| Some(serde_json::Value::from(n));
+            Ok(BillingRequest {
+                user_id: positive_integer("userId", number(input.user_id).as_ref())?,
+                number_of_items: positive_integer(
+                    "numberOfItems",
+                    number(input.number_of_items).as_ref(),
+                )?,
+                total_amount_cents: amount_cents(
+                    "totalAmount",
+                    Some(&serde_json::Value::String(input.total_amount.clone())),
+                )?,
+            })
+        };
+        let request = parse().map_err(|e| e.extend())?;
+        ctx.data_unchecked::<Arc<BillingQueue>>()
+            .submit(&rid, request, input.idempotency_key.as_deref())
+            .await
+            .map_err(|e| e.extend())
+    }
+
+    async fn create_order(&self, ctx: &Context<'_>, input: OrderInput) -> Result<Order> {
+        let (backends, rid) = env(ctx);
+        let order = NewOrder {
+            customer_id: input.customer_id,
+            items: input
+                .items
+                .into_iter()
+                .map(|item| (item.menu_item_id.0, item.quantity))
+                .collect(),
+            delivery_address: input.delivery_address,
+            idempotency_key: input.idempotency_key,
+        };
+        backends
+            .create_order(&rid, order)
+            .await
+            .map_err(|e| e.extend())
+    }
+
+    /// Allowed while the order is PLACED or PAID; a FAILED_PRECONDITION error otherwise.
+    async fn cancel_order(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: Option<String>,
+    ) -> Result<Order> {
+        let (backends, rid) = env(ctx);
+        backends
+            .cancel_order(&rid, &id, reason)
+            .await
+            .map_err(|e| e.extend())
+    }
+
+    /// Moves a delivery one step on; a skipped step is a FAILED_PRECONDITION error naming both
+    /// states.
+    async fn update_delivery_status(
+        &self,
+        ctx: &Context<'_>,
+        order_id: ID,
+        status: DeliveryStatus,
+        courier: Option<String>,
+        note: Option<String>,
+    ) -> Result<Delivery> {
+        let (backends, rid) = env(ctx);
+        backends
+            .update_delivery(&rid, &order_id, status, courier, note)
+            .await
+            .map_err(|e| e.extend())
+    }
+
+    async fn create_menu_item(&self, ctx: &Context<'_>, input: MenuItemInput) -> Result<MenuItem> {
+        let (backends, rid) = env(ctx);
+        let item = NewMenuItem {
+            name: input.name,
+            description: input.description,
+            price_cents: input.price_cents,
+            currency: input.currency,
+            category: input.category,
+            available: input.available,
+        };
+        backends
+            .create_menu_item(&rid, item)
+            .await
+            .map_err(|e| e.extend())
+    }
+
+    async fn update_menu_item(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: MenuItemChangesInput,
+    ) -> Result<MenuItem> {
+        let (backends, rid) = env(ctx);
+        let changes = MenuItemChanges {
+            name: input.name,
+            description: input.description,
+            price_cents: input.price_cents,
+            currency: input.currency,
+            category: input.category,
+            available: input.available,
+        };
+        backends
+            .update_menu_item(&rid, &id, changes)
+            .await
+            .map_err(|e| e.extend())
+    }
+
+    /// Returns the id of the deleted item.
+    async fn delete_menu_item(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
+        let (backends, rid) = env(ctx);
+        backends
+            .delete_menu_item(&rid, &id)
+            .await
+            .map_err(|e| e.extend())?;
+        Ok(id)
+    }
+
+    async fn create_movie(&self, ctx: &Context<'_>, input: MovieInput) -> Result<Movie> {
+        let (backends, rid) = env(ctx);
+        backends
+            .create_movie(&rid, input.title, input.description)
+            .await
+            .map_err(|e| e.extend())
+    }
+
+    async fn update_movie(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: MovieChangesInput,
+    ) -> Result<Movie> {
+        let (backends, rid) = env(ctx);
+        let id = parse_movie_id(&id).map_err(|e| e.extend())?;
+        backends
+            .update_movie(&rid, id, input.title, input.description)
+            .await
+            .map_err(|e| e.extend())
+    }
+
+    /// Returns the id of the deleted movie.
+    async fn delete_movie(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
+        let (backends, rid) = env(ctx);
+        let movie_id = parse_movie_id(&id).map_err(|e| e.extend())?;
+        backends
+            .delete_movie(&rid, movie_id)
+            .await
+            .map_err(|e| e.extend())?;
+        Ok(id)
+    }
+
+    /// Deletes the whole catalog; returns how many movies were deleted.
+    async fn delete_all_movies(&self, ctx: &Context<'_>) -> Result<i64> {
+        let (backends, rid) = env(ctx);
+        backends
+            .delete_all_movies(&rid)
+            .await
+            .map_err(|e| e.extend())
+    }
+}

@@ -1,0 +1,20 @@
+//! The gateway: the mesh's only HTTP face. REST routes users already have in their Postman
+//! collections, GraphQL with GraphiQL, and health, all resolved by calling the gRPC services.
+//! It holds no business data.
+
+pub mod backends;
+pub mod billing_queue;
+pub mod config;
+pub mod error;
+pub mod feed;
+pub mod graphiql;
+pub mod graphql;
+pub mod health;
+pub mod metrics;
+pub mod model;
+pub mod request_id;
+pub mod rest;
+pub mod startup;
+
+pub use config::Config;
+pub use startup::Application;

@@ -1,0 +1,12 @@
+//! gateway: config → telemetry → Application::build → serve until SIGTERM/Ctrl-C.
+
+use std::process::ExitCode;
+
+use gateway::{Application, Config};
+
+fn main() -> ExitCode {
+    mesh_kit::startup::run_service("gateway", || async {
+        let app = Application::build(Config::from_env()?).await?;
+        app.run_until_stopped(mesh_kit::shutdown::signal()).await
+    })
+}

@@ -1,0 +1,107 @@
+//! The REST routes users already have in their Postman collections, and the extractors that
+//! turn bad input into our JSON errors instead of axum's plain-text ones.
+
+use axum::{
+    Router,
+    extract::{
+        FromRequest, FromRequestParts, Request,
+        rejection::{JsonRejection, QueryRejection},
+    },
+    http::request::Parts,
+};
+use serde::de::DeserializeOwned;
+
+use crate::{
+    error::{ApiError, ErrorCode},
+    startup::AppState,
+};
+
+mod billing;
+mod delivery;
+mod menu;
+mod movies;
+mod orders;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(menu::routes())
+        .merge(movies::routes())
+        .merge(orders::routes())
+        .merge(delivery::routes())
+        .merge(billing::routes())
+}
+
+/// A JSON body; anything else is a 400 (bad JSON), 413 (too big) or 415 (not JSON).
+pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(&rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: &JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "expected a JSON body with Content-Type: application/json",
+        ),
+        JsonRejection::JsonDataError(err) => ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!("invalid body: {}", inner(&err.body_text())),
+        ),
+        JsonRejection::JsonSyntaxError(err) => ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!("body is not valid JSON: {}", inner(&err.body_text())),
+        ),
+        JsonRejection::BytesRejection(err) if err.status().as_u16() == 413 => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("body is larger than {} bytes", crate::startup::BODY_LIMIT),
+        ),
+        other => ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!("cannot read the body: {}", other.body_text()),
+        ),
+    }
+}
+
+/// axum prefixes serde's message with its own sentence; the client needs only serde's part.
+fn inner(text: &str) -> &str {
+    text.split_once(": ").map_or(text, |(_, rest)| rest)
+}
+
+/// Query-string parameters; a bad one is a 400 naming it.
+pub struct Query<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Query<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Self(value)),
+            Err(QueryRejection::FailedToDeserializeQueryString(err)) => Err(ApiError::new(
+                ErrorCode::InvalidArgument,
+                format!("invalid query string: {}", inner(&err.body_text())),
+            )),
+            Err(other) => Err(ApiError::new(ErrorCode::InvalidArgument, other.body_text())),
+        }
+    }
+}
+
+/// A required body field that JSON left out.
+pub fn required<T>(field: &str, value: Option<T>) -> Result<T, ApiError> {
+    value.ok_or_else(|| ApiError::invalid(field, "is required"))
+}

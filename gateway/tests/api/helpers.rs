@@ -1,0 +1,173 @@
+//! `spawn_stack()`: the gateway in front of menu- and inventory-service, each with a database of
+//! its own, and health-only stand-ins for the other backends. All on free ports.
+
+use std::net::SocketAddr;
+
+use gateway::{Application, Config, config::BackendUrls};
+use mesh_kit::{config::DatabaseConfig, grpc::GrpcServer};
+use mesh_testkit::Served;
+use serde_json::{Value, json};
+
+pub struct Stack {
+    pub gateway: Served,
+    pub _menu: Served,
+    pub inventory: Option<Served>,
+    pub inventory_db: DatabaseConfig,
+    pub inventory_addr: SocketAddr,
+    pub http: reqwest::Client,
+    _others: Vec<Served>,
+}
+
+pub async fn spawn_stack() -> Stack {
+    mesh_testkit::init_tracing();
+    let menu = spawn_menu().await;
+    let inventory_db = mesh_testkit::database("inventory");
+    let inventory = spawn_inventory(([127, 0, 0, 1], 0).into(), inventory_db.clone()).await;
+    let inventory_addr = inventory.addr;
+    let mut others = Vec::new();
+    for _ in 0..3 {
+        others.push(spawn_health_only().await);
+    }
+    let config = Config {
+        addr: ([127, 0, 0, 1], 0).into(),
+        backends: BackendUrls {
+            menu: vec![menu.url()],
+            order: vec![others[0].url()],
+            delivery: vec![others[1].url()],
+            inventory: vec![inventory.url()],
+            billing: vec![others[2].url()],
+        },
+        backend_timeout: std::time::Duration::from_secs(5),
+        assets_dir: gateway::config::DEFAULT_ASSETS_DIR.into(),
+        kafka: mesh_testkit::kafka(),
+    };
+    let app = Application::build(config).await.expect("gateway starts");
+    let addr = app.local_addr();
+    let gateway = Served::spawn(addr, |stop| app.run_until_stopped(stop.wait()));
+    Stack {
+        gateway,
+        _menu: menu,
+        inventory: Some(inventory),
+        inventory_db,
+        inventory_addr,
+        http: reqwest::Client::new(),
+        _others: others,
+    }
+}
+
+async fn spawn_menu() -> Served {
+    let config = menu_service::Config {
+        addr: ([127, 0, 0, 1], 0).into(),
+        database: mesh_testkit::database("menu"),
+        seed: true,
+    };
+    let app = menu_service::Application::build(config)
+        .await
+        .expect("menu-service starts");
+    let addr = app.local_addr();
+    Served::spawn(addr, |stop| app.run_until_stopped(stop.wait()))
+}
+
+pub async fn spawn_inventory(addr: SocketAddr, database: DatabaseConfig) -> Served {
+    let config = inventory_service::Config { addr, database };
+    let app = inventory_service::Application::build(config)
+        .await
+        .expect("inventory-service starts");
+    let addr = app.local_addr();
+    Served::spawn(addr, |stop| app.run_until_stopped(stop.wait()))
+}
+
+async fn spawn_health_only() -> Served {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    Served::spawn(addr, |stop| GrpcServer::new().serve(listener, stop.wait()))
+}
+
+impl Stack {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.gateway.addr)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("gateway answers")
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.http
+            .delete(self.url(path))
+            .send()
+            .await
+            .expect("gateway answers")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("gateway answers")
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .put(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("gateway answers")
+    }
+
+    /// Runs a GraphQL operation; returns the whole response document.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let response = self
+            .post(
+                "/graphql",
+                &json!({ "query": query, "variables": variables }),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "GraphQL answers 200");
+        response.json().await.expect("GraphQL answers JSON")
+    }
+
+    /// Stops inventory-service, as an outage would.
+    pub async fn stop_inventory(&mut self) {
+        if let Some(inventory) = self.inventory.take() {
+            inventory.stop().await;
+        }
+    }
+
+    /// Starts inventory-service again on the same port and database.
+    pub async fn start_inventory(&mut self) {
+        self.inventory =
+            Some(spawn_inventory(self.inventory_addr, self.inventory_db.clone()).await);
+    }
+}
+
+/// The `{"error": {"code", "message"}}` of an error response, after checking its status.
+pub async fn error_of(response: reqwest::Response, status: u16) -> (String, String) {
+    assert_eq!(response.status(), status, "status");
+    let body: Value = response.json().await.expect("error body is JSON");
+    let code = body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_owned();
+    let message = body["error"]["message"]
+        .as_str()
+        .expect("error.message")
+        .to_owned();
+    (code, message)
+}
+
+/// The `extensions.code` of the first GraphQL error.
+pub fn graphql_error_code(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {response}"))
+}

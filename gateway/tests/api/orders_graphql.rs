@@ -1,0 +1,253 @@
+//! The order flow over GraphQL: nested fields from their own services, one menu batch per
+//! request, and the live subscription.
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+use crate::{
+    helpers::graphql_error_code,
+    mesh::{Mesh, Options, WAIT, spawn_mesh},
+};
+
+const ORDER: &str = r#"query($id: ID!) {
+  order(id: $id) {
+    id status totalCents
+    items { quantity unitPriceCents menuItem { name priceCents } }
+    delivery { status history { status } }
+    payment { status amountCents }
+    history { eventType status }
+  }
+}"#;
+
+#[tokio::test]
+async fn an_order_with_twenty_items_makes_one_menu_batch_call() {
+    let mesh = spawn_mesh(Options::default()).await;
+    let mut ids = mesh.menu_ids(12).await;
+    for n in 0..8 {
+        let item: Value = mesh
+            .post("/menu/items", &json!({"name": format!("Special {n}"), "price_cents": 500 + n, "category": "Specials"}))
+            .await
+            .json()
+            .await
+            .expect("item");
+        ids.push(item["id"].as_str().expect("id").to_owned());
+    }
+    assert_eq!(ids.len(), 20);
+    let order = mesh.place(&ids).await;
+    let id = order["id"].as_str().expect("id");
+    mesh.order_with_status(id, "PAID").await;
+
+    let batches = mesh.backend_calls("BatchGetMenuItems").await;
+    let singles = mesh.backend_calls("GetMenuItem").await;
+    let response = mesh.graphql(ORDER, json!({"id": id})).await;
+    assert!(response["errors"].is_null(), "{response}");
+    let order = &response["data"]["order"];
+    let items = order["items"].as_array().expect("items");
+    assert_eq!(items.len(), 20);
+    assert!(
+        items.iter().all(|i| i["menuItem"]["name"].is_string()),
+        "{order}"
+    );
+    assert_eq!(
+        mesh.backend_calls("BatchGetMenuItems").await - batches,
+        1,
+        "one batch for 20 items"
+    );
+    assert_eq!(
+        mesh.backend_calls("GetMenuItem").await - singles,
+        0,
+        "no call per item"
+    );
+
+    assert_eq!(order["payment"]["status"], "CAPTURED");
+    assert_eq!(order["payment"]["amountCents"], order["totalCents"]);
+    assert_eq!(order["delivery"]["status"], "PENDING");
+}
+
+#[tokio::test]
+async fn mutations_place_cancel_and_move_deliveries() {
+    let mesh = spawn_mesh(Options::default()).await;
+    let ids = mesh.menu_ids(2).await;
+    let placed = mesh
+        .graphql(
+            "mutation($items: [OrderItemInput!]!) { createOrder(input: {customerId: \"c-9\", items: $items, deliveryAddress: \"1 Elm St\"}) { id status items { name quantity } } }",
+            json!({"items": [{"menuItemId": ids[0], "quantity": 2}, {"menuItemId": ids[1], "quantity": 1}]}),
+        )
+        .await;
+    let id = placed["data"]["createOrder"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(placed["data"]["createOrder"]["status"], "PLACED");
+
+    mesh.delivery_with_status(&id, "PENDING").await;
+    let skipped = mesh
+        .graphql("mutation($id: ID!) { updateDeliveryStatus(orderId: $id, status: DELIVERED) { status } }", json!({"id": id}))
+        .await;
+    assert_eq!(graphql_error_code(&skipped), "FAILED_PRECONDITION");
+
+    let assigned = mesh
+        .graphql(
+            "mutation($id: ID!) { updateDeliveryStatus(orderId: $id, status: ASSIGNED, courier: \"Ana\") { status courier } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(
+        assigned["data"]["updateDeliveryStatus"],
+        json!({"status": "ASSIGNED", "courier": "Ana"})
+    );
+
+    let cancelled = mesh
+        .graphql(
+            "mutation($id: ID!) { cancelOrder(id: $id, reason: \"no longer hungry\") { status } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(cancelled["data"]["cancelOrder"]["status"], "CANCELLED");
+    let again = mesh
+        .graphql(
+            "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(graphql_error_code(&again), "FAILED_PRECONDITION");
+
+    let invalid = mesh
+        .graphql("mutation { createOrder(input: {customerId: \"c\", items: [], deliveryAddress: \"x\"}) { id } }", json!({}))
+        .await;
+    assert_eq!(graphql_error_code(&invalid), "INVALID_ARGUMENT");
+    let listed = mesh
+        .graphql(
+            "{ orders(customerId: \"c-9\") { items { id status } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(listed["data"]["orders"]["items"][0]["id"], id.as_str());
+}
+
+/// A graphql-transport-ws client: connects, subscribes, and yields the `next` payloads.
+async fn subscribe(
+    mesh: &Mesh,
+    query: &str,
+    variables: Value,
+) -> impl futures::Stream<Item = Value> {
+    let url = format!("ws://{}/graphql/ws", mesh.gateway.addr);
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("WebSocket connects");
+    socket
+        .send(Message::text(
+            json!({"type": "connection_init"}).to_string(),
+        ))
+        .await
+        .expect("init");
+    let ack = socket.next().await.expect("ack").expect("ack frame");
+    assert!(
+        ack.to_text().unwrap_or_default().contains("connection_ack"),
+        "{ack:?}"
+    );
+    socket
+        .send(Message::text(
+            json!({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}).to_string(),
+        ))
+        .await
+        .expect("subscribe");
+    socket.filter_map(|frame| async move {
+        let text = frame.ok()?.into_text().ok()?;
+        let message: Value = serde_json::from_str(&text).ok()?;
+        (message["type"] == "next" || message["type"] == "error")
+            .then_some(message["payload"].clone())
+    })
+}
+
+/// The next `orderUpdates` payload, or a panic after `WAIT`.
+async fn next_update(updates: &mut (impl futures::Stream<Item = Value> + Unpin)) -> Value {
+    let payload = tokio::time::timeout(WAIT, updates.next())
+        .await
+        .expect("an update in time")
+        .expect("stream open");
+    assert!(payload["errors"].is_null(), "{payload}");
+    payload["data"]["orderUpdates"].clone()
+}
+
+/// Notes the order or delivery status an update carries.
+fn record(update: &Value, order_steps: &mut Vec<String>, delivery_steps: &mut Vec<String>) {
+    if let Some(status) = update["orderStatus"].as_str() {
+        order_steps.push(status.to_owned());
+    }
+    if let Some(status) = update["deliveryStatus"].as_str() {
+        delivery_steps.push(status.to_owned());
+    }
+}
+
+#[tokio::test]
+async fn the_subscription_pushes_every_step_in_order() {
+    let mesh = spawn_mesh(Options::default()).await;
+    let ids = mesh.menu_ids(1).await;
+    let order = mesh.place(&ids).await;
+    let id = order["id"].as_str().expect("id").to_owned();
+    let mut updates = Box::pin(
+        subscribe(
+            &mesh,
+            "subscription($id: ID!) { orderUpdates(orderId: $id) { eventId eventType orderStatus deliveryStatus } }",
+            json!({"id": id}),
+        )
+        .await,
+    );
+
+    let mut order_steps = Vec::new();
+    let mut delivery_steps = Vec::new();
+    // Replayed and live alike: PLACED, PAID, then the delivery opening.
+    while delivery_steps.is_empty() {
+        record(
+            &next_update(&mut updates).await,
+            &mut order_steps,
+            &mut delivery_steps,
+        );
+    }
+    for step in ["ASSIGNED", "PICKED_UP", "IN_TRANSIT", "DELIVERED"] {
+        assert_eq!(mesh.move_delivery(&id, step).await.0, 200);
+    }
+    while order_steps.last().map(String::as_str) != Some("DELIVERED") {
+        record(
+            &next_update(&mut updates).await,
+            &mut order_steps,
+            &mut delivery_steps,
+        );
+    }
+    assert_eq!(
+        order_steps,
+        ["PLACED", "PAID", "OUT_FOR_DELIVERY", "DELIVERED"]
+    );
+    assert_eq!(
+        delivery_steps[..4],
+        ["PENDING", "ASSIGNED", "PICKED_UP", "IN_TRANSIT"]
+    );
+}
+
+#[tokio::test]
+async fn subscribing_to_an_unknown_order_is_an_error() {
+    let mesh = spawn_mesh(Options::default()).await;
+    let mut updates = Box::pin(
+        subscribe(
+            &mesh,
+            "subscription($id: ID!) { orderUpdates(orderId: $id) { eventId } }",
+            json!({"id": uuid::Uuid::new_v4()}),
+        )
+        .await,
+    );
+    let payload = tokio::time::timeout(WAIT, updates.next())
+        .await
+        .expect("answer in time")
+        .expect("a message");
+    let code = payload[0]["extensions"]["code"]
+        .as_str()
+        .or(payload["errors"][0]["extensions"]["code"].as_str());
+    assert_eq!(code, Some("NOT_FOUND"), "{payload}");
+}
