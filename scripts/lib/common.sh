@@ -1,0 +1,597 @@
+# shellcheck shell=bash
+#
+# Shared helpers for scripts/up, scripts/down, scripts/test, scripts/kcat and
+# scripts/validate-deploy. Source it; it defines functions and a few variables and runs nothing
+# else. Every installer here is idempotent: it checks first and skips what is already there, so
+# the scripts can call them on every run.
+#
+# Tools that are not Debian packages live outside the repository, so a fresh clone on the same
+# machine reuses them:
+#   ~/.cargo/bin                       tansu (the broker) and grpcurl (grpcurl-rs)
+#   ${MESH_TOOLS_DIR}/librdkafka       a librdkafka new enough for tansu, for scripts/kcat
+#   ${MESH_TOOLS_DIR}/venv             offline validators for docker-compose.yml and deploy/
+#   ${MESH_TOOLS_DIR}/logs             logs of the slow installs
+
+set -euo pipefail
+
+# === Locations and pinned versions ===
+
+MESH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# Pid files, logs and the broker's data of scripts/up (git-ignored).
+# shellcheck disable=SC2034  # used by the scripts that source this file
+MESH_RUN_DIR="$MESH_ROOT/.run"
+MESH_TOOLS_DIR=${MESH_TOOLS_DIR:-$HOME/.local/share/mesh-tools}
+CARGO_BIN_DIR="${CARGO_HOME:-$HOME/.cargo}/bin"
+# The PATH the user had, to tell them whether they can type `grpcurl` or need its full path.
+MESH_USER_PATH=${MESH_USER_PATH:-$PATH}
+export PATH="$CARGO_BIN_DIR:$PATH"
+
+# The broker. 0.6.0 is the version the mesh is tested against; its default build has no storage
+# engine, hence the features, and it only builds with its own lock file.
+TANSU_VERSION=0.6.0
+# The reflection gRPC CLI (a Rust port of grpcurl; installs a binary named `grpcurl`).
+GRPCURL_RS_VERSION=0.2.1
+# Debian's kcat links librdkafka 2.0.2, which fails against tansu ("Read underflow"). This wheel
+# bundles a self-contained librdkafka 2.16 that kcat loads instead.
+CONFLUENT_KAFKA_VERSION=2.16.1
+# Offline validators for scripts/validate-deploy (bundled JSON schemas, no network at run time).
+VALIDATOR_REQUIREMENTS=(check-jsonschema==0.39.0 kubernetes-validate==1.37.0 yamllint==1.38.0)
+
+# The gRPC services in start order, then the gateway.
+MESH_SERVICES=(menu-service order-service delivery-service inventory-service billing-service)
+
+# === Output ===
+
+# Tag in front of every line the scripts print; each script sets its own (e.g. "mesh up").
+MESH_LOG_TAG=${MESH_LOG_TAG:-mesh}
+
+# Prints a progress line on stderr, so stdout stays clean for what a script is asked for.
+log() { printf '[%s] %s\n' "$MESH_LOG_TAG" "$*" >&2; }
+warn() { printf '[%s] WARNING: %s\n' "$MESH_LOG_TAG" "$*" >&2; }
+die() {
+    printf '[%s] ERROR: %s\n' "$MESH_LOG_TAG" "$*" >&2
+    exit 1
+}
+
+# Shows the last lines of a log file, indented, to explain a failure.
+show_log_tail() {
+    local file=$1 lines=${2:-30}
+    if [[ -s $file ]]; then
+        log "last $lines lines of $file:"
+        tail -n "$lines" "$file" | sed 's/^/    | /' >&2
+    else
+        log "($file is empty or missing)"
+    fi
+}
+
+# Runs a long, noisy command with its output in a log file; on failure shows the tail.
+#   run_logged <log file> <description> <command...>
+run_logged() {
+    local logfile=$1 what=$2
+    shift 2
+    mkdir -p "$(dirname "$logfile")"
+    log "$what (log: $logfile)"
+    if ! "$@" >"$logfile" 2>&1; then
+        show_log_tail "$logfile" 40
+        die "$what failed; full log: $logfile"
+    fi
+}
+
+# === Privileges and Debian packages ===
+
+# Runs a command as root: directly when we are root, else through sudo.
+as_root() {
+    if [[ $EUID -eq 0 ]]; then
+        "$@"
+    elif command -v sudo >/dev/null; then
+        sudo "$@"
+    else
+        die "need root to run: $* (not root, and sudo is not installed)"
+    fi
+}
+
+# True when the Debian package is installed (not merely known or half-removed).
+deb_installed() {
+    [[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) == installed ]]
+}
+
+# Installs the Debian packages that are missing; runs `apt-get update` once per script run.
+ensure_apt_packages() {
+    local pkg missing=()
+    for pkg in "$@"; do
+        deb_installed "$pkg" || missing+=("$pkg")
+    done
+    ((${#missing[@]} > 0)) || return 0
+    if [[ -z ${MESH_APT_UPDATED:-} ]]; then
+        run_logged "$MESH_TOOLS_DIR/logs/apt-update.log" "refreshing Debian package lists" \
+            as_root apt-get update
+        MESH_APT_UPDATED=1
+    fi
+    run_logged "$MESH_TOOLS_DIR/logs/apt-install.log" "installing Debian packages: ${missing[*]}" \
+        as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# What building the workspace and running these scripts needs from Debian, by command: rdkafka
+# builds its bundled librdkafka with cc/make/perl/pkg-config; curl probes the gateway; psql
+# drops test databases; flock/setsid manage processes; python3 fetches the librdkafka wheel and
+# runs the offline validators.
+ensure_system_packages() {
+    local -A package_of=(
+        [cc]=build-essential [make]=make [perl]=perl [pkg-config]=pkg-config [curl]=curl
+        [jq]=jq [psql]=postgresql-client [python3]=python3 [flock]=util-linux [setsid]=util-linux
+    )
+    local cmd packages=()
+    for cmd in "${!package_of[@]}"; do
+        command -v "$cmd" >/dev/null || packages+=("${package_of[$cmd]}")
+    done
+    ((${#packages[@]} == 0)) || ensure_apt_packages "${packages[@]}"
+    # pip and ensurepip (which venv needs) come with pyenv/official Pythons; Debian's python3
+    # splits them out.
+    if ! python3 -m pip --version >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+        ensure_apt_packages python3-pip python3-venv
+    fi
+    command -v cargo >/dev/null || die "cargo is not on PATH: install Rust (rustup) first"
+}
+
+# === Serialising installs ===
+
+# Runs a function while holding a per-tool lock in the tools dir, so two scripts started at
+# once (say scripts/test and scripts/kcat) do not install the same tool twice.
+#   with_tool_lock <name> <function> [args...]
+with_tool_lock() {
+    local name=$1
+    shift
+    mkdir -p "$MESH_TOOLS_DIR/locks"
+    (
+        flock 9
+        "$@"
+    ) 9>"$MESH_TOOLS_DIR/locks/$name.lock"
+}
+
+# Waits for a `cargo install <crate>` started elsewhere (another shell or session) to finish,
+# rather than building the same crate a second time next to it.
+wait_for_foreign_cargo_install() {
+    local crate=$1 waited=0
+    while pgrep -f "cargo install .*\\b$crate\\b" >/dev/null; do
+        ((waited % 60 == 0)) &&
+            log "a 'cargo install $crate' is already running elsewhere; waiting for it (${waited}s so far)"
+        sleep 10
+        waited=$((waited + 10))
+        ((waited < 3600)) || die "gave up after an hour waiting for another 'cargo install $crate'"
+    done
+}
+
+# === tansu (Kafka-compatible broker) ===
+
+tansu_bin() { printf '%s\n' "$CARGO_BIN_DIR/tansu"; }
+
+tansu_is_current() {
+    [[ -x $(tansu_bin) ]] && [[ $("$(tansu_bin)" --version 2>/dev/null) == "tansu $TANSU_VERSION" ]]
+}
+
+_install_tansu() {
+    tansu_is_current && return 0
+    wait_for_foreign_cargo_install tansu
+    tansu_is_current && return 0
+    run_logged "$MESH_TOOLS_DIR/logs/tansu-install.log" \
+        "building tansu $TANSU_VERSION from crates.io (about 10 minutes on 2 cores)" \
+        cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql
+    tansu_is_current || die "tansu installed but '$(tansu_bin) --version' does not say $TANSU_VERSION"
+}
+
+# Installs tansu $TANSU_VERSION into ~/.cargo/bin unless that exact version is there.
+ensure_tansu() { with_tool_lock tansu _install_tansu; }
+
+# === grpcurl (grpcurl-rs) ===
+
+grpcurl_bin() { printf '%s\n' "$CARGO_BIN_DIR/grpcurl"; }
+
+grpcurl_is_current() {
+    [[ -x $(grpcurl_bin) ]] && [[ $("$(grpcurl_bin)" --version 2>/dev/null) == "grpcurl $GRPCURL_RS_VERSION" ]]
+}
+
+_install_grpcurl() {
+    grpcurl_is_current && return 0
+    wait_for_foreign_cargo_install grpcurl-rs
+    grpcurl_is_current && return 0
+    run_logged "$MESH_TOOLS_DIR/logs/grpcurl-install.log" \
+        "building grpcurl-rs $GRPCURL_RS_VERSION from crates.io (about 3 minutes)" \
+        cargo install grpcurl-rs --version "$GRPCURL_RS_VERSION" --locked
+    grpcurl_is_current || die "grpcurl-rs installed but '$(grpcurl_bin) --version' does not say $GRPCURL_RS_VERSION"
+}
+
+# Installs grpcurl-rs (binary `grpcurl`, flags `--plaintext` or Go-style `-plaintext`).
+ensure_grpcurl() { with_tool_lock grpcurl _install_grpcurl; }
+
+# How to show the user a grpcurl command: by name when it is on their PATH, else by full path.
+grpcurl_for_user() {
+    if PATH=$MESH_USER_PATH command -v grpcurl >/dev/null; then
+        printf 'grpcurl\n'
+    else
+        grpcurl_bin
+    fi
+}
+
+# === kcat with a newer librdkafka ===
+
+kcat_lib_dir() { printf '%s\n' "$MESH_TOOLS_DIR/librdkafka"; }
+
+kcat_lib_is_current() {
+    local dir
+    dir=$(kcat_lib_dir)
+    [[ -e $dir/librdkafka.so.1 ]] && [[ $(cat "$dir/VERSION" 2>/dev/null) == "confluent-kafka $CONFLUENT_KAFKA_VERSION" ]]
+}
+
+# pip's name for this machine's wheels (manylinux_2_28 covers bookworm's glibc 2.36).
+wheel_platform() {
+    case $(uname -m) in
+    x86_64) echo manylinux_2_28_x86_64 ;;
+    aarch64) echo manylinux_2_28_aarch64 ;;
+    *) die "no confluent-kafka wheel for $(uname -m); install a librdkafka >= 2.3 by hand" ;;
+    esac
+}
+
+_install_kcat_lib() {
+    kcat_lib_is_current && return 0
+    local dir tmp so
+    dir=$(kcat_lib_dir)
+    tmp=$(mktemp -d)
+    # The platform and interpreter are pinned so the same wheel comes down whatever Python is
+    # installed; only its bundled librdkafka is used, never the Python module.
+    run_logged "$MESH_TOOLS_DIR/logs/librdkafka-download.log" \
+        "downloading the confluent-kafka $CONFLUENT_KAFKA_VERSION wheel for its librdkafka" \
+        python3 -m pip download --no-deps --only-binary=:all: --disable-pip-version-check \
+        --platform "$(wheel_platform)" --python-version 3.11 --implementation cp \
+        -d "$tmp" "confluent-kafka==$CONFLUENT_KAFKA_VERSION"
+    python3 -m zipfile -e "$tmp"/confluent_kafka-*.whl "$tmp/wheel"
+    so=$(find "$tmp/wheel/confluent_kafka.libs" -name 'librdkafka*.so*' | head -n 1)
+    [[ -n $so ]] || die "the confluent-kafka wheel has no bundled librdkafka"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    # Copy the whole libs dir: the .so may need siblings (today it needs only libc).
+    cp "$tmp/wheel/confluent_kafka.libs/"* "$dir/"
+    ln -sf "$(basename "$so")" "$dir/librdkafka.so.1"
+    if LD_LIBRARY_PATH=$dir ldd "$dir/librdkafka.so.1" | grep -q 'not found'; then
+        LD_LIBRARY_PATH=$dir ldd "$dir/librdkafka.so.1" >&2
+        die "the bundled librdkafka misses libraries (listed above)"
+    fi
+    echo "confluent-kafka $CONFLUENT_KAFKA_VERSION" >"$dir/VERSION"
+    rm -rf "$tmp"
+    log "librdkafka for kcat installed in $dir"
+}
+
+# Installs Debian's kcat and the librdkafka that scripts/kcat makes it load.
+ensure_kcat() {
+    ensure_apt_packages kcat
+    command -v python3 >/dev/null || ensure_apt_packages python3 python3-pip
+    with_tool_lock librdkafka _install_kcat_lib
+}
+
+# === Offline deploy validators ===
+
+validators_venv() { printf '%s\n' "$MESH_TOOLS_DIR/venv"; }
+
+_install_validators() {
+    local venv stamp
+    venv=$(validators_venv)
+    stamp="$venv/mesh-requirements.txt"
+    if [[ -x $venv/bin/python ]] && [[ $(cat "$stamp" 2>/dev/null) == "${VALIDATOR_REQUIREMENTS[*]}" ]]; then
+        return 0
+    fi
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    run_logged "$MESH_TOOLS_DIR/logs/validators-install.log" \
+        "installing validators into $venv: ${VALIDATOR_REQUIREMENTS[*]}" \
+        "$venv/bin/python" -m pip install --disable-pip-version-check "${VALIDATOR_REQUIREMENTS[@]}"
+    echo "${VALIDATOR_REQUIREMENTS[*]}" >"$stamp"
+}
+
+# Installs check-jsonschema, kubernetes-validate and yamllint into a venv in the tools dir.
+ensure_validators() { with_tool_lock validators _install_validators; }
+
+# === GraphiQL browser assets ===
+
+# npm ci in a directory; a subshell body, so the caller's working directory stays put.
+_npm_ci_in() (cd "$1" && npm ci --no-audit --no-fund)
+
+# Runs `npm ci` in gateway/web when node_modules is missing or older than package-lock.json.
+ensure_web_assets() {
+    local web="$MESH_ROOT/gateway/web"
+    if [[ ! -f $web/package-lock.json ]]; then
+        warn "gateway/web/package-lock.json does not exist yet: skipping the GraphiQL assets"
+        return 0
+    fi
+    if [[ -d $web/node_modules && $web/node_modules -nt $web/package-lock.json ]]; then
+        return 0
+    fi
+    command -v npm >/dev/null || ensure_apt_packages nodejs npm
+    run_logged "$MESH_TOOLS_DIR/logs/npm-ci.log" "installing GraphiQL assets (npm ci in gateway/web)" \
+        _npm_ci_in "$web"
+    # npm ci can leave the directory's own mtime alone; mark it fresh for the check above.
+    touch "$web/node_modules"
+}
+
+# The directory the gateway serves GraphiQL's assets from.
+web_assets_dir() { printf '%s\n' "$MESH_ROOT/gateway/web/node_modules"; }
+
+# Everything scripts/up needs that may be missing on a fresh machine, including the tools its
+# printed examples use (grpcurl, kcat).
+ensure_tools() {
+    ensure_test_tools
+    ensure_kcat
+    ensure_grpcurl
+}
+
+# What scripts/test needs: the build's system packages, the broker, the GraphiQL assets. The
+# tests speak gRPC reflection and Kafka from Rust, so no grpcurl or kcat.
+ensure_test_tools() {
+    ensure_system_packages
+    ensure_tansu
+    ensure_web_assets
+}
+
+# === Network helpers ===
+
+# True when something accepts TCP connections on host:port (1 s limit).
+port_open() {
+    # shellcheck disable=SC2016  # $1/$2 expand in the inner bash, on purpose
+    timeout 1 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
+}
+
+# host and port of "host:port" (the first one when comma-separated), for connecting:
+# a wildcard bind address becomes 127.0.0.1.
+#   split_addr <addr> -> "host port"
+split_addr() {
+    local addr=${1%%,*}
+    addr=${addr#*://}
+    local host=${addr%:*} port=${addr##*:}
+    case $host in
+    '' | 0.0.0.0 | '[::]' | '::') host=127.0.0.1 ;;
+    esac
+    printf '%s %s\n' "$host" "$port"
+}
+
+# An unused TCP port on 127.0.0.1 (the kernel picks it).
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# === PostgreSQL ===
+
+# The server URL the services use, without a trailing slash.
+pg_url() {
+    local url=${PG_URL:-postgres://postgres@127.0.0.1:5432}
+    printf '%s\n' "${url%/}"
+}
+
+# host and port of PG_URL.
+pg_host_port() {
+    local rest
+    rest=$(pg_url)
+    rest=${rest#*://}
+    rest=${rest#*@}
+    rest=${rest%%/*}
+    [[ $rest == *:* ]] || rest="$rest:5432"
+    split_addr "$rest"
+}
+
+# Debian's trust-on-loopback setup that the mesh's default PG_URL (no password) relies on.
+_allow_local_trust() {
+    local hba
+    hba=$(find /etc/postgresql -name pg_hba.conf | head -n 1)
+    [[ -n $hba ]] || return 0
+    log "allowing password-less connections from 127.0.0.1 (dev machine) in $hba"
+    as_root sed -i '/^[[:space:]]*host[[:space:]]/s/\(scram-sha-256\|md5\|peer\)[[:space:]]*$/trust/' "$hba"
+}
+
+# Makes sure PostgreSQL accepts connections at PG_URL; starts the local cluster when PG_URL
+# points at this machine, and installs PostgreSQL when it is missing altogether.
+ensure_postgres() {
+    local host port
+    read -r host port < <(pg_host_port)
+    port_open "$host" "$port" && return 0
+    case $host in
+    127.0.0.1 | localhost) ;;
+    *) die "PostgreSQL at $host:$port (from PG_URL) does not accept connections" ;;
+    esac
+    if ! command -v pg_ctlcluster >/dev/null || [[ -z $(ls /etc/postgresql 2>/dev/null) ]]; then
+        ensure_apt_packages postgresql
+        _allow_local_trust
+    fi
+    local version
+    version=$(find /etc/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1)
+    if [[ $(pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" { print $4 }') == online ]]; then
+        die "PostgreSQL $version/main runs, but not on $host:$port: check PG_URL (pg_lsclusters shows its port)"
+    fi
+    log "starting PostgreSQL $version (cluster main)"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+    local i
+    for ((i = 0; i < 30; i++)); do
+        port_open "$host" "$port" && return 0
+        sleep 1
+    done
+    die "PostgreSQL did not accept connections on $host:$port within 30 s (see /var/log/postgresql/)"
+}
+
+# Drops the databases whose names start with test_ (tests create one each). Databases with open
+# connections are left alone: they belong to a test run still going on elsewhere.
+drop_test_databases() {
+    local url names name
+    url="$(pg_url)/postgres"
+    names=$(psql "$url" -XAtq -c "SELECT d.datname FROM pg_database d
+        WHERE d.datname LIKE 'test\\_%'
+          AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)") || {
+        warn "could not list test databases at $(pg_url)"
+        return 0
+    }
+    [[ -n $names ]] || return 0
+    log "dropping $(wc -l <<<"$names") test_* database(s)"
+    while IFS= read -r name; do
+        psql "$url" -XAtq -c "DROP DATABASE IF EXISTS \"$name\"" >/dev/null 2>&1 ||
+            warn "could not drop database $name (in use?)"
+    done <<<"$names"
+}
+
+# === Background processes ===
+#
+# A process we start is recorded in a pid file. Before acting on a pid we check that it is alive
+# and that its argv[0] still names the program we started, so a recycled pid is never signalled.
+
+# True when the pid runs (zombies, already dead but not reaped, do not count).
+pid_running() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ ${stat:0:1} != Z ]]
+}
+
+# Prints the pid from a pid file when that process is alive and is the expected program.
+#   live_pid <pid file> <program name>
+live_pid() {
+    local pidfile=$1 name=$2 pid argv0
+    [[ -f $pidfile ]] || return 1
+    pid=$(head -n 1 "$pidfile")
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    pid_running "$pid" || return 1
+    argv0=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n 1)
+    [[ $(basename -- "$argv0") == "$name" ]] || return 1
+    printf '%s\n' "$pid"
+}
+
+# Starts a program in the background in its own session (so Ctrl-C in the terminal that ran
+# the script does not reach it), output in a log file, pid written to a pid file. Returns
+# once the program has replaced the launching shell, so live_pid recognises it from then on.
+#   start_background <program name> <pid file> <log file> <working dir> <command...>
+start_background() {
+    local name=$1 pidfile=$2 logfile=$3 workdir=$4 pid i
+    shift 4
+    mkdir -p "$(dirname "$pidfile")" "$(dirname "$logfile")"
+    # One previous log is kept, so a failure's tail shows this run only.
+    [[ -s $logfile ]] && mv -f "$logfile" "$logfile.prev"
+    printf '=== started %s: %s\n' "$(date -Is)" "$*" >"$logfile"
+    # setsid execs in place (the subshell is not a process-group leader), so $! is the
+    # program's own pid.
+    (cd "$workdir" && exec setsid "$@" >>"$logfile" 2>&1 </dev/null) &
+    pid=$!
+    printf '%s\n' "$pid" >"$pidfile"
+    for ((i = 0; i < 50; i++)); do
+        live_pid "$pidfile" "$name" >/dev/null && return 0
+        pid_running "$pid" || return 0 # exited already: the caller's checks report it
+        sleep 0.1
+    done
+    warn "pid $pid still does not run $name after 5 s"
+}
+
+# Stops the process a pid file names: SIGTERM, up to 10 s for a graceful exit, then SIGKILL.
+# Removes the pid file, also when it was stale.
+#   stop_process <pid file> <program name>
+stop_process() {
+    local pidfile=$1 name=$2 pid i
+    if ! pid=$(live_pid "$pidfile" "$name"); then
+        [[ -f $pidfile ]] && log "$name: not running (removing stale $(basename "$pidfile"))"
+        rm -f "$pidfile"
+        return 0
+    fi
+    log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+        pid_running "$pid" || break
+        sleep 0.1
+    done
+    if pid_running "$pid"; then
+        warn "$name (pid $pid) did not stop within 10 s; sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    # Reap it when it is our own child, so no zombie lingers while this script runs.
+    wait "$pid" 2>/dev/null || true
+    rm -f "$pidfile"
+}
+
+# Waits until host:port accepts connections while the process in the pid file stays alive.
+#   wait_for_port <host> <port> <seconds> <pid file> <program name> <log file>
+wait_for_port() {
+    local host=$1 port=$2 seconds=$3 pidfile=$4 name=$5 logfile=$6 i
+    for ((i = 0; i < seconds * 5; i++)); do
+        port_open "$host" "$port" && return 0
+        if ! live_pid "$pidfile" "$name" >/dev/null; then
+            show_log_tail "$logfile"
+            die "$name exited before it listened on $host:$port"
+        fi
+        sleep 0.2
+    done
+    show_log_tail "$logfile"
+    die "$name did not listen on $host:$port within $seconds s"
+}
+
+# Starts tansu on 127.0.0.1:<port> with a SQLite store in <data dir> (tansu is IPv4 only).
+#   start_tansu <port> <data dir> <pid file> <log file>
+start_tansu() {
+    local port=$1 datadir=$2 pidfile=$3 logfile=$4
+    local url="tcp://127.0.0.1:$port"
+    mkdir -p "$datadir"
+    log "starting tansu on 127.0.0.1:$port (data: $datadir, log: $logfile)"
+    # The sqlite path is relative to the working directory, hence the data dir as cwd.
+    start_background tansu "$pidfile" "$logfile" "$datadir" "$(tansu_bin)" broker \
+        --listener-url "$url" --advertised-listener-url "$url" \
+        --storage-engine sqlite://data.db
+    wait_for_port 127.0.0.1 "$port" 30 "$pidfile" tansu "$logfile"
+}
+
+# === Mesh layout ===
+
+# The env var prefix of a service: menu-service -> MENU.
+service_prefix() {
+    local name=${1%-service}
+    printf '%s\n' "${name^^}"
+}
+
+# The default port of a service.
+service_default_port() {
+    case $1 in
+    menu-service) echo 50051 ;;
+    order-service) echo 50052 ;;
+    delivery-service) echo 50053 ;;
+    inventory-service) echo 50054 ;;
+    billing-service) echo 50055 ;;
+    gateway) echo 3000 ;;
+    *) die "unknown service $1" ;;
+    esac
+}
+
+# The address a service binds: <PREFIX>_ADDR or 127.0.0.1:<default port>.
+service_addr() {
+    local var
+    var="$(service_prefix "$1")_ADDR"
+    printf '%s\n' "${!var:-127.0.0.1:$(service_default_port "$1")}"
+}
+
+# The URL clients use for a service: <PREFIX>_URL, else derived from its bind address.
+service_url() {
+    local var host port
+    var="$(service_prefix "$1")_URL"
+    if [[ -n ${!var:-} ]]; then
+        printf '%s\n' "${!var}"
+        return
+    fi
+    read -r host port < <(split_addr "$(service_addr "$1")")
+    printf 'http://%s:%s\n' "$host" "$port"
+}
+
+# Exports every address and URL, so each service and the gateway agree on them even when only
+# some were set by the user.
+export_mesh_env() {
+    local svc prefix
+    for svc in "${MESH_SERVICES[@]}" gateway; do
+        prefix=$(service_prefix "$svc")
+        export "${prefix}_ADDR=$(service_addr "$svc")"
+    done
+    for svc in "${MESH_SERVICES[@]}"; do
+        prefix=$(service_prefix "$svc")
+        export "${prefix}_URL=$(service_url "$svc")"
+    done
+    export KAFKA_BROKERS=${KAFKA_BROKERS:-127.0.0.1:9092}
+    export PG_URL GATEWAY_ASSETS_DIR
+    PG_URL=$(pg_url)
+    GATEWAY_ASSETS_DIR=$(web_assets_dir)
+}
