@@ -1,5 +1,5 @@
 //! `/healthz`: the gateway process is alive. `/readyz`: every backend answers gRPC health
-//! SERVING; otherwise 503 naming the ones that do not.
+//! SERVING and the subscription feed is live; otherwise 503 naming what is not.
 
 use std::{collections::BTreeMap, time::Duration};
 
@@ -30,16 +30,23 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             }
         }
     }
+    let feed = if state.feed.is_live() {
+        "LIVE"
+    } else {
+        down.push("subscription feed (not reading order-events and delivery-events yet)".into());
+        "STARTING"
+    };
     if down.is_empty() {
         (
             StatusCode::OK,
-            Json(json!({ "status": "ready", "backends": backends })),
+            Json(json!({ "status": "ready", "backends": backends, "feed": feed })),
         )
     } else {
         let code = ErrorCode::Unavailable;
         let body = json!({
             "status": "not ready",
             "backends": backends,
+            "feed": feed,
             "error": {
                 "code": code.as_str(),
                 "message": format!("not serving: {}", down.join(", ")),

@@ -42,6 +42,7 @@ pub struct AppState {
     pub backends: Backends,
     pub schema: graphql::MeshSchema,
     pub billing: Arc<BillingQueue>,
+    pub feed: OrderFeed,
 }
 
 /// A gateway that is bound, ready to serve.
@@ -63,6 +64,7 @@ impl Application {
             schema: graphql::schema(backends.clone(), feed.clone(), billing.clone()),
             backends,
             billing,
+            feed: feed.clone(),
         };
         let router = router(state, &config);
         let listener = startup::bind(config.addr).await?;

@@ -440,3 +440,21 @@ async fn graphql_submits_billing_and_reads_it_back() {
         "{bad}"
     );
 }
+
+#[tokio::test]
+async fn an_accepted_request_not_stored_yet_is_a_404_that_says_queued() {
+    // billing-service runs, but on topics of its own: the gateway's requests never reach it.
+    let mut stack = BillingStack::start(mesh_testkit::kafka(), false).await;
+    let gateway_kafka = stack.kafka.clone();
+    stack.kafka = mesh_testkit::kafka();
+    stack.start_billing().await;
+    stack.kafka = gateway_kafka;
+
+    let request_id = stack.queue(&postman_body()).await;
+    let response = stack.get(&format!("/api/billing/{request_id}")).await;
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["status"], "queued");
+    assert_eq!(body["request_id"], request_id.as_str());
+    assert_eq!(body["error"]["code"], "NOT_FOUND");
+}

@@ -80,13 +80,25 @@ async fn every_response_carries_a_request_id() {
 }
 
 #[tokio::test]
-async fn ready_when_every_backend_serves() {
+async fn ready_when_every_backend_serves_and_the_feed_is_live() {
     let stack = spawn_stack().await;
-    let response = stack.get("/readyz").await;
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.expect("json");
+    // The subscription feed positions itself on the broker just after start.
+    let body: Value = mesh_testkit::eventually(
+        "the gateway to be ready",
+        std::time::Duration::from_secs(20),
+        || async {
+            let response = stack.get("/readyz").await;
+            if response.status() == 200 {
+                response.json().await.ok()
+            } else {
+                None
+            }
+        },
+    )
+    .await;
     assert_eq!(body["status"], "ready");
     assert_eq!(body["backends"].as_object().map(|b| b.len()), Some(5));
+    assert_eq!(body["feed"], "LIVE");
 }
 
 #[tokio::test]

@@ -157,5 +157,10 @@ async fn an_inventory_outage_is_a_503_that_heals_without_a_gateway_restart() {
     )
     .await;
     assert_eq!(movies[0]["title"], "Heat", "data survived the outage");
-    assert_eq!(stack.get("/readyz").await.status(), 200);
+    mesh_testkit::eventually(
+        "/readyz to heal",
+        std::time::Duration::from_secs(20),
+        || async { (stack.get("/readyz").await.status() == 200).then_some(()) },
+    )
+    .await;
 }
