@@ -124,7 +124,7 @@ impl<P: PaymentProvider> Handler for PaymentHandler<P> {
                         .await
                     }
                 };
-                appended.map_err(handle_error)?;
+                appended?;
                 tracing::info!(%order_id, status = payment.status.as_str(), "payment recorded");
                 Ok(())
             }
@@ -159,15 +159,6 @@ async fn append<M: mesh_proto::Message + mesh_proto::Name>(
     )
     .await
     .map(drop)
-}
-
-fn handle_error(err: AppendError) -> HandleError {
-    match err {
-        AppendError::Conflict { .. } | AppendError::Store(_) => {
-            HandleError::Transient(err.to_string())
-        }
-        AppendError::Encode(_) => HandleError::Permanent(err.to_string()),
-    }
 }
 
 // === billing requests ===

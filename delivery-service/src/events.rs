@@ -164,9 +164,7 @@ impl Handler for DeliveryHandler {
                 match (&command, existing) {
                     (Command::Open { delivery_address }, None) => {
                         let mut delivery = Delivery::opened(order_id, delivery_address, Utc::now());
-                        record(conn, &mut delivery, &Delivery::open(), request_id)
-                            .await
-                            .map_err(handle_error)?;
+                        record(conn, &mut delivery, &Delivery::open(), request_id).await?;
                         tracing::info!(%order_id, "delivery opened");
                     }
                     (Command::Open { .. }, Some(_)) => {
@@ -174,9 +172,7 @@ impl Handler for DeliveryHandler {
                     }
                     (Command::Cancel { reason }, Some(mut delivery)) => {
                         if let Some(failed) = delivery.cancel(reason) {
-                            record(conn, &mut delivery, &failed, request_id)
-                                .await
-                                .map_err(handle_error)?;
+                            record(conn, &mut delivery, &failed, request_id).await?;
                             tracing::info!(%order_id, "delivery failed: order cancelled");
                         }
                     }
@@ -192,15 +188,5 @@ impl Handler for DeliveryHandler {
             self.signal.notify();
         }
         Ok(())
-    }
-}
-
-fn handle_error(err: AppendError) -> HandleError {
-    match err {
-        // Someone else moved the delivery first: reload and decide again.
-        AppendError::Conflict { .. } | AppendError::Store(_) => {
-            HandleError::Transient(err.to_string())
-        }
-        AppendError::Encode(_) => HandleError::Permanent(err.to_string()),
     }
 }

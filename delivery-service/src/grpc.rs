@@ -1,9 +1,7 @@
 //! `mesh.delivery.v1.DeliveryService`: proto in, domain through, proto out.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, scoped_futures::ScopedFutureExt};
-use mesh_kit::{
-    InvalidField, db::PgPool, event_store, relay::OutboxSignal, telemetry::REQUEST_ID_HEADER,
-};
+use mesh_kit::{InvalidField, db::PgPool, event_store, relay::OutboxSignal};
 use mesh_proto::delivery::v1::{
     self as pb, GetStatusRequest, UpdateStatusRequest, delivery_service_server::DeliveryService,
 };
@@ -32,14 +30,6 @@ impl DeliveryApi {
     pub fn new(pool: PgPool, signal: OutboxSignal) -> Self {
         Self { pool, signal }
     }
-}
-
-fn request_id<T>(request: &Request<T>) -> Option<String> {
-    request
-        .metadata()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned)
 }
 
 fn reply<T>(result: Result<T, Error>) -> Result<Response<T>, Status> {
@@ -95,7 +85,7 @@ impl DeliveryService for DeliveryApi {
         &self,
         request: Request<UpdateStatusRequest>,
     ) -> Result<Response<pb::Delivery>, Status> {
-        let rid = request_id(&request);
+        let rid = mesh_kit::grpc::request_id(&request);
         reply(self.update(request.into_inner(), rid.as_deref()).await)
     }
 }

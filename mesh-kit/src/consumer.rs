@@ -78,6 +78,20 @@ impl From<StoreError> for HandleError {
     }
 }
 
+impl From<crate::event_store::AppendError> for HandleError {
+    fn from(err: crate::event_store::AppendError) -> Self {
+        use crate::event_store::AppendError;
+        match err {
+            // Someone else moved the aggregate first (reload and decide again), or the
+            // database failed: both may pass.
+            AppendError::Conflict { .. } | AppendError::Store(_) => {
+                Self::Transient(err.to_string())
+            }
+            AppendError::Encode(_) => Self::Permanent(err.to_string()),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for HandleError {
     fn from(err: diesel::result::Error) -> Self {
         Self::Transient(err.to_string())

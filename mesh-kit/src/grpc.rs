@@ -124,3 +124,12 @@ fn reflection(names: &[&'static str]) -> tonic_reflection::server::Builder<'stat
         .iter()
         .fold(builder, |builder, name| builder.with_service_name(*name))
 }
+
+/// The request id a call carries in its `x-request-id` metadata (the gateway always sets one).
+pub fn request_id<T>(request: &tonic::Request<T>) -> Option<String> {
+    request
+        .metadata()
+        .get(crate::telemetry::REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}

@@ -57,6 +57,33 @@ pub async fn produce(
         .unwrap_or_else(|(err, _)| panic!("cannot produce to {topic}: {err}"));
 }
 
+/// Publishes `message` on the logical `topic` as the service that owns it would: keyed, as
+/// proto3 JSON, with CloudEvents headers (`ce_id` = `event_id`) and `x-request-id`.
+pub async fn publish_event<M: mesh_proto::Message + mesh_proto::Name>(
+    kafka: &KafkaConfig,
+    topic: &str,
+    key: &str,
+    event_id: &str,
+    message: &M,
+    request_id: &str,
+) {
+    let payload = mesh_proto::json::to_json(message).expect("json");
+    let event_type = M::full_name();
+    produce(
+        kafka,
+        &kafka.topic(topic),
+        key,
+        payload.as_bytes(),
+        &[
+            ("ce_id", event_id),
+            ("ce_type", event_type.as_str()),
+            ("ce_specversion", "1.0"),
+            ("x-request-id", request_id),
+        ],
+    )
+    .await;
+}
+
 /// Reads the physical topic `topic` from the beginning until `count` records arrived, or panics
 /// after `timeout`. Records of one partition come in order.
 pub async fn read(

@@ -235,15 +235,15 @@ impl Handler for OrderHandler {
                 };
                 match decided {
                     Ok(Some(next)) => {
-                        record(conn, &mut order, &next, request_id)
-                            .await
-                            .map_err(handle_error)?;
+                        record(conn, &mut order, &next, request_id).await?;
                         tracing::info!(%order_id, status = %order.status, "order moved");
                     }
                     Ok(None) => {}
                     // A fact that came too late: the order moved on (a payment captured after
                     // the customer cancelled). Recorded as seen; the order stays as it is.
-                    Err(illegal) => tracing::warn!(%illegal, ?command, "event does not apply to the order any more"),
+                    Err(illegal) => {
+                        tracing::warn!(%illegal, ?command, "event does not apply to the order any more")
+                    }
                 }
                 Ok(())
             }
@@ -254,15 +254,5 @@ impl Handler for OrderHandler {
             self.signal.notify();
         }
         Ok(())
-    }
-}
-
-fn handle_error(err: AppendError) -> HandleError {
-    match err {
-        // Someone else moved the order first: reload and decide again.
-        AppendError::Conflict { .. } | AppendError::Store(_) => {
-            HandleError::Transient(err.to_string())
-        }
-        AppendError::Encode(_) => HandleError::Permanent(err.to_string()),
     }
 }

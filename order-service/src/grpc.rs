@@ -1,7 +1,7 @@
 //! `mesh.order.v1.OrderService`: proto in, domain through, proto out.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, scoped_futures::ScopedFutureExt};
-use mesh_kit::{db::PgPool, event_store, relay::OutboxSignal, telemetry::REQUEST_ID_HEADER};
+use mesh_kit::{db::PgPool, event_store, relay::OutboxSignal};
 use mesh_proto::order::v1::{
     self as pb, CancelOrderRequest, CreateOrderRequest, GetOrderRequest, ListOrdersRequest,
     ListOrdersResponse, order_service_server::OrderService,
@@ -29,14 +29,6 @@ impl OrderApi {
     pub fn new(pool: PgPool, menu: MenuClient, signal: OutboxSignal) -> Self {
         Self { pool, menu, signal }
     }
-}
-
-fn request_id<T>(request: &Request<T>) -> Option<String> {
-    request
-        .metadata()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned)
 }
 
 fn reply<T>(result: Result<T, Error>) -> Result<Response<T>, Status> {
@@ -110,7 +102,7 @@ impl OrderService for OrderApi {
         &self,
         request: Request<CreateOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        let rid = request_id(&request);
+        let rid = mesh_kit::grpc::request_id(&request);
         reply(self.create(request.into_inner(), rid.as_deref()).await)
     }
 
@@ -135,7 +127,7 @@ impl OrderService for OrderApi {
         &self,
         request: Request<CancelOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        let rid = request_id(&request);
+        let rid = mesh_kit::grpc::request_id(&request);
         reply(self.cancel(request.into_inner(), rid.as_deref()).await)
     }
 }

@@ -66,21 +66,7 @@ pub async fn publish<M: Message + Name>(
     event_id: &str,
     message: &M,
 ) {
-    let payload = mesh_proto::json::to_json(message).expect("json");
-    let event_type = M::full_name();
-    records::produce(
-        kafka,
-        &kafka.topic(topic),
-        key,
-        payload.as_bytes(),
-        &[
-            ("ce_id", event_id),
-            ("ce_type", event_type.as_str()),
-            ("ce_specversion", "1.0"),
-            ("x-request-id", "req-from-upstream"),
-        ],
-    )
-    .await;
+    records::publish_event(kafka, topic, key, event_id, message, "req-from-upstream").await;
 }
 
 pub fn placed(order_id: &str, total_cents: i64) -> OrderPlaced {

@@ -1,15 +1,18 @@
 //! Placed orders charged once each, with the outcome on `billing-events`.
 
-use mesh_kit::{db, event_store, kafka::BILLING_EVENTS};
+use mesh_kit::{
+    db, event_store,
+    kafka::{BILLING_EVENTS, ORDER_EVENTS, dlq_of},
+};
 use mesh_proto::{
     billing::v1::{GetPaymentRequest, PaymentStatus},
-    events::v1::{PaymentCaptured, PaymentDeclined},
+    events::v1::{OrderPaid, PaymentCaptured, PaymentDeclined},
 };
 use mesh_testkit::records;
 use tonic::Code;
 use uuid::Uuid;
 
-use crate::helpers::{WAIT, spawn_app};
+use crate::helpers::{WAIT, placed, publish, spawn_app};
 
 fn new_id() -> String {
     Uuid::new_v4().to_string()
@@ -81,6 +84,32 @@ async fn an_order_delivered_twice_is_charged_once() {
     let id = Uuid::parse_str(&order_id).expect("uuid");
     let history = event_store::history(&mut conn, id).await.expect("history");
     assert_eq!(history.len(), 1, "one payment event for the order");
+}
+
+#[tokio::test]
+async fn an_order_id_that_is_not_a_uuid_is_dead_lettered_and_other_events_ignored() {
+    let app = spawn_app().await;
+    let good = new_id();
+    // One key, so one partition: the three are handled in this order.
+    let paid = OrderPaid {
+        order_id: good.clone(),
+        amount_cents: 2_500,
+        currency: "USD".into(),
+        ..Default::default()
+    };
+    publish(&app.kafka, ORDER_EVENTS, &good, "paid-1", &paid).await;
+    let bad = placed("not-a-uuid", 2_500);
+    publish(&app.kafka, ORDER_EVENTS, &good, "bad-1", &bad).await;
+    app.place(&good, &new_id(), 2_500).await;
+    assert_eq!(app.payment(&good).await.status(), PaymentStatus::Captured);
+
+    // The OrderPaid came first: had it been dead-lettered, it would be the first record here.
+    let dead = records::read(&app.kafka, &app.kafka.topic(&dlq_of(ORDER_EVENTS)), 1, WAIT).await;
+    assert_eq!(dead[0].header("ce_id"), Some("bad-1"));
+    assert_eq!(
+        dead[0].header("dlq_reason"),
+        Some(r#"order id "not-a-uuid" is not a UUID"#)
+    );
 }
 
 #[tokio::test]

@@ -147,19 +147,13 @@ pub async fn publish_order_event<M: Message + Name>(
     event_id: &str,
     message: &M,
 ) {
-    let payload = mesh_proto::json::to_json(message).expect("json");
-    let event_type = M::full_name();
-    records::produce(
+    records::publish_event(
         kafka,
-        &kafka.topic(ORDER_EVENTS),
+        ORDER_EVENTS,
         order_id,
-        payload.as_bytes(),
-        &[
-            ("ce_id", event_id),
-            ("ce_type", event_type.as_str()),
-            ("ce_specversion", "1.0"),
-            ("x-request-id", "req-from-order"),
-        ],
+        event_id,
+        message,
+        "req-from-order",
     )
     .await;
 }

@@ -119,19 +119,13 @@ impl TestApp {
         event_id: &str,
         message: &M,
     ) {
-        let payload = mesh_proto::json::to_json(message).expect("json");
-        let event_type = M::full_name();
-        records::produce(
+        records::publish_event(
             &self.kafka,
-            &self.kafka.topic(topic),
+            topic,
             key,
-            payload.as_bytes(),
-            &[
-                ("ce_id", event_id),
-                ("ce_type", event_type.as_str()),
-                ("ce_specversion", "1.0"),
-                ("x-request-id", "req-from-upstream"),
-            ],
+            event_id,
+            message,
+            "req-from-upstream",
         )
         .await;
     }
