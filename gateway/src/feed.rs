@@ -85,7 +85,10 @@ impl OrderFeed {
         {
             Ok(consumer) => consumer,
             Err(err) => {
-                tracing::error!(error = %err, "cannot create the subscription feed consumer; subscriptions replay history only");
+                tracing::error!(
+                    error = %err,
+                    "cannot create the subscription feed consumer; subscriptions replay history only"
+                );
                 return;
             }
         };
@@ -100,7 +103,10 @@ impl OrderFeed {
             match positioned {
                 Ok(()) => break,
                 Err(err) => {
-                    tracing::warn!(error = %err, "subscription feed cannot position itself yet; retrying");
+                    tracing::warn!(
+                        error = %err,
+                        "subscription feed cannot position itself yet; retrying"
+                    );
                     tokio::select! {
                         () = &mut stop => return,
                         () = tokio::time::sleep(Duration::from_millis(500)) => {}

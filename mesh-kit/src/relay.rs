@@ -108,7 +108,11 @@ impl Relay {
                     Ok(published) if published == BATCH as usize => continue,
                     Ok(_) => backoff = Duration::from_millis(100),
                     Err(err) => {
-                        tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "outbox relay round failed");
+                        tracing::warn!(
+                            error = %err,
+                            retry_in_ms = backoff.as_millis() as u64,
+                            "outbox relay round failed"
+                        );
                         tokio::select! {
                             () = &mut shutdown => break,
                             () = tokio::time::sleep(backoff) => {}
@@ -192,7 +196,12 @@ impl Relay {
             match outcome {
                 Ok(Ok(_)) => sent.push(row.id),
                 Ok(Err((err, _))) => {
-                    tracing::warn!(error = %err, event_id = %row.event_id, topic = %row.topic, "broker refused event");
+                    tracing::warn!(
+                        error = %err,
+                        event_id = %row.event_id,
+                        topic = %row.topic,
+                        "broker refused event"
+                    );
                     break;
                 }
                 Err(_) => {

@@ -101,7 +101,8 @@ impl Follow {
                 // Updates were dropped for this subscriber: say so and end, rather than
                 // silently skip a step. The client resubscribes and gets the history again.
                 Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, order_id = %self.order_id.as_str(), "subscription fell behind");
+                    let order_id = self.order_id.as_str();
+                    tracing::warn!(missed, %order_id, "subscription fell behind");
                     let err = ApiError::new(
                         ErrorCode::Unavailable,
                         "updates were dropped because the subscription fell behind; subscribe again",
