@@ -82,12 +82,14 @@ pub struct KafkaConfig {
     /// replicas; a retried write may land twice, which every consumer drops by event id. Turn it
     /// on for Apache Kafka (`docker-compose.yml` and `deploy/` do).
     pub idempotence: bool,
+    /// librdkafka debug contexts (`debug`, e.g. `cgrp,fetch`), logged to stderr; empty for none.
+    pub debug: String,
 }
 
 impl KafkaConfig {
     /// Reads `KAFKA_BROKERS`, `KAFKA_TOPIC_PREFIX`, `KAFKA_TOPIC_PARTITIONS`,
     /// `KAFKA_REPLICATION_FACTOR`, `KAFKA_FETCH_WAIT_MS`, `KAFKA_PUBLISH_TIMEOUT_MS`,
-    /// `KAFKA_SESSION_TIMEOUT_MS` and `KAFKA_IDEMPOTENCE`.
+    /// `KAFKA_SESSION_TIMEOUT_MS`, `KAFKA_IDEMPOTENCE` and `KAFKA_DEBUG`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             brokers: var_or("KAFKA_BROKERS", "127.0.0.1:9092"),
@@ -98,6 +100,7 @@ impl KafkaConfig {
             publish_timeout: Duration::from_millis(parse_or("KAFKA_PUBLISH_TIMEOUT_MS", 5_000)?),
             session_timeout: Duration::from_millis(parse_or("KAFKA_SESSION_TIMEOUT_MS", 10_000)?),
             idempotence: crate::config::flag_or("KAFKA_IDEMPOTENCE", false)?,
+            debug: var_or("KAFKA_DEBUG", ""),
         })
     }
 
@@ -112,6 +115,7 @@ impl KafkaConfig {
             publish_timeout: Duration::from_secs(5),
             session_timeout: Duration::from_secs(6),
             idempotence: false,
+            debug: String::new(),
         }
     }
 
@@ -141,6 +145,9 @@ impl KafkaConfig {
             .set("broker.address.family", "v4")
             .set("socket.keepalive.enable", "true")
             .set("reconnect.backoff.max.ms", "2000");
+        if !self.debug.is_empty() {
+            config.set("debug", &self.debug);
+        }
         config
     }
 
