@@ -30,6 +30,7 @@ use crate::{
     db::PgPool,
     error::StoreError,
     event_store,
+    group_watch::GroupWatch,
     kafka::{self, KafkaConfig, header, header_text},
 };
 
@@ -166,6 +167,8 @@ pub struct EventConsumer {
     dlq: FutureProducer,
     kafka: KafkaConfig,
     group: String,
+    /// Physical topic names.
+    topics: Vec<String>,
 }
 
 impl EventConsumer {
@@ -192,14 +195,20 @@ impl EventConsumer {
             )
             .create()?;
         let topics: Vec<String> = subscription.topics.iter().map(|t| kafka.topic(t)).collect();
-        let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
-        consumer.subscribe(&topics)?;
-        Ok(Self {
+        let this = Self {
             consumer,
             dlq: kafka.producer()?,
             kafka: kafka.clone(),
             group,
-        })
+            topics,
+        };
+        this.subscribe()?;
+        Ok(this)
+    }
+
+    fn subscribe(&self) -> Result<(), KafkaError> {
+        let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
+        self.consumer.subscribe(&topics)
     }
 
     /// Consumes until `shutdown` resolves. The record in hand is finished first, so a graceful
@@ -207,10 +216,21 @@ impl EventConsumer {
     pub async fn run<H: Handler>(self, handler: H, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         tracing::info!(group = %self.group, "consumer started");
+        let mut watch = GroupWatch::new(&self.kafka, &self.group, &self.topics)
+            .inspect_err(|err| tracing::warn!(error = %err, "group watch unavailable"))
+            .ok();
+        let mut watch_tick = tokio::time::interval(self.kafka.session_timeout);
+        watch_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let message = tokio::select! {
                 () = &mut shutdown => break,
                 message = self.consumer.recv() => message,
+                _ = watch_tick.tick(), if watch.is_some() => {
+                    if let Some(watch) = watch.as_mut() {
+                        self.watch_group(watch).await;
+                    }
+                    continue;
+                }
             };
             match message {
                 Ok(message) => self.process(&handler, &message).await,
@@ -221,6 +241,28 @@ impl EventConsumer {
             }
         }
         tracing::info!(group = %self.group, "consumer stopped");
+    }
+
+    /// Rejoins the group when records wait on partitions no member reads (see
+    /// [`crate::group_watch`]).
+    async fn watch_group(&self, watch: &mut GroupWatch) {
+        let Ok(mine) = self.consumer.assignment() else {
+            return;
+        };
+        let stalled = watch.stalled(&mine).await;
+        if stalled.is_empty() {
+            return;
+        }
+        tracing::warn!(
+            group = %self.group,
+            partitions = ?stalled,
+            "records wait on partitions no member reads; rejoining the group"
+        );
+        self.consumer.unsubscribe();
+        if let Err(err) = self.subscribe() {
+            tracing::error!(group = %self.group, error = %err, "cannot subscribe again");
+        }
+        watch.reset();
     }
 
     async fn process<H: Handler>(&self, handler: &H, message: &BorrowedMessage<'_>) {
@@ -251,7 +293,11 @@ impl EventConsumer {
                                 break;
                             }
                             Err(HandleError::Transient(reason)) => {
-                                tracing::warn!(%reason, retry_in_ms = backoff.as_millis() as u64, "event not applied yet");
+                                tracing::warn!(
+                                    %reason,
+                                    retry_in_ms = backoff.as_millis() as u64,
+                                    "event not applied yet"
+                                );
                                 tokio::time::sleep(backoff).await;
                                 backoff = (backoff * 2).min(Duration::from_secs(5));
                             }
@@ -333,7 +379,11 @@ impl EventConsumer {
             match self.dlq.send(record, Duration::from_secs(1)).await {
                 Ok(_) => return,
                 Err((err, _)) => {
-                    tracing::error!(error = %err, dlq = %topic, "cannot write to the dead-letter topic; retrying");
+                    tracing::error!(
+                        error = %err,
+                        dlq = %topic,
+                        "cannot write to the dead-letter topic; retrying"
+                    );
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }

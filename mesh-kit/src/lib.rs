@@ -9,6 +9,7 @@ pub mod db;
 pub mod dlq;
 pub mod error;
 pub mod event_store;
+mod group_watch;
 pub mod grpc;
 pub mod kafka;
 pub mod relay;
