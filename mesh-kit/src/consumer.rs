@@ -29,7 +29,7 @@ use diesel_async::{
 use crate::{
     db::PgPool,
     error::StoreError,
-    event_store,
+    event_store::{self, AppendError},
     group_watch::GroupWatch,
     kafka::{self, KafkaConfig, header, header_text},
 };
@@ -79,9 +79,8 @@ impl From<StoreError> for HandleError {
     }
 }
 
-impl From<crate::event_store::AppendError> for HandleError {
-    fn from(err: crate::event_store::AppendError) -> Self {
-        use crate::event_store::AppendError;
+impl From<AppendError> for HandleError {
+    fn from(err: AppendError) -> Self {
         match err {
             // Someone else moved the aggregate first (reload and decide again), or the
             // database failed: both may pass.
@@ -169,6 +168,7 @@ pub struct EventConsumer {
     group: String,
     /// Physical topic names.
     topics: Vec<String>,
+    watch: GroupWatch,
 }
 
 impl EventConsumer {
@@ -198,6 +198,7 @@ impl EventConsumer {
         let this = Self {
             consumer,
             dlq: kafka.producer()?,
+            watch: GroupWatch::new(kafka, &group)?,
             kafka: kafka.clone(),
             group,
             topics,
@@ -213,22 +214,17 @@ impl EventConsumer {
 
     /// Consumes until `shutdown` resolves. The record in hand is finished first, so a graceful
     /// stop never leaves an effect without its commit.
-    pub async fn run<H: Handler>(self, handler: H, shutdown: impl Future<Output = ()>) {
+    pub async fn run<H: Handler>(mut self, handler: H, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         tracing::info!(group = %self.group, "consumer started");
-        let mut watch = GroupWatch::new(&self.kafka, &self.group, &self.topics)
-            .inspect_err(|err| tracing::warn!(error = %err, "group watch unavailable"))
-            .ok();
         let mut watch_tick = tokio::time::interval(self.kafka.session_timeout);
         watch_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let message = tokio::select! {
                 () = &mut shutdown => break,
                 message = self.consumer.recv() => message,
-                _ = watch_tick.tick(), if watch.is_some() => {
-                    if let Some(watch) = watch.as_mut() {
-                        self.watch_group(watch).await;
-                    }
+                _ = watch_tick.tick() => {
+                    self.watch_group().await;
                     continue;
                 }
             };
@@ -245,11 +241,11 @@ impl EventConsumer {
 
     /// Rejoins the group when records wait on partitions no member reads (see
     /// [`crate::group_watch`]).
-    async fn watch_group(&self, watch: &mut GroupWatch) {
+    async fn watch_group(&mut self) {
         let Ok(mine) = self.consumer.assignment() else {
             return;
         };
-        let stalled = watch.stalled(&mine).await;
+        let stalled = self.watch.stalled(&self.topics, &mine).await;
         if stalled.is_empty() {
             return;
         }
@@ -262,7 +258,7 @@ impl EventConsumer {
         if let Err(err) = self.subscribe() {
             tracing::error!(group = %self.group, error = %err, "cannot subscribe again");
         }
-        watch.reset();
+        self.watch.reset();
     }
 
     async fn process<H: Handler>(&self, handler: &H, message: &BorrowedMessage<'_>) {

@@ -34,7 +34,6 @@ pub(crate) struct GroupWatch {
     /// Same `group.id`, never subscribes: reads the group's committed offsets and watermarks
     /// without being a member.
     probe: Arc<BaseConsumer>,
-    topics: Vec<String>,
     /// How long a waiting partition's committed offset may stand still before it counts as
     /// read by nobody.
     stall_after: Duration,
@@ -43,7 +42,7 @@ pub(crate) struct GroupWatch {
 }
 
 impl GroupWatch {
-    pub(crate) fn new(kafka: &KafkaConfig, group: &str, topics: &[String]) -> KafkaResult<Self> {
+    pub(crate) fn new(kafka: &KafkaConfig, group: &str) -> KafkaResult<Self> {
         let probe: BaseConsumer = kafka
             .client_config()
             .set("group.id", group)
@@ -51,17 +50,21 @@ impl GroupWatch {
             .create()?;
         Ok(Self {
             probe: Arc::new(probe),
-            topics: topics.to_vec(),
             stall_after: kafka.session_timeout * 2,
             seen: HashMap::new(),
         })
     }
 
-    /// Partitions (`topic[n]`) with records waiting that are not in `mine` and whose committed
-    /// offset has not moved for the stall time. Empty when the broker cannot be asked.
-    pub(crate) async fn stalled(&mut self, mine: &TopicPartitionList) -> Vec<String> {
+    /// Partitions (`topic[n]`) of `topics` with records waiting that are not in `mine` and
+    /// whose committed offset has not moved for the stall time. Empty when the broker cannot be
+    /// asked.
+    pub(crate) async fn stalled(
+        &mut self,
+        topics: &[String],
+        mine: &TopicPartitionList,
+    ) -> Vec<String> {
         let probe = Arc::clone(&self.probe);
-        let topics = self.topics.clone();
+        let topics = topics.to_vec();
         let backlog = match tokio::task::spawn_blocking(move || backlog(&probe, &topics)).await {
             Ok(Ok(backlog)) => backlog,
             Ok(Err(err)) => {
@@ -74,22 +77,21 @@ impl GroupWatch {
             }
         };
         let now = Instant::now();
-        let mut seen = HashMap::new();
+        let before = std::mem::take(&mut self.seen);
         let mut stalled = Vec::new();
         for (partition, committed) in backlog {
             if mine.find_partition(&partition.0, partition.1).is_some() {
                 continue;
             }
-            let since = match self.seen.get(&partition) {
+            let since = match before.get(&partition) {
                 Some((before, since)) if *before == committed => *since,
                 _ => now,
             };
             if now.duration_since(since) >= self.stall_after {
                 stalled.push(format!("{}[{}]", partition.0, partition.1));
             }
-            seen.insert(partition, (committed, since));
+            self.seen.insert(partition, (committed, since));
         }
-        self.seen = seen;
         stalled
     }
 
