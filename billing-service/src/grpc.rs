@@ -122,18 +122,20 @@ impl BillingApi {
         let after = PageToken::parse(&request.page_token)?;
         let mut conn = self.pool.get().await?;
         let mut orders = db::billing_orders_of(&mut conn, request.user_id, after, limit).await?;
-        let next_page_token = if orders.len() as i64 > limit {
-            orders.truncate(limit as usize);
-            orders
-                .last()
-                .map(|last| PageToken { after_id: last.id }.encode())
-                .unwrap_or_default()
-        } else {
-            String::new()
+        let more = orders.len() as i64 > limit;
+        orders.truncate(limit as usize);
+        let cursors: Vec<String> = orders
+            .iter()
+            .map(|order| PageToken { after_id: order.id }.encode())
+            .collect();
+        let next_page_token = match cursors.last() {
+            Some(last) if more => last.clone(),
+            _ => String::new(),
         };
         Ok(ListBillingOrdersResponse {
             orders: orders.into_iter().map(order_to_proto).collect(),
             next_page_token,
+            cursors,
         })
     }
 }

@@ -65,7 +65,9 @@ impl Application {
         })?;
         let mut service = Service::new(
             listener,
-            GrpcServer::new().add_service(BillingServiceServer::new(BillingApi::new(pool.clone()))),
+            GrpcServer::new()
+                .with_tls(mesh_kit::tls::ServerTls::from_env()?)
+                .add_service(BillingServiceServer::new(BillingApi::new(pool.clone()))),
         );
         service.spawn(|stop| relay.run(stop.wait()));
         let provider = SimulatedProvider {

@@ -3,7 +3,6 @@
 //! any, a request produces.
 
 use chrono::{DateTime, Utc};
-use mesh_kit::InvalidField;
 use uuid::Uuid;
 
 /// Where a delivery is in its life.
@@ -175,24 +174,6 @@ impl Delivery {
     }
 }
 
-/// The optional free-text fields of a move: trimmed, empty means absent, bounded in length.
-pub fn optional_text(
-    field: &'static str,
-    raw: Option<&str>,
-    max_chars: usize,
-) -> Result<Option<String>, InvalidField> {
-    let Some(value) = raw.map(str::trim).filter(|value| !value.is_empty()) else {
-        return Ok(None);
-    };
-    if value.chars().count() > max_chars {
-        return Err(InvalidField::new(
-            field,
-            format!("must be at most {max_chars} characters"),
-        ));
-    }
-    Ok(Some(value.to_owned()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,16 +250,5 @@ mod tests {
             Some("order cancelled: customer moved")
         );
         assert_eq!(delivery(Delivered).cancel("too late"), None);
-    }
-
-    #[test]
-    fn optional_text_is_trimmed_and_bounded() {
-        assert_eq!(optional_text("courier", Some("  "), 10), Ok(None));
-        assert_eq!(
-            optional_text("courier", Some(" Ana "), 10),
-            Ok(Some("Ana".into()))
-        );
-        let err = optional_text("courier", Some("x".repeat(11).as_str()), 10).unwrap_err();
-        assert_eq!(err.field, "courier");
     }
 }

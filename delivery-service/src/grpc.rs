@@ -1,7 +1,7 @@
 //! `mesh.delivery.v1.DeliveryService`: proto in, domain through, proto out.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, scoped_futures::ScopedFutureExt};
-use mesh_kit::{InvalidField, db::PgPool, event_store, relay::OutboxSignal};
+use mesh_kit::{InvalidField, db::PgPool, event_store, relay::OutboxSignal, text::TextRule};
 use mesh_proto::delivery::v1::{
     self as pb, GetStatusRequest, UpdateStatusRequest, delivery_service_server::DeliveryService,
 };
@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     db,
-    domain::{self, Delivery},
+    domain::Delivery,
     error::Error,
     events::{self, status_from_proto, status_to_proto},
 };
@@ -127,8 +127,8 @@ impl DeliveryApi {
                 )
             })?;
         let courier =
-            domain::optional_text("courier", request.courier.as_deref(), MAX_COURIER_CHARS)?;
-        let note = domain::optional_text("note", request.note.as_deref(), MAX_NOTE_CHARS)?;
+            TextRule::line(MAX_COURIER_CHARS).optional("courier", request.courier.as_deref())?;
+        let note = TextRule::free(MAX_NOTE_CHARS).optional("note", request.note.as_deref())?;
 
         let mut conn = self.pool.get().await?;
         let moved = conn

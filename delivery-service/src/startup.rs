@@ -57,7 +57,9 @@ impl Application {
         let api = DeliveryApi::new(pool.clone(), signal.clone());
         let mut service = Service::new(
             listener,
-            GrpcServer::new().add_service(DeliveryServiceServer::new(api)),
+            GrpcServer::new()
+                .with_tls(mesh_kit::tls::ServerTls::from_env()?)
+                .add_service(DeliveryServiceServer::new(api)),
         );
         service.spawn(|stop| relay.run(stop.wait()));
         let handler = DeliveryHandler::new(pool, signal);

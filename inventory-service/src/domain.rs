@@ -1,6 +1,6 @@
 //! The catalog's rules: what a valid movie, id and title search are. No I/O, no wire types.
 
-use mesh_kit::InvalidField;
+use mesh_kit::{InvalidField, text::TextRule};
 
 /// A movie as the catalog holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,7 +42,9 @@ impl Title {
     pub const MAX_CHARS: usize = 300;
 
     pub fn parse(raw: &str) -> Result<Self, InvalidField> {
-        required("title", raw, Self::MAX_CHARS).map(Self)
+        TextRule::line(Self::MAX_CHARS)
+            .required("title", raw)
+            .map(Self)
     }
 
     pub fn into_inner(self) -> String {
@@ -58,7 +60,9 @@ impl Description {
     pub const MAX_CHARS: usize = 5000;
 
     pub fn parse(raw: &str) -> Result<Self, InvalidField> {
-        required("description", raw, Self::MAX_CHARS).map(Self)
+        TextRule::free(Self::MAX_CHARS)
+            .required("description", raw)
+            .map(Self)
     }
 
     pub fn into_inner(self) -> String {
@@ -104,9 +108,10 @@ impl MoviePatch {
 
 /// The `?title=` search as a `LIKE` pattern: the text is matched literally anywhere in the
 /// title, so `%` and `_` typed by a user are not wildcards. `None` means no filter.
-pub fn title_pattern(search: &str) -> Option<String> {
+pub fn title_pattern(search: &str) -> Result<Option<String>, InvalidField> {
+    let search = TextRule::line(Title::MAX_CHARS).parse("title", search)?;
     if search.is_empty() {
-        return None;
+        return Ok(None);
     }
     let mut pattern = String::with_capacity(search.len() + 2);
     pattern.push('%');
@@ -117,21 +122,7 @@ pub fn title_pattern(search: &str) -> Option<String> {
         pattern.push(c);
     }
     pattern.push('%');
-    Some(pattern)
-}
-
-fn required(field: &'static str, raw: &str, max: usize) -> Result<String, InvalidField> {
-    let value = raw.trim();
-    if value.is_empty() {
-        return Err(InvalidField::new(field, "is required"));
-    }
-    if value.chars().count() > max {
-        return Err(InvalidField::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    Ok(value.to_owned())
+    Ok(Some(pattern))
 }
 
 #[cfg(test)]
@@ -171,8 +162,12 @@ mod tests {
 
     #[test]
     fn search_text_is_literal() {
-        assert_eq!(title_pattern(""), None);
-        assert_eq!(title_pattern("incep").as_deref(), Some("%incep%"));
-        assert_eq!(title_pattern("100%_").as_deref(), Some("%100\\%\\_%"));
+        assert_eq!(title_pattern(""), Ok(None));
+        assert_eq!(title_pattern("incep"), Ok(Some("%incep%".into())));
+        assert_eq!(title_pattern("100%_"), Ok(Some("%100\\%\\_%".into())));
+        assert_eq!(
+            title_pattern("a\0b").map_err(|err| err.to_string()),
+            Err("title: must not contain control characters".into())
+        );
     }
 }

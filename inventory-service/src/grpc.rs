@@ -93,7 +93,7 @@ impl InventoryService for InventoryApi {
 
 impl InventoryApi {
     async fn list(&self, title: &str) -> Result<ListMoviesResponse, Error> {
-        let pattern = domain::title_pattern(title);
+        let pattern = domain::title_pattern(title)?;
         let mut conn = self.pool.get().await?;
         let movies = db::list(&mut conn, pattern.as_deref()).await?;
         Ok(ListMoviesResponse {

@@ -27,8 +27,9 @@ impl Application {
             addr: config.addr,
             source,
         })?;
-        let server =
-            GrpcServer::new().add_service(InventoryServiceServer::new(InventoryApi::new(pool)));
+        let server = GrpcServer::new()
+            .with_tls(mesh_kit::tls::ServerTls::from_env()?)
+            .add_service(InventoryServiceServer::new(InventoryApi::new(pool)));
         Ok(Self {
             listener,
             addr,

@@ -3,7 +3,7 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use mesh_kit::InvalidField;
+use mesh_kit::{InvalidField, text::TextRule};
 use uuid::Uuid;
 
 /// A menu item as the menu knows it.
@@ -33,7 +33,9 @@ impl ItemName {
     pub const MAX_CHARS: usize = 120;
 
     pub fn parse(raw: &str) -> Result<Self, InvalidField> {
-        text("name", raw, 1, Self::MAX_CHARS).map(Self)
+        TextRule::line(Self::MAX_CHARS)
+            .required("name", raw)
+            .map(Self)
     }
 
     pub fn into_inner(self) -> String {
@@ -49,7 +51,9 @@ impl Description {
     pub const MAX_CHARS: usize = 1000;
 
     pub fn parse(raw: &str) -> Result<Self, InvalidField> {
-        text("description", raw, 0, Self::MAX_CHARS).map(Self)
+        TextRule::free(Self::MAX_CHARS)
+            .parse("description", raw)
+            .map(Self)
     }
 
     pub fn into_inner(self) -> String {
@@ -65,7 +69,9 @@ impl Category {
     pub const MAX_CHARS: usize = 60;
 
     pub fn parse(raw: &str) -> Result<Self, InvalidField> {
-        text("category", raw, 1, Self::MAX_CHARS).map(Self)
+        TextRule::line(Self::MAX_CHARS)
+            .required("category", raw)
+            .map(Self)
     }
 
     pub fn into_inner(self) -> String {
@@ -222,27 +228,6 @@ impl PageToken {
 
 /// At most this many ids in one batch request.
 pub const MAX_BATCH: usize = 1000;
-
-fn text(field: &'static str, raw: &str, min: usize, max: usize) -> Result<String, InvalidField> {
-    let value = raw.trim();
-    let chars = value.chars().count();
-    if chars < min {
-        return Err(InvalidField::new(field, "must not be empty"));
-    }
-    if chars > max {
-        return Err(InvalidField::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(InvalidField::new(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(value.to_owned())
-}
 
 #[cfg(test)]
 mod tests {

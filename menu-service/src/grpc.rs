@@ -111,15 +111,20 @@ impl MenuApi {
         };
         let mut conn = self.pool.get().await?;
         let mut items = db::list(&mut conn, &filter, after.as_ref(), size.get()).await?;
-        let next_page_token = if items.len() as i64 > size.get() {
-            items.truncate(size.get() as usize);
-            items.last().map(|last| PageToken::after(last).encode())
-        } else {
-            None
+        let more = items.len() as i64 > size.get();
+        items.truncate(size.get() as usize);
+        let cursors: Vec<String> = items
+            .iter()
+            .map(|item| PageToken::after(item).encode())
+            .collect();
+        let next_page_token = match cursors.last() {
+            Some(last) if more => last.clone(),
+            _ => String::new(),
         };
         Ok(ListMenuItemsResponse {
             items: items.into_iter().map(to_proto).collect(),
-            next_page_token: next_page_token.unwrap_or_default(),
+            next_page_token,
+            cursors,
         })
     }
 

@@ -32,7 +32,9 @@ impl Application {
             addr: config.addr,
             source,
         })?;
-        let server = GrpcServer::new().add_service(MenuServiceServer::new(MenuApi::new(pool)));
+        let server = GrpcServer::new()
+            .with_tls(mesh_kit::tls::ServerTls::from_env()?)
+            .add_service(MenuServiceServer::new(MenuApi::new(pool)));
         Ok(Self {
             listener,
             addr,

@@ -55,8 +55,8 @@ pub fn flag_or(name: &str, default: bool) -> Result<bool, ConfigError> {
     }
 }
 
-/// Where a service's database lives.
-#[derive(Clone, Debug)]
+/// Where a service's database lives. Its `Debug` hides the password in the URL.
+#[derive(Clone)]
 pub struct DatabaseConfig {
     /// Server URL without a database name, e.g. `postgres://postgres@127.0.0.1:5432`.
     pub server_url: String,
@@ -65,6 +65,16 @@ pub struct DatabaseConfig {
     /// Connections kept by the pool. Small by default: a service on a laptop shares one server
     /// with four others.
     pub pool_size: u32,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("server_url", &crate::db::redact(&self.server_url))
+            .field("name", &self.name)
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
 }
 
 impl DatabaseConfig {

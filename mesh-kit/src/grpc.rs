@@ -11,7 +11,7 @@ use tonic_health::ServingStatus;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::telemetry::REQUEST_ID_HEADER;
+use crate::{telemetry::REQUEST_ID_HEADER, tls::ServerTls};
 
 /// Why a gRPC server stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -27,11 +27,18 @@ pub enum ServeError {
 pub struct GrpcServer {
     routes: RoutesBuilder,
     names: Vec<&'static str>,
+    tls: Option<ServerTls>,
 }
 
 impl GrpcServer {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Serves TLS (mutual TLS when `tls` requires client certificates); plaintext on `None`.
+    pub fn with_tls(mut self, tls: Option<ServerTls>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// Adds one of the service's own gRPC services; health reports it by name.
@@ -95,9 +102,18 @@ impl GrpcServer {
             .on_failure(DefaultOnFailure::new().level(Level::WARN));
 
         if let Ok(addr) = listener.local_addr() {
-            tracing::info!(%addr, services = ?self.names, "gRPC server listening");
+            let tls = match &self.tls {
+                None => "off",
+                Some(tls) if tls.requires_client_cert() => "mutual",
+                Some(_) => "on",
+            };
+            tracing::info!(%addr, services = ?self.names, tls, "gRPC server listening");
         }
-        Server::builder()
+        let mut builder = Server::builder();
+        if let Some(tls) = &self.tls {
+            builder = builder.tls_config(tls.config())?;
+        }
+        builder
             .layer(trace)
             .add_routes(self.routes.routes())
             .add_service(health)

@@ -84,12 +84,74 @@ pub struct KafkaConfig {
     pub idempotence: bool,
     /// librdkafka debug contexts (`debug`, e.g. `cgrp,fetch`), logged to stderr; empty for none.
     pub debug: String,
+    /// TLS and SASL settings passed to every client as they are (see [`KafkaSecurity`]).
+    pub security: KafkaSecurity,
+}
+
+/// How clients authenticate to the broker and encrypt: passed through to librdkafka.
+///
+/// | variable | librdkafka property |
+/// |---|---|
+/// | `KAFKA_SECURITY_PROTOCOL` | `security.protocol` (`plaintext`, `ssl`, `sasl_ssl`, ...) |
+/// | `KAFKA_SSL_CA_LOCATION` | `ssl.ca.location` |
+/// | `KAFKA_SSL_CERTIFICATE_LOCATION` | `ssl.certificate.location` (mutual TLS) |
+/// | `KAFKA_SSL_KEY_LOCATION` | `ssl.key.location` |
+/// | `KAFKA_SASL_MECHANISM` | `sasl.mechanism` (`PLAIN`, `SCRAM-SHA-512`, ...) |
+/// | `KAFKA_SASL_USERNAME` | `sasl.username` |
+/// | `KAFKA_SASL_PASSWORD` | `sasl.password` (never logged) |
+#[derive(Clone, Default)]
+pub struct KafkaSecurity {
+    properties: Vec<(&'static str, String)>,
+}
+
+impl KafkaSecurity {
+    const VARIABLES: [(&'static str, &'static str); 7] = [
+        ("KAFKA_SECURITY_PROTOCOL", "security.protocol"),
+        ("KAFKA_SSL_CA_LOCATION", "ssl.ca.location"),
+        ("KAFKA_SSL_CERTIFICATE_LOCATION", "ssl.certificate.location"),
+        ("KAFKA_SSL_KEY_LOCATION", "ssl.key.location"),
+        ("KAFKA_SASL_MECHANISM", "sasl.mechanism"),
+        ("KAFKA_SASL_USERNAME", "sasl.username"),
+        ("KAFKA_SASL_PASSWORD", "sasl.password"),
+    ];
+
+    pub fn from_env() -> Self {
+        Self {
+            properties: Self::VARIABLES
+                .iter()
+                .map(|(variable, property)| (*property, var_or(variable, "")))
+                .filter(|(_, value)| !value.is_empty())
+                .collect(),
+        }
+    }
+
+    fn apply(&self, config: &mut ClientConfig) {
+        for (property, value) in &self.properties {
+            config.set(*property, value);
+        }
+    }
+}
+
+impl std::fmt::Debug for KafkaSecurity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Which settings are made, never what the password is.
+        f.debug_list()
+            .entries(self.properties.iter().map(|(property, value)| {
+                if property.contains("password") {
+                    format!("{property}=<redacted>")
+                } else {
+                    format!("{property}={value}")
+                }
+            }))
+            .finish()
+    }
 }
 
 impl KafkaConfig {
     /// Reads `KAFKA_BROKERS`, `KAFKA_TOPIC_PREFIX`, `KAFKA_TOPIC_PARTITIONS`,
     /// `KAFKA_REPLICATION_FACTOR`, `KAFKA_FETCH_WAIT_MS`, `KAFKA_PUBLISH_TIMEOUT_MS`,
-    /// `KAFKA_SESSION_TIMEOUT_MS`, `KAFKA_IDEMPOTENCE` and `KAFKA_DEBUG`.
+    /// `KAFKA_SESSION_TIMEOUT_MS`, `KAFKA_IDEMPOTENCE`, `KAFKA_DEBUG` and the TLS and SASL
+    /// settings of [`KafkaSecurity`].
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             brokers: var_or("KAFKA_BROKERS", "127.0.0.1:9092"),
@@ -101,6 +163,7 @@ impl KafkaConfig {
             session_timeout: Duration::from_millis(parse_or("KAFKA_SESSION_TIMEOUT_MS", 10_000)?),
             idempotence: crate::config::flag_or("KAFKA_IDEMPOTENCE", false)?,
             debug: var_or("KAFKA_DEBUG", ""),
+            security: KafkaSecurity::from_env(),
         })
     }
 
@@ -116,6 +179,7 @@ impl KafkaConfig {
             session_timeout: Duration::from_secs(6),
             idempotence: false,
             debug: String::new(),
+            security: KafkaSecurity::default(),
         }
     }
 
@@ -148,6 +212,7 @@ impl KafkaConfig {
         if !self.debug.is_empty() {
             config.set("debug", &self.debug);
         }
+        self.security.apply(&mut config);
         config
     }
 

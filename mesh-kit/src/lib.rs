@@ -1,8 +1,10 @@
 //! Plumbing every mesh service shares, so no service repeats it: settings from the environment,
 //! tracing, the gRPC server (health, reflection, request ids, graceful shutdown), the PostgreSQL
 //! pool with embedded migrations, and the event plumbing: the event store with its outbox, the
-//! relay that publishes it, and the consumer loop with its dead-letter topics.
+//! relay that publishes it, and the consumer loop with its dead-letter topics; and the client
+//! side of gRPC: a health-aware, per-request balancer with retries and a circuit breaker.
 
+pub mod balance;
 pub mod config;
 pub mod consumer;
 pub mod db;
@@ -16,5 +18,7 @@ pub mod relay;
 pub mod shutdown;
 pub mod startup;
 pub mod telemetry;
+pub mod text;
+pub mod tls;
 
 pub use error::{InvalidField, StoreError};

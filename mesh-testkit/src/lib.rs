@@ -22,6 +22,7 @@ use tonic_reflection::pb::v1::{
     server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
 };
 
+pub mod certs;
 pub mod process;
 pub mod records;
 

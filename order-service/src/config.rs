@@ -14,7 +14,8 @@ pub struct Config {
     /// `PG_URL` + `ORDER_DB_NAME` (default `orders`).
     pub database: DatabaseConfig,
     pub kafka: KafkaConfig,
-    /// `MENU_URL`: where prices come from (default `http://127.0.0.1:50051`).
+    /// `MENU_URL`: where prices come from (default `http://127.0.0.1:50051`): one URL, or several
+    /// comma-separated to balance over (`BALANCE_*` variables tune the balancer).
     pub menu_url: String,
 }
 

@@ -4,7 +4,7 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use mesh_kit::InvalidField;
+use mesh_kit::{InvalidField, text::TextRule};
 use uuid::Uuid;
 
 /// Where an order is in its life.
@@ -274,6 +274,8 @@ impl Order {
 
 /// At most this many lines in one order.
 pub const MAX_LINES: usize = 100;
+/// Longest customer id.
+pub const MAX_CUSTOMER_ID_CHARS: usize = 100;
 
 /// A quantity of one item: 1 to 100.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -315,6 +317,27 @@ pub struct PlaceOrder {
 }
 
 impl PlaceOrder {
+    /// Whether `order` is what this request places: a retry under the same idempotency key
+    /// must ask for the same customer, address and lines (in any order), or it is a different
+    /// order reusing the key.
+    pub fn is_retry_of(&self, order: &Order) -> bool {
+        let mut asked: Vec<(Uuid, i32)> = self
+            .lines
+            .iter()
+            .map(|line| (line.menu_item_id, line.quantity.get()))
+            .collect();
+        let mut placed: Vec<(Uuid, i32)> = order
+            .lines
+            .iter()
+            .map(|line| (line.menu_item_id, line.quantity))
+            .collect();
+        asked.sort_unstable();
+        placed.sort_unstable();
+        self.customer_id == order.customer_id
+            && self.delivery_address == order.delivery_address
+            && asked == placed
+    }
+
     /// Parses a request: `items` as `(menu_item_id, quantity)` pairs.
     pub fn parse(
         customer_id: &str,
@@ -322,7 +345,8 @@ impl PlaceOrder {
         delivery_address: &str,
         idempotency_key: &str,
     ) -> Result<Self, InvalidField> {
-        let customer_id = text("customer_id", customer_id, 100)?;
+        let customer_id =
+            TextRule::line(MAX_CUSTOMER_ID_CHARS).required("customer_id", customer_id)?;
         if items.is_empty() {
             return Err(InvalidField::new("items", "at least one item is required"));
         }
@@ -349,17 +373,10 @@ impl PlaceOrder {
                 quantity,
             });
         }
-        let delivery_address = text("delivery_address", delivery_address, 500)?;
-        let idempotency_key = match idempotency_key.trim() {
-            "" => None,
-            key if key.len() > 200 => {
-                return Err(InvalidField::new(
-                    "idempotency_key",
-                    "must be at most 200 characters",
-                ));
-            }
-            key => Some(key.to_owned()),
-        };
+        let delivery_address =
+            TextRule::free(500).required("delivery_address", delivery_address)?;
+        let idempotency_key =
+            TextRule::line(200).optional("idempotency_key", Some(idempotency_key))?;
         Ok(Self {
             customer_id,
             lines,
@@ -432,20 +449,6 @@ pub fn price(request: &PlaceOrder, menu: &[MenuPrice]) -> Result<OrderEvent, Inv
         currency: currency.unwrap_or("USD").to_owned(),
         delivery_address: request.delivery_address.clone(),
     })
-}
-
-fn text(field: &'static str, raw: &str, max: usize) -> Result<String, InvalidField> {
-    let value = raw.trim();
-    if value.is_empty() {
-        return Err(InvalidField::new(field, "is required"));
-    }
-    if value.chars().count() > max {
-        return Err(InvalidField::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    Ok(value.to_owned())
 }
 
 // === listing ===

@@ -20,6 +20,9 @@ pub enum Error {
     /// Another request with the same idempotency key is being placed right now.
     #[error("an order with this idempotency key is being placed; try again")]
     IdempotencyRace,
+    /// The idempotency key placed a different order (another customer, address or lines).
+    #[error("this idempotency key was already used for a different order")]
+    IdempotencyKeyReused,
     #[error("menu-service is unavailable, try again shortly")]
     MenuUnavailable,
     /// Something we stored or were sent does not make sense. Logged, never shown.
@@ -57,6 +60,7 @@ impl From<Error> for Status {
             Error::Invalid(err) => err.into(),
             Error::NotFound(_) => Status::not_found(err.to_string()),
             Error::Illegal(_) => Status::failed_precondition(err.to_string()),
+            Error::IdempotencyKeyReused => Status::already_exists(err.to_string()),
             Error::Conflict(_) | Error::IdempotencyRace => Status::aborted(err.to_string()),
             Error::MenuUnavailable => Status::unavailable(err.to_string()),
             Error::Internal(reason) => {

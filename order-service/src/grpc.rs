@@ -1,7 +1,7 @@
 //! `mesh.order.v1.OrderService`: proto in, domain through, proto out.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, scoped_futures::ScopedFutureExt};
-use mesh_kit::{db::PgPool, event_store, relay::OutboxSignal};
+use mesh_kit::{db::PgPool, event_store, relay::OutboxSignal, text::TextRule};
 use mesh_proto::order::v1::{
     self as pb, CancelOrderRequest, CreateOrderRequest, GetOrderRequest, ListOrdersRequest,
     ListOrdersResponse, order_service_server::OrderService,
@@ -156,8 +156,7 @@ impl OrderApi {
         if let Some(key) = &command.idempotency_key {
             let mut conn = self.pool.get().await?;
             if let Some(existing) = db::find_by_idempotency_key(&mut conn, key).await? {
-                tracing::info!(order_id = %existing, "idempotent retry, returning the first order");
-                return self.load_with_history(&mut conn, existing).await;
+                return self.retried(&mut conn, &command, existing).await;
             }
         }
 
@@ -199,13 +198,34 @@ impl OrderApi {
             // back): answer with its order.
             Err(Error::IdempotencyRace) => {
                 let key = command.idempotency_key.as_deref().unwrap_or_default();
-                db::find_by_idempotency_key(&mut conn, key)
+                let existing = db::find_by_idempotency_key(&mut conn, key)
                     .await?
-                    .ok_or(Error::IdempotencyRace)?
+                    .ok_or(Error::IdempotencyRace)?;
+                return self.retried(&mut conn, &command, existing).await;
             }
             Err(err) => return Err(err),
         };
         self.load_with_history(&mut conn, id).await
+    }
+
+    /// The answer to a request whose idempotency key placed `existing`: that order when the
+    /// request asks for the same one, ALREADY_EXISTS (and nothing of it) when it asks for
+    /// another, so a key never hands one customer's order to another request.
+    async fn retried(
+        &self,
+        conn: &mut AsyncPgConnection,
+        command: &PlaceOrder,
+        existing: Uuid,
+    ) -> Result<pb::Order, Error> {
+        let order = db::load(conn, existing, false)
+            .await?
+            .ok_or(Error::NotFound(existing))?;
+        if !command.is_retry_of(&order) {
+            tracing::info!(order_id = %existing, "idempotency key reused for a different order");
+            return Err(Error::IdempotencyKeyReused);
+        }
+        tracing::info!(order_id = %existing, "idempotent retry, returning the first order");
+        self.load_with_history(conn, existing).await
     }
 
     async fn load_with_history(
@@ -227,29 +247,29 @@ impl OrderApi {
     }
 
     async fn list(&self, request: ListOrdersRequest) -> Result<ListOrdersResponse, Error> {
-        let customer_id = request.customer_id.trim();
-        if customer_id.is_empty() {
-            return Err(mesh_kit::InvalidField::new("customer_id", "is required").into());
-        }
+        let customer_id = TextRule::line(domain::MAX_CUSTOMER_ID_CHARS)
+            .required("customer_id", &request.customer_id)?;
+        let customer_id = customer_id.as_str();
         let limit = domain::page_size(request.page_size)?;
         let after = PageToken::parse(&request.page_token)?;
         let mut conn = self.pool.get().await?;
         let mut orders =
             db::list_by_customer(&mut conn, customer_id, after.as_ref(), limit).await?;
-        let next_page_token = if orders.len() as i64 > limit {
-            orders.truncate(limit as usize);
-            orders
-                .last()
-                .map(|last| {
-                    PageToken {
-                        created_at: last.created_at,
-                        id: last.id,
-                    }
-                    .encode()
-                })
-                .unwrap_or_default()
-        } else {
-            String::new()
+        let more = orders.len() as i64 > limit;
+        orders.truncate(limit as usize);
+        let cursors: Vec<String> = orders
+            .iter()
+            .map(|order| {
+                PageToken {
+                    created_at: order.created_at,
+                    id: order.id,
+                }
+                .encode()
+            })
+            .collect();
+        let next_page_token = match cursors.last() {
+            Some(last) if more => last.clone(),
+            _ => String::new(),
         };
         let mut out = Vec::with_capacity(orders.len());
         for order in orders {
@@ -259,6 +279,7 @@ impl OrderApi {
         Ok(ListOrdersResponse {
             orders: out,
             next_page_token,
+            cursors,
         })
     }
 

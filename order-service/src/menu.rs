@@ -1,33 +1,44 @@
-//! The menu, as order-service asks it for prices: one batch call per order.
+//! The menu, as order-service asks it for prices: one batch call per order, balanced over every
+//! menu-service instance.
 
 use std::time::Duration;
 
-use mesh_kit::telemetry::REQUEST_ID_HEADER;
-use mesh_proto::menu::v1::{BatchGetMenuItemsRequest, menu_service_client::MenuServiceClient};
-use tonic::{
-    Code,
-    metadata::MetadataValue,
-    transport::{Channel, Endpoint},
+use mesh_kit::{
+    balance::{BalanceConfig, BalanceError, Balancer},
+    telemetry::REQUEST_ID_HEADER,
 };
+use mesh_proto::menu::v1::{BatchGetMenuItemsRequest, menu_service_client::MenuServiceClient};
+use tonic::{Code, metadata::MetadataValue};
 use uuid::Uuid;
 
 use crate::{domain::MenuPrice, error::Error};
 
+/// How long pricing an order may wait for the menu. Placing an order waits on it, and the
+/// gateway's own deadline (5 s by default) must leave room for the rest of the order.
+const MENU_TIMEOUT: Duration = Duration::from_secs(3);
+
 #[derive(Clone)]
 pub struct MenuClient {
-    client: MenuServiceClient<Channel>,
+    client: MenuServiceClient<Balancer>,
 }
 
 impl MenuClient {
-    /// Connects lazily: order-service starts even when the menu is down, and answers
-    /// UNAVAILABLE to orders until it is back.
-    pub fn new(url: &str) -> Result<Self, tonic::transport::Error> {
-        let channel = Endpoint::from_shared(url.to_owned())?
-            .connect_timeout(Duration::from_secs(1))
-            .timeout(Duration::from_secs(3))
-            .connect_lazy();
+    /// A client of the menu-service instances at `urls` (comma-separated `http://host:port`;
+    /// a DNS name stands for every address it resolves to). Connects lazily: order-service
+    /// starts even when the menu is down, and answers UNAVAILABLE to orders until it is back.
+    pub fn new(urls: &str, balance: BalanceConfig) -> Result<Self, BalanceError> {
+        let urls: Vec<&str> = urls
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .collect();
+        let balancer = Balancer::new(
+            "menu-service",
+            &urls,
+            balance.with_default_timeout(MENU_TIMEOUT),
+        )?;
         Ok(Self {
-            client: MenuServiceClient::new(channel),
+            client: MenuServiceClient::new(balancer),
         })
     }
 
@@ -72,5 +83,59 @@ impl MenuClient {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mesh_proto::menu::v1::ListMenuItemsRequest;
+    use mesh_testkit::Served;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn several_comma_separated_urls_make_one_client_and_none_is_an_error() {
+        let config = BalanceConfig::default;
+        assert!(MenuClient::new("http://10.0.0.1:50051, http://10.0.0.2:50051", config()).is_ok());
+        assert!(matches!(
+            MenuClient::new(" , ", config()),
+            Err(BalanceError::NoUrl)
+        ));
+        assert!(MenuClient::new("10.0.0.1:50051", config()).is_err());
+    }
+
+    #[tokio::test]
+    async fn prices_come_from_the_live_instance_when_another_url_is_dead() {
+        mesh_testkit::init_tracing();
+        let menu = menu_service::Application::build(menu_service::Config {
+            addr: ([127, 0, 0, 1], 0).into(),
+            database: mesh_testkit::database("menu"),
+            seed: true,
+        })
+        .await
+        .expect("menu-service starts");
+        let menu = Served::spawn(menu.local_addr(), |stop| {
+            menu.run_until_stopped(stop.wait())
+        });
+        let items = MenuServiceClient::new(mesh_testkit::channel(menu.addr))
+            .list_menu_items(ListMenuItemsRequest::default())
+            .await
+            .expect("menu lists")
+            .into_inner()
+            .items;
+        let ids: Vec<Uuid> = items
+            .iter()
+            .take(2)
+            .map(|item| Uuid::parse_str(&item.id).expect("uuid"))
+            .collect();
+
+        let dead = format!("http://127.0.0.1:{}", mesh_testkit::process::free_port());
+        let urls = format!("{dead},{}", menu.url());
+        let client = MenuClient::new(&urls, BalanceConfig::default()).expect("client");
+        // Whichever instance each call picks first, every order gets its prices.
+        for _ in 0..10 {
+            let prices = client.prices(&ids, None).await.expect("priced");
+            assert_eq!(prices.len(), 2);
+        }
     }
 }

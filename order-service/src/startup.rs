@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use mesh_kit::{
+    balance::BalanceConfig,
     consumer::{EventConsumer, Subscription},
     db, event_store,
     grpc::GrpcServer,
@@ -34,7 +35,7 @@ impl Application {
             .kafka
             .ensure_topics(&[ORDER_EVENTS, BILLING_EVENTS, DELIVERY_EVENTS])
             .await?;
-        let menu = MenuClient::new(&config.menu_url)
+        let menu = MenuClient::new(&config.menu_url, BalanceConfig::from_env()?)
             .map_err(|err| StartupError::Other(format!("MENU_URL {:?}: {err}", config.menu_url)))?;
         let signal = OutboxSignal::new();
         let consumer = EventConsumer::new(
@@ -60,7 +61,9 @@ impl Application {
         let api = OrderApi::new(pool.clone(), menu, signal.clone());
         let mut service = Service::new(
             listener,
-            GrpcServer::new().add_service(OrderServiceServer::new(api)),
+            GrpcServer::new()
+                .with_tls(mesh_kit::tls::ServerTls::from_env()?)
+                .add_service(OrderServiceServer::new(api)),
         );
         service.spawn(|stop| relay.run(stop.wait()));
         let handler = OrderHandler::new(pool, signal);

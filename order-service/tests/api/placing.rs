@@ -173,6 +173,46 @@ async fn the_same_idempotency_key_returns_the_first_order() {
 }
 
 #[tokio::test]
+async fn reusing_an_idempotency_key_for_another_order_is_already_exists() {
+    let app = spawn_app().await;
+    let pizza = app.menu_item("Margherita", 1250).await;
+    let mut request = order_request(&[(&pizza, 1)]);
+    request.idempotency_key = "checkout-43".into();
+    app.orders
+        .clone()
+        .create_order(request.clone())
+        .await
+        .expect("placed");
+
+    let mut other_customer = request.clone();
+    other_customer.customer_id = "customer-2".into();
+    let mut other_quantity = request.clone();
+    other_quantity.items[0].quantity = 2;
+    for different in [other_customer, other_quantity] {
+        let refused = app
+            .orders
+            .clone()
+            .create_order(different)
+            .await
+            .expect_err("a different order under the same key is refused");
+        assert_eq!(refused.code(), tonic::Code::AlreadyExists, "{refused:?}");
+    }
+    // Nothing of the first order leaked, and nothing new was placed for the other customer.
+    let theirs = app
+        .orders
+        .clone()
+        .list_orders(ListOrdersRequest {
+            customer_id: "customer-2".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("listed")
+        .into_inner()
+        .orders;
+    assert!(theirs.is_empty());
+}
+
+#[tokio::test]
 async fn cancels_only_before_dispatch() {
     let app = spawn_app().await;
     let pizza = app.menu_item("Margherita", 1250).await;

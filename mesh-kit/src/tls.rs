@@ -1,0 +1,146 @@
+//! TLS for the mesh's gRPC, one set of settings for servers and clients alike:
+//!
+//! - `GRPC_TLS_CERT`, `GRPC_TLS_KEY`: this process's certificate and key (PEM paths). A service
+//!   serves TLS with them; a client (the gateway, order-service's menu client) presents them
+//!   when the server asks for a client certificate.
+//! - `GRPC_TLS_CA`: the mesh CA (PEM path). Clients trust servers it signed (for `https://`
+//!   backend URLs); with `GRPC_TLS_REQUIRE_CLIENT_CERT=true` a server accepts only clients
+//!   whose certificate it signed (mutual TLS).
+//!
+//! Unset, everything is plaintext on loopback, as a laptop needs. `scripts/certs` makes a
+//! development CA and a pair per program.
+
+use std::{fs, path::PathBuf};
+
+use tonic::transport::{Certificate, ClientTlsConfig, Identity, ServerTlsConfig};
+
+use crate::config::{ConfigError, parse_or, var_or};
+
+/// A server's TLS: its identity, and the CA its clients must come from under mutual TLS.
+#[derive(Clone, Debug)]
+pub struct ServerTls {
+    identity: Identity,
+    client_ca: Option<Certificate>,
+}
+
+impl ServerTls {
+    /// From PEM text.
+    pub fn new(cert: &[u8], key: &[u8], client_ca: Option<&[u8]>) -> Self {
+        Self {
+            identity: Identity::from_pem(cert, key),
+            client_ca: client_ca.map(Certificate::from_pem),
+        }
+    }
+
+    /// `GRPC_TLS_CERT` + `GRPC_TLS_KEY`, and `GRPC_TLS_CA` when `GRPC_TLS_REQUIRE_CLIENT_CERT`;
+    /// `None` when no certificate is configured.
+    pub fn from_env() -> Result<Option<Self>, ConfigError> {
+        let Some((cert, key)) = identity_files()? else {
+            return Ok(None);
+        };
+        let client_ca = if parse_or("GRPC_TLS_REQUIRE_CLIENT_CERT", false)? {
+            Some(read_required("GRPC_TLS_CA")?.ok_or_else(|| {
+                ConfigError {
+                    name: "GRPC_TLS_CA".to_owned(),
+                    value: String::new(),
+                    reason: "GRPC_TLS_REQUIRE_CLIENT_CERT=true needs the CA clients must come from"
+                        .to_owned(),
+                }
+            })?)
+        } else {
+            None
+        };
+        Ok(Some(Self::new(&cert, &key, client_ca.as_deref())))
+    }
+
+    /// Whether clients must present a certificate from the mesh CA.
+    pub fn requires_client_cert(&self) -> bool {
+        self.client_ca.is_some()
+    }
+
+    pub fn config(&self) -> ServerTlsConfig {
+        let config = ServerTlsConfig::new().identity(self.identity.clone());
+        match &self.client_ca {
+            Some(ca) => config.client_ca_root(ca.clone()),
+            None => config,
+        }
+    }
+}
+
+/// A client's TLS: the CA it trusts, and the identity it shows a server that asks.
+#[derive(Clone, Debug)]
+pub struct ClientTls {
+    ca: Certificate,
+    identity: Option<Identity>,
+}
+
+impl ClientTls {
+    /// From PEM text.
+    pub fn new(ca: &[u8], identity: Option<(&[u8], &[u8])>) -> Self {
+        Self {
+            ca: Certificate::from_pem(ca),
+            identity: identity.map(|(cert, key)| Identity::from_pem(cert, key)),
+        }
+    }
+
+    /// `GRPC_TLS_CA`, with `GRPC_TLS_CERT` + `GRPC_TLS_KEY` as the client identity when set;
+    /// `None` without a CA.
+    pub fn from_env() -> Result<Option<Self>, ConfigError> {
+        let Some(ca) = read_required("GRPC_TLS_CA")? else {
+            return Ok(None);
+        };
+        let identity = identity_files()?;
+        Ok(Some(Self::new(
+            &ca,
+            identity
+                .as_ref()
+                .map(|(cert, key)| (cert.as_slice(), key.as_slice())),
+        )))
+    }
+
+    /// The settings for a connection to `domain` (the name its certificate must carry, which
+    /// is the URL's host even when the connection goes to an address it resolved to).
+    pub fn config(&self, domain: &str) -> ClientTlsConfig {
+        let config = ClientTlsConfig::new()
+            .ca_certificate(self.ca.clone())
+            .domain_name(domain);
+        match &self.identity {
+            Some(identity) => config.identity(identity.clone()),
+            None => config,
+        }
+    }
+}
+
+/// A certificate and its key, as PEM text.
+type PemPair = (Vec<u8>, Vec<u8>);
+
+/// `GRPC_TLS_CERT` and `GRPC_TLS_KEY`, both or neither.
+fn identity_files() -> Result<Option<PemPair>, ConfigError> {
+    match (
+        read_required("GRPC_TLS_CERT")?,
+        read_required("GRPC_TLS_KEY")?,
+    ) {
+        (Some(cert), Some(key)) => Ok(Some((cert, key))),
+        (None, None) => Ok(None),
+        (Some(_), None) | (None, Some(_)) => Err(ConfigError {
+            name: "GRPC_TLS_CERT".to_owned(),
+            value: var_or("GRPC_TLS_CERT", ""),
+            reason: "GRPC_TLS_CERT and GRPC_TLS_KEY go together".to_owned(),
+        }),
+    }
+}
+
+/// The contents of the file a variable names; `None` when the variable is unset or empty.
+pub fn read_required(name: &str) -> Result<Option<Vec<u8>>, ConfigError> {
+    let path = var_or(name, "");
+    if path.is_empty() {
+        return Ok(None);
+    }
+    fs::read(PathBuf::from(&path))
+        .map(Some)
+        .map_err(|err| ConfigError {
+            name: name.to_owned(),
+            value: path,
+            reason: format!("cannot read it: {err}"),
+        })
+}
