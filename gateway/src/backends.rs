@@ -1,10 +1,15 @@
-//! The gateway's gRPC clients: one lazily connected, load-balanced channel per backend, with a
-//! deadline on every call and the request id in its metadata. Proto types stop here: each
-//! submodule turns them into the gateway's own [`crate::model`] types.
+//! The gateway's gRPC clients: one health-aware balancer per backend ([`mesh_kit::balance`]),
+//! choosing an endpoint per call, with a deadline on every call and the request id in its
+//! metadata. Proto types stop here: each submodule turns them into the gateway's own
+//! [`crate::model`] types.
 
 use std::time::Duration;
 
-use mesh_kit::telemetry::REQUEST_ID_HEADER;
+use mesh_kit::{
+    balance::{BalanceConfig, BalanceError, Balancer, EndpointState, EndpointStatus},
+    config::ConfigError,
+    telemetry::REQUEST_ID_HEADER,
+};
 use mesh_proto::{
     billing::v1::billing_service_client::BillingServiceClient,
     delivery::v1::delivery_service_client::DeliveryServiceClient,
@@ -12,13 +17,7 @@ use mesh_proto::{
     menu::v1::menu_service_client::MenuServiceClient,
     order::v1::order_service_client::OrderServiceClient,
 };
-use tonic::{
-    metadata::MetadataValue,
-    transport::{Channel, Endpoint},
-};
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use tonic::metadata::MetadataValue;
 
 use crate::{config::BackendUrls, error::ApiError, metrics::Metrics, request_id::RequestId};
 
@@ -58,68 +57,92 @@ impl Backend {
     }
 }
 
-/// Why the backends could not be set up: only a malformed URL, since channels connect lazily.
+/// Why the backends could not be set up: a malformed URL or balancer setting. Nothing is
+/// connected at start, so a backend that is down is no reason.
 #[derive(Debug, thiserror::Error)]
-#[error("{backend} URL {url:?} is invalid: {reason}")]
-pub struct BackendUrlError {
-    backend: &'static str,
-    url: String,
-    reason: String,
+pub enum BackendsError {
+    #[error("{backend}: {source}")]
+    Url {
+        backend: &'static str,
+        source: BalanceError,
+    },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
-/// Clients for every backend. Cheap to clone: clones share the channels.
+/// Clients for every backend. Cheap to clone: clones share the balancers.
 #[derive(Clone)]
 pub struct Backends {
-    menu: MenuServiceClient<Channel>,
-    order: OrderServiceClient<Channel>,
-    delivery: DeliveryServiceClient<Channel>,
-    inventory: InventoryServiceClient<Channel>,
-    billing: BillingServiceClient<Channel>,
-    channels: Vec<(Backend, Channel)>,
+    menu: MenuServiceClient<Balancer>,
+    order: OrderServiceClient<Balancer>,
+    delivery: DeliveryServiceClient<Balancer>,
+    inventory: InventoryServiceClient<Balancer>,
+    billing: BillingServiceClient<Balancer>,
+    balancers: Vec<(Backend, Balancer)>,
     metrics: Metrics,
 }
 
+/// What `/readyz` reports of one backend: each endpoint's state after a fresh health check.
+#[derive(Clone, Debug)]
+pub struct BackendHealth {
+    pub backend: Backend,
+    pub endpoints: Vec<EndpointStatus>,
+}
+
+impl BackendHealth {
+    /// Ready when at least one endpoint answers SERVING; otherwise what the endpoints are, e.g.
+    /// `UNREACHABLE`, or `UNAVAILABLE` when they differ.
+    pub fn verdict(&self) -> Result<(), String> {
+        if self
+            .endpoints
+            .iter()
+            .any(|endpoint| endpoint.state == EndpointState::Serving)
+        {
+            return Ok(());
+        }
+        let mut states = self.endpoints.iter().map(|endpoint| endpoint.state);
+        Err(match states.next() {
+            None => "NO_ENDPOINTS".to_owned(),
+            Some(first) if states.all(|state| state == first) => first.as_str().to_owned(),
+            Some(_) => "UNAVAILABLE".to_owned(),
+        })
+    }
+}
+
 impl Backends {
-    /// Channels that connect on first use and reconnect by themselves: the gateway starts
-    /// before its backends and heals when one comes back, with no restart.
-    pub fn connect(urls: &BackendUrls, timeout: Duration) -> Result<Self, BackendUrlError> {
-        let channel = |backend: Backend, urls: &[String]| -> Result<Channel, BackendUrlError> {
-            let endpoints = urls
-                .iter()
-                .map(|url| {
-                    Endpoint::from_shared(url.clone())
-                        .map(|endpoint| {
-                            endpoint
-                                // A dead host fails fast into a 503 instead of eating the deadline.
-                                .connect_timeout(Duration::from_secs(1))
-                                .timeout(timeout)
-                                .tcp_nodelay(true)
-                                .http2_keep_alive_interval(Duration::from_secs(30))
-                        })
-                        .map_err(|err| BackendUrlError {
-                            backend: backend.name(),
-                            url: url.clone(),
-                            reason: err.to_string(),
-                        })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(match endpoints.as_slice() {
-                [single] => single.connect_lazy(),
-                _ => Channel::balance_list(endpoints.into_iter()),
+    /// One balancer per backend, with the `BALANCE_*` settings from the environment. Nothing
+    /// connects before the first call or health check: the gateway starts before its backends
+    /// and heals when one comes back, with no restart.
+    pub fn connect(urls: &BackendUrls, timeout: Duration) -> Result<Self, BackendsError> {
+        Self::connect_with(
+            urls,
+            BalanceConfig::from_env()?.with_default_timeout(timeout),
+        )
+    }
+
+    /// The same with explicit balancer settings; `balance.default_timeout` is every call's
+    /// deadline (sent to the backend as `grpc-timeout`).
+    pub fn connect_with(urls: &BackendUrls, balance: BalanceConfig) -> Result<Self, BackendsError> {
+        let balancer = |backend: Backend, urls: &[String]| {
+            Balancer::new(backend.name(), urls, balance.clone()).map_err(|source| {
+                BackendsError::Url {
+                    backend: backend.name(),
+                    source,
+                }
             })
         };
-        let menu = channel(Backend::Menu, &urls.menu)?;
-        let order = channel(Backend::Order, &urls.order)?;
-        let delivery = channel(Backend::Delivery, &urls.delivery)?;
-        let inventory = channel(Backend::Inventory, &urls.inventory)?;
-        let billing = channel(Backend::Billing, &urls.billing)?;
+        let menu = balancer(Backend::Menu, &urls.menu)?;
+        let order = balancer(Backend::Order, &urls.order)?;
+        let delivery = balancer(Backend::Delivery, &urls.delivery)?;
+        let inventory = balancer(Backend::Inventory, &urls.inventory)?;
+        let billing = balancer(Backend::Billing, &urls.billing)?;
         Ok(Self {
             menu: MenuServiceClient::new(menu.clone()),
             order: OrderServiceClient::new(order.clone()),
             delivery: DeliveryServiceClient::new(delivery.clone()),
             inventory: InventoryServiceClient::new(inventory.clone()),
             billing: BillingServiceClient::new(billing.clone()),
-            channels: vec![
+            balancers: vec![
                 (Backend::Menu, menu),
                 (Backend::Order, order),
                 (Backend::Delivery, delivery),
@@ -150,24 +173,14 @@ impl Backends {
             .map_err(|status| ApiError::from_status(backend, &status))
     }
 
-    /// What each backend's `grpc.health.v1.Health` says of the whole server, asked in parallel.
-    /// A backend that does not answer within `timeout` counts as not serving.
-    pub async fn health(&self, timeout: Duration) -> Vec<(Backend, Result<(), String>)> {
-        let checks = self.channels.iter().map(|(backend, channel)| {
-            let mut client = HealthClient::new(channel.clone());
-            async move {
-                let check = client.check(HealthCheckRequest {
-                    service: String::new(),
-                });
-                let verdict = match tokio::time::timeout(timeout, check).await {
-                    Ok(Ok(response)) => match response.into_inner().status() {
-                        ServingStatus::Serving => Ok(()),
-                        other => Err(other.as_str_name().to_owned()),
-                    },
-                    Ok(Err(status)) => Err(format!("{:?}", status.code()).to_uppercase()),
-                    Err(_) => Err("TIMEOUT".to_owned()),
-                };
-                (*backend, verdict)
+    /// Every endpoint of every backend health-checked now (`grpc.health.v1.Health` of the whole
+    /// server, each within `timeout`), in parallel. The answers also feed the balancers, as
+    /// their periodic checks would.
+    pub async fn health(&self, timeout: Duration) -> Vec<BackendHealth> {
+        let checks = self.balancers.iter().map(|(backend, balancer)| async move {
+            BackendHealth {
+                backend: *backend,
+                endpoints: balancer.check(timeout).await,
             }
         });
         futures::future::join_all(checks).await

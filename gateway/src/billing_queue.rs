@@ -43,10 +43,15 @@ pub struct BillingRequest {
 }
 
 /// What the client gets back: 202 with these.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, async_graphql::SimpleObject)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, async_graphql::SimpleObject, utoipa::ToSchema,
+)]
 pub struct Receipt {
+    /// Where to look for the stored order: `GET /api/billing/{request_id}`.
+    #[schema(value_type = String, format = Uuid)]
     pub request_id: async_graphql::ID,
     /// Always `queued`: on the broker, not yet stored by billing-service.
+    #[schema(value_type = String, example = "queued")]
     pub status: &'static str,
 }
 
@@ -273,16 +278,61 @@ pub fn amount_cents(field: &str, value: Option<&serde_json::Value>) -> Result<i6
         .ok_or_else(invalid)
 }
 
-/// The body of `POST /api/billing`: `{"user_id", "number_of_items", "total_amount"}`.
-pub fn parse_body(body: &serde_json::Value) -> Result<BillingRequest, ApiError> {
-    let object = body
-        .as_object()
-        .ok_or_else(|| ApiError::invalid("body", "must be a JSON object"))?;
-    Ok(BillingRequest {
-        user_id: positive_integer("user_id", object.get("user_id"))?,
-        number_of_items: positive_integer("number_of_items", object.get("number_of_items"))?,
-        total_amount_cents: amount_cents("total_amount", object.get("total_amount"))?,
-    })
+/// The body of `POST /api/billing` as the movie platform's users send it: numbers, or numbers
+/// in strings (`{"user_id": "3", "number_of_items": "5", "total_amount": "180"}`).
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"user_id": "3", "number_of_items": "5", "total_amount": "180"}))]
+pub struct BillingBody {
+    /// A positive integer.
+    #[schema(required = true, schema_with = integer_or_text)]
+    pub user_id: Option<serde_json::Value>,
+    /// A positive integer.
+    #[schema(required = true, schema_with = integer_or_text)]
+    pub number_of_items: Option<serde_json::Value>,
+    /// A non-negative amount with at most two decimals, like 180 or 19.99.
+    #[schema(required = true, schema_with = amount_or_text)]
+    pub total_amount: Option<serde_json::Value>,
+}
+
+impl BillingBody {
+    /// The body from any JSON: it must be an object (serde would take `[1, 2, 3]` too).
+    pub fn from_json(body: serde_json::Value) -> Result<Self, ApiError> {
+        if !body.is_object() {
+            return Err(ApiError::invalid("body", "must be a JSON object"));
+        }
+        serde_json::from_value(body).map_err(|err| ApiError::invalid("body", &err.to_string()))
+    }
+
+    pub fn parse(&self) -> Result<BillingRequest, ApiError> {
+        Ok(BillingRequest {
+            user_id: positive_integer("user_id", self.user_id.as_ref())?,
+            number_of_items: positive_integer("number_of_items", self.number_of_items.as_ref())?,
+            total_amount_cents: amount_cents("total_amount", self.total_amount.as_ref())?,
+        })
+    }
+}
+
+fn number_or_text(number: utoipa::openapi::schema::Type, pattern: &str) -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(number).minimum(Some(0)))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern)),
+        )
+        .into()
+}
+
+fn integer_or_text() -> utoipa::openapi::Schema {
+    number_or_text(utoipa::openapi::schema::Type::Integer, "^[0-9]+$")
+}
+
+fn amount_or_text() -> utoipa::openapi::Schema {
+    number_or_text(
+        utoipa::openapi::schema::Type::Number,
+        r"^[0-9]+(\.[0-9]{1,2})?$",
+    )
 }
 
 #[cfg(test)]
@@ -291,10 +341,13 @@ mod tests {
 
     use super::*;
 
+    fn parse(body: serde_json::Value) -> Result<BillingRequest, ApiError> {
+        BillingBody::from_json(body)?.parse()
+    }
+
     #[test]
     fn numbers_arrive_as_numbers_or_numeric_strings() {
-        let parsed =
-            parse_body(&json!({"user_id": "3", "number_of_items": "5", "total_amount": "180"}));
+        let parsed = parse(json!({"user_id": "3", "number_of_items": "5", "total_amount": "180"}));
         assert_eq!(
             parsed,
             Ok(BillingRequest {
@@ -303,8 +356,7 @@ mod tests {
                 total_amount_cents: 18_000
             })
         );
-        let parsed =
-            parse_body(&json!({"user_id": 3, "number_of_items": 5, "total_amount": 19.99}));
+        let parsed = parse(json!({"user_id": 3, "number_of_items": 5, "total_amount": 19.99}));
         assert_eq!(parsed.map(|r| r.total_amount_cents), Ok(1999));
         assert_eq!(amount_cents("a", Some(&json!("0.5"))), Ok(50));
         assert_eq!(amount_cents("a", Some(&json!(0))), Ok(0));
@@ -312,7 +364,7 @@ mod tests {
 
     #[test]
     fn refuses_bad_numbers_naming_the_field() {
-        let err = |body| parse_body(&body).expect_err("refused").message;
+        let err = |body| parse(body).expect_err("refused").message;
         assert_eq!(
             err(json!({"number_of_items": 1, "total_amount": 1})),
             "user_id: is required"

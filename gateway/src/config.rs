@@ -7,7 +7,10 @@ use mesh_kit::{
     kafka::KafkaConfig,
 };
 
-/// Where each backend answers: one URL, or several (comma-separated) to balance over.
+/// Where each backend answers: one URL, or several (comma-separated) to balance over. A DNS name
+/// stands for every address it resolves to, looked up again and again (a headless Kubernetes
+/// Service: one endpoint per pod). The balancer's other knobs are the `BALANCE_*` variables
+/// (`mesh_kit::balance::BalanceConfig`).
 #[derive(Clone, Debug)]
 pub struct BackendUrls {
     pub menu: Vec<String>,
@@ -62,16 +65,180 @@ pub struct Config {
     /// `GATEWAY_ADDR`, default `127.0.0.1:3000`.
     pub addr: SocketAddr,
     pub backends: BackendUrls,
-    /// `GATEWAY_BACKEND_TIMEOUT_MS`: the deadline of every backend call (default 5000). A slow
-    /// backend costs a client this long at most, then a 504.
+    /// `GATEWAY_BACKEND_TIMEOUT_MS`: the deadline of every backend call (default 5000), retry
+    /// included, sent to the backend as `grpc-timeout`. A slow backend costs a client this long
+    /// at most, then a 504.
     pub backend_timeout: Duration,
     /// `GATEWAY_ASSETS_DIR`: the `node_modules` folder GraphiQL's browser files are served from.
     pub assets_dir: PathBuf,
     /// The broker, for billing requests and subscriptions.
     pub kafka: KafkaConfig,
+    pub graphql: crate::graphql::GraphqlConfig,
+    pub auth: AuthConfig,
+    pub rate_limit: RateLimitConfig,
+    /// `GATEWAY_CORS_ORIGINS`: comma-separated origins a browser page elsewhere may call the
+    /// API from (`https://app.example.com`). Empty (the default): no cross-origin access; the
+    /// gateway's own pages need none.
+    pub cors_origins: Vec<String>,
+    /// `GATEWAY_TLS_CERT` + `GATEWAY_TLS_KEY` (PEM paths): serve HTTPS instead of HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+/// How bearer tokens are checked.
+#[derive(Clone, Debug)]
+pub struct AuthConfig {
+    pub keys: TokenKeys,
+    /// `GATEWAY_DEV_LOGIN` (default false): `POST /auth/dev-token` hands out a token for any
+    /// role, for the web page's development sign-in. Never on in production.
+    pub dev_login: bool,
+}
+
+/// Where the keys that sign tokens come from.
+#[derive(Clone)]
+pub enum TokenKeys {
+    /// `GATEWAY_JWT_SECRET`: HS256 with a shared secret of at least 32 bytes (development;
+    /// `scripts/up` makes one per machine).
+    Secret(Vec<u8>),
+    /// `GATEWAY_JWKS_URL`: RS256/ES256 with the identity provider's published keys.
+    Jwks(String),
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // The secret itself never reaches a log line.
+            Self::Secret(_) => f.write_str("Secret(<redacted>)"),
+            Self::Jwks(url) => f.debug_tuple("Jwks").field(url).finish(),
+        }
+    }
+}
+
+/// The shortest HS256 secret accepted: 256 bits, the hash's size.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+impl AuthConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let secret = var_or("GATEWAY_JWT_SECRET", "");
+        let jwks = var_or("GATEWAY_JWKS_URL", "");
+        let keys = match (secret.is_empty(), jwks.is_empty()) {
+            (_, false) if !jwks.starts_with("https://") && !jwks.starts_with("http://") => {
+                return Err(ConfigError {
+                    name: "GATEWAY_JWKS_URL".to_owned(),
+                    value: jwks,
+                    reason: "must be an https:// URL".to_owned(),
+                });
+            }
+            (true, false) => TokenKeys::Jwks(jwks),
+            (false, true) if secret.len() >= MIN_SECRET_BYTES => {
+                TokenKeys::Secret(secret.into_bytes())
+            }
+            (false, true) => {
+                return Err(ConfigError {
+                    name: "GATEWAY_JWT_SECRET".to_owned(),
+                    value: "<redacted>".to_owned(),
+                    reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
+                });
+            }
+            (false, false) => {
+                return Err(ConfigError {
+                    name: "GATEWAY_JWKS_URL".to_owned(),
+                    value: jwks,
+                    reason: "set GATEWAY_JWT_SECRET or GATEWAY_JWKS_URL, not both".to_owned(),
+                });
+            }
+            (true, true) => {
+                return Err(ConfigError {
+                    name: "GATEWAY_JWT_SECRET".to_owned(),
+                    value: String::new(),
+                    reason: "the gateway needs GATEWAY_JWT_SECRET (scripts/up makes one) or \
+                             GATEWAY_JWKS_URL to check bearer tokens"
+                        .to_owned(),
+                });
+            }
+        };
+        Ok(Self {
+            keys,
+            dev_login: parse_or("GATEWAY_DEV_LOGIN", false)?,
+        })
+    }
+}
+
+/// Requests per client (token subject, else IP address).
+#[derive(Clone, Copy, Debug)]
+pub struct RateLimitConfig {
+    /// `GATEWAY_RATE_LIMIT_PER_SECOND` (default 50): the sustained rate; 0 turns limiting off
+    /// (benchmarks).
+    pub per_second: u32,
+    /// `GATEWAY_RATE_LIMIT_BURST` (default 100): how many requests may come at once.
+    pub burst: u32,
+}
+
+impl RateLimitConfig {
+    pub const OFF: Self = Self {
+        per_second: 0,
+        burst: 0,
+    };
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            per_second: parse_or("GATEWAY_RATE_LIMIT_PER_SECOND", 50)?,
+            burst: parse_or("GATEWAY_RATE_LIMIT_BURST", 100)?,
+        })
+    }
+}
+
+/// The gateway's HTTPS certificate and key, as PEM files.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl TlsFiles {
+    pub fn from_env() -> Result<Option<Self>, ConfigError> {
+        let cert = var_or("GATEWAY_TLS_CERT", "");
+        let key = var_or("GATEWAY_TLS_KEY", "");
+        match (cert.is_empty(), key.is_empty()) {
+            (true, true) => Ok(None),
+            (false, false) => Ok(Some(Self {
+                cert: cert.into(),
+                key: key.into(),
+            })),
+            _ => Err(ConfigError {
+                name: "GATEWAY_TLS_CERT".to_owned(),
+                value: cert,
+                reason: "GATEWAY_TLS_CERT and GATEWAY_TLS_KEY go together".to_owned(),
+            }),
+        }
+    }
 }
 
 impl Config {
+    /// The defaults of every setting but where to listen, the backends, the broker and the
+    /// token keys: what tests and embedders start from. No rate limit, no TLS, no CORS.
+    pub fn new(
+        addr: SocketAddr,
+        backends: BackendUrls,
+        kafka: KafkaConfig,
+        keys: TokenKeys,
+    ) -> Self {
+        Self {
+            addr,
+            backends,
+            backend_timeout: Duration::from_millis(5_000),
+            assets_dir: PathBuf::from(DEFAULT_ASSETS_DIR),
+            kafka,
+            graphql: crate::graphql::GraphqlConfig::default(),
+            auth: AuthConfig {
+                keys,
+                dev_login: false,
+            },
+            rate_limit: RateLimitConfig::OFF,
+            cors_origins: Vec::new(),
+            tls: None,
+        }
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             addr: parse_or("GATEWAY_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?,
@@ -79,6 +246,19 @@ impl Config {
             backend_timeout: Duration::from_millis(parse_or("GATEWAY_BACKEND_TIMEOUT_MS", 5_000)?),
             assets_dir: PathBuf::from(var_or("GATEWAY_ASSETS_DIR", DEFAULT_ASSETS_DIR)),
             kafka: KafkaConfig::from_env()?,
+            graphql: crate::graphql::GraphqlConfig {
+                introspection: parse_or("GATEWAY_GRAPHQL_INTROSPECTION", true)?,
+                keepalive: Duration::from_millis(parse_or("GATEWAY_STREAM_KEEPALIVE_MS", 15_000)?),
+            },
+            auth: AuthConfig::from_env()?,
+            rate_limit: RateLimitConfig::from_env()?,
+            cors_origins: var_or("GATEWAY_CORS_ORIGINS", "")
+                .split(',')
+                .map(str::trim)
+                .filter(|origin| !origin.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            tls: TlsFiles::from_env()?,
         })
     }
 }

@@ -9,26 +9,33 @@ use axum::{
 };
 use serde::Serialize;
 use tonic::Code;
+use utoipa::ToSchema;
 
 use crate::backends::Backend;
 
 /// What went wrong, as every client of the gateway sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     InvalidArgument,
     NotFound,
     /// An illegal state transition (a delivery skipping a step) or a stale write.
     FailedPrecondition,
     AlreadyExists,
+    /// No token where one is needed, or one that does not verify (401).
     Unauthenticated,
-    PermissionDenied,
+    /// A valid token without the right (403).
+    Forbidden,
     ResourceExhausted,
     PayloadTooLarge,
     UnsupportedMediaType,
     MethodNotAllowed,
     Unimplemented,
-    /// A backend (or the broker) cannot be reached.
+    /// A backend (or the broker) cannot be reached; nothing happened, retrying is safe.
     Unavailable,
+    /// The connection to a backend broke mid-call: whether the change happened is unknown
+    /// (retry with the same `Idempotency-Key`).
+    BadGateway,
     /// A backend did not answer within the deadline.
     DeadlineExceeded,
     Internal,
@@ -42,13 +49,14 @@ impl ErrorCode {
             Self::FailedPrecondition => "FAILED_PRECONDITION",
             Self::AlreadyExists => "ALREADY_EXISTS",
             Self::Unauthenticated => "UNAUTHENTICATED",
-            Self::PermissionDenied => "PERMISSION_DENIED",
+            Self::Forbidden => "FORBIDDEN",
             Self::ResourceExhausted => "RESOURCE_EXHAUSTED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Unimplemented => "UNIMPLEMENTED",
             Self::Unavailable => "UNAVAILABLE",
+            Self::BadGateway => "BAD_GATEWAY",
             Self::DeadlineExceeded => "DEADLINE_EXCEEDED",
             Self::Internal => "INTERNAL",
         }
@@ -60,13 +68,14 @@ impl ErrorCode {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::FailedPrecondition | Self::AlreadyExists => StatusCode::CONFLICT,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::PermissionDenied => StatusCode::FORBIDDEN,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unimplemented => StatusCode::NOT_IMPLEMENTED,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BadGateway => StatusCode::BAD_GATEWAY,
             Self::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -81,7 +90,7 @@ impl ErrorCode {
             Code::FailedPrecondition | Code::Aborted => Self::FailedPrecondition,
             Code::AlreadyExists => Self::AlreadyExists,
             Code::Unauthenticated => Self::Unauthenticated,
-            Code::PermissionDenied => Self::PermissionDenied,
+            Code::PermissionDenied => Self::Forbidden,
             Code::ResourceExhausted => Self::ResourceExhausted,
             Code::Unimplemented => Self::Unimplemented,
             Code::Unavailable | Code::Cancelled => Self::Unavailable,
@@ -125,7 +134,13 @@ impl ApiError {
 
     /// What the client sees of a failed call to `backend`.
     pub fn from_status(backend: Backend, status: &tonic::Status) -> Self {
-        let code = ErrorCode::from_grpc(status.code());
+        // A status with a Rust error source was made on our side of the wire: the client's
+        // transport failed (connection reset mid-call, a backend killed while answering). A
+        // backend's own UNKNOWN never has one.
+        let code = match status.code() {
+            Code::Unknown if std::error::Error::source(status).is_some() => ErrorCode::BadGateway,
+            code => ErrorCode::from_grpc(code),
+        };
         if code.is_client_error() {
             return Self::new(code, status.message());
         }
@@ -140,6 +155,11 @@ impl ApiError {
                 format!("{} is unavailable, try again shortly", backend.name())
             }
             ErrorCode::DeadlineExceeded => format!("{} did not answer in time", backend.name()),
+            ErrorCode::BadGateway => format!(
+                "the connection to {} broke mid-call; the outcome is unknown, retry (with the same \
+                 Idempotency-Key where the route takes one)",
+                backend.name()
+            ),
             ErrorCode::Unimplemented => format!("{} does not support this yet", backend.name()),
             _ => "internal error".to_owned(),
         };
@@ -147,26 +167,38 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: ErrorDetail<'a>,
+/// The body of every REST error: `{"error": {"code", "message"}}`.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"error": {"code": "NOT_FOUND", "message": "no order 5d0c6f3e-…"}}))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
 }
 
-#[derive(Serialize)]
-struct ErrorDetail<'a> {
-    code: &'static str,
-    message: &'a str,
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// The gRPC-style code; the same string GraphQL puts in `extensions.code`.
+    pub code: ErrorCode,
+    /// For people: names the field or the states involved.
+    pub message: String,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code.as_str(),
-                message: &self.message,
+                code: self.code,
+                message: self.message,
             },
         };
-        (self.code.http_status(), Json(body)).into_response()
+        let mut response = (self.code.http_status(), Json(body)).into_response();
+        if self.code == ErrorCode::Unauthenticated {
+            // RFC 6750: a 401 names the scheme that would work.
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"mesh\""),
+            );
+        }
+        response
     }
 }
 
@@ -204,6 +236,19 @@ mod tests {
             err.message,
             "inventory-service is unavailable, try again shortly"
         );
+    }
+
+    #[test]
+    fn a_connection_lost_mid_call_is_a_bad_gateway_not_a_500() {
+        let broken = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        let status = tonic::Status::from_error(Box::new(broken));
+        assert_eq!(status.code(), Code::Unknown);
+        let err = ApiError::from_status(Backend::Order, &status);
+        assert_eq!(err.code, ErrorCode::BadGateway);
+        assert_eq!(err.code.http_status(), StatusCode::BAD_GATEWAY);
+        // A backend's own UNKNOWN (no source) stays an internal error.
+        let err = ApiError::from_status(Backend::Order, &tonic::Status::unknown("boom"));
+        assert_eq!(err.code, ErrorCode::Internal);
     }
 
     #[test]

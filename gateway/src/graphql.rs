@@ -1,22 +1,33 @@
-//! GraphQL at `POST /graphql` and over WebSocket at `/graphql/ws`: the same backends as REST,
-//! the same error codes in `extensions.code`.
+//! GraphQL at `POST /graphql` (JSON, or server-sent events with `Accept: text/event-stream`)
+//! and over WebSocket at `/graphql/ws`: the same backends as REST, the same error codes in
+//! `extensions.code`. The schema is also an Apollo Federation v2 subgraph (`_service`,
+//! `_entities` for `MenuItem`, `Movie` and `Order` by `id`), takes automatic persisted queries,
+//! and refuses queries that would cost the backends too much ([`limits`]).
 
 use async_graphql::{Context, Schema, dataloader::DataLoader};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::State;
+use axum::{
+    extract::State,
+    http::{HeaderMap, header},
+    response::{IntoResponse, Response},
+};
 
 use std::sync::Arc;
 
 use crate::{
-    backends::Backends, billing_queue::BillingQueue, feed::OrderFeed, request_id::RequestId,
-    startup::AppState,
+    auth::Caller, backends::Backends, billing_queue::BillingQueue, feed::OrderFeed,
+    request_id::RequestId, startup::AppState,
 };
 
+pub mod limits;
 mod loaders;
 mod mutation;
 mod orders;
+mod persisted;
 mod query;
+mod sse;
 mod subscription;
+pub mod ws;
 
 pub use loaders::MenuItemLoader;
 pub use mutation::MutationRoot;
@@ -25,35 +36,93 @@ pub use subscription::SubscriptionRoot;
 
 pub type MeshSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-/// Deep or expensive queries are refused before they reach a backend.
-const MAX_DEPTH: usize = 12;
-const MAX_COMPLEXITY: usize = 1_000;
+/// How the schema is served.
+#[derive(Clone, Copy, Debug)]
+pub struct GraphqlConfig {
+    /// `GATEWAY_GRAPHQL_INTROSPECTION` (default true): whether `__schema` and `__type` answer.
+    /// GraphiQL's docs and completion need it; a production gateway may turn it off.
+    pub introspection: bool,
+    /// `GATEWAY_STREAM_KEEPALIVE_MS` (default 15000): how often an open subscription (WebSocket
+    /// or server-sent events) gets a keep-alive, so proxies with a 30 to 60 s idle timeout
+    /// never cut a quiet one.
+    pub keepalive: std::time::Duration,
+}
 
-pub fn schema(backends: Backends, feed: OrderFeed, billing: Arc<BillingQueue>) -> MeshSchema {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+impl Default for GraphqlConfig {
+    fn default() -> Self {
+        Self {
+            introspection: true,
+            keepalive: std::time::Duration::from_secs(15),
+        }
+    }
+}
+
+pub fn schema(
+    backends: Backends,
+    feed: OrderFeed,
+    billing: Arc<BillingQueue>,
+    config: GraphqlConfig,
+) -> MeshSchema {
+    let builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(billing)
         .data(backends.metrics().clone())
         .data(backends)
         .data(feed)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .finish()
+        .enable_federation()
+        // Persisted queries first: the limits then see the query a hash stands for.
+        .extension(persisted::PersistedQueries::default())
+        .extension(limits::QueryLimits {
+            introspection: config.introspection,
+        });
+    if config.introspection {
+        builder.finish()
+    } else {
+        builder.disable_introspection().finish()
+    }
 }
 
 /// `POST /graphql`. Each request gets its own id and its own batch loader, so menu items named
 /// anywhere in one request are fetched in one call, and nothing is cached across requests.
+/// With `Accept: text/event-stream` the answer is a graphql-sse stream (any operation,
+/// subscriptions included).
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str()))]
 pub async fn handler(
     State(state): State<AppState>,
     rid: RequestId,
+    caller: Caller,
+    headers: HeaderMap,
     request: GraphQLRequest,
-) -> GraphQLResponse {
+) -> Response {
     let loader = DataLoader::new(
         MenuItemLoader::new(state.backends.clone(), rid.clone()),
         tokio::spawn,
     );
-    let request = request.into_inner().data(rid).data(loader);
-    state.schema.execute(request).await.into()
+    let request = request.into_inner().data(rid).data(loader).data(caller);
+    if wants_event_stream(&headers) {
+        return sse::respond(state.schema.clone(), request, state.graphql.keepalive);
+    }
+    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+}
+
+/// graphql-sse's distinct-connections mode: the client accepts `text/event-stream`.
+fn wants_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|media| {
+            media
+                .split(';')
+                .next()
+                .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("text/event-stream"))
+        })
+}
+
+/// Who asks: the token of the HTTP request, or of the WebSocket's `connection_init`.
+pub(crate) fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
+    static ANONYMOUS: Caller = Caller(None);
+    ctx.data_opt::<Caller>().unwrap_or(&ANONYMOUS)
 }
 
 /// The backends and this request's id, which every resolver needs.

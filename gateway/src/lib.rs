@@ -2,6 +2,8 @@
 //! collections, GraphQL with GraphiQL, and health, all resolved by calling the gRPC services.
 //! It holds no business data.
 
+pub mod api_docs;
+pub mod auth;
 pub mod backends;
 pub mod billing_queue;
 pub mod config;
@@ -12,6 +14,7 @@ pub mod graphql;
 pub mod health;
 pub mod metrics;
 pub mod model;
+pub mod rate_limit;
 pub mod request_id;
 pub mod rest;
 pub mod startup;

@@ -25,6 +25,7 @@ struct Inner {
     /// (backend, method, gRPC code) → calls.
     calls: Mutex<BTreeMap<(&'static str, &'static str, &'static str), u64>>,
     subscriptions: AtomicI64,
+    rate_limited: AtomicI64,
 }
 
 impl Metrics {
@@ -33,6 +34,11 @@ impl Metrics {
         // A poisoned lock only means another thread panicked mid-increment; counting goes on.
         let mut calls = self.inner.calls.lock().unwrap_or_else(|p| p.into_inner());
         *calls.entry((backend, method, code)).or_default() += 1;
+    }
+
+    /// Counts a request refused by the rate limit.
+    pub fn rate_limited(&self) {
+        self.inner.rate_limited.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts an open subscription until the guard is dropped.
@@ -52,6 +58,13 @@ impl Metrics {
                 "gateway_backend_calls_total{{backend=\"{backend}\",method=\"{method}\",code=\"{code}\"}} {count}"
             );
         }
+        out.push_str("# HELP gateway_rate_limited_total Requests refused with 429 by the per-client rate limit.\n");
+        out.push_str("# TYPE gateway_rate_limited_total counter\n");
+        let _ = writeln!(
+            out,
+            "gateway_rate_limited_total {}",
+            self.inner.rate_limited.load(Ordering::Relaxed)
+        );
         out.push_str("# HELP gateway_subscriptions_open GraphQL subscriptions currently open.\n");
         out.push_str("# TYPE gateway_subscriptions_open gauge\n");
         let _ = writeln!(

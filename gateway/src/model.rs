@@ -4,10 +4,12 @@
 use async_graphql::{ComplexObject, ID, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An item on the menu.
-#[derive(Clone, Debug, PartialEq, Serialize, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, SimpleObject, ToSchema)]
 pub struct MenuItem {
+    #[schema(value_type = String)]
     pub id: ID,
     pub name: String,
     pub description: String,
@@ -21,17 +23,20 @@ pub struct MenuItem {
     pub updated_at: DateTime<Utc>,
 }
 
-/// One page of menu items.
-#[derive(Clone, Debug, Serialize, SimpleObject)]
-pub struct MenuItemPage {
-    pub items: Vec<MenuItem>,
-    /// Pass as `after` (GraphQL) or `page_token` (REST) for the next page; null on the last.
+/// One page of a list, as a backend answers it.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// One per item: where the list continues after it (a GraphQL edge cursor, or REST's
+    /// `page_token`).
+    pub cursors: Vec<String>,
+    /// Where the next page starts; `None` on the last page.
     pub next_page_token: Option<String>,
 }
 
 /// A movie of the catalog. Ids are integers over REST, as users of the movie API know them,
 /// and `ID`s over GraphQL.
-#[derive(Clone, Debug, PartialEq, Serialize, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, SimpleObject, ToSchema)]
 #[graphql(complex)]
 pub struct Movie {
     #[graphql(skip)]
@@ -49,7 +54,7 @@ impl Movie {
 }
 
 /// Where an order is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, async_graphql::Enum, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderStatus {
     Placed,
@@ -61,7 +66,9 @@ pub enum OrderStatus {
 }
 
 /// Where a delivery is: `PENDING → ASSIGNED → PICKED_UP → IN_TRANSIT → DELIVERED`, or `FAILED`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, async_graphql::Enum)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, async_graphql::Enum, ToSchema,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeliveryStatus {
     Pending,
@@ -102,7 +109,7 @@ impl DeliveryStatus {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, async_graphql::Enum, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PaymentStatus {
     Captured,
@@ -110,9 +117,10 @@ pub enum PaymentStatus {
 }
 
 /// One line of an order, with the name and price the menu had when it was placed.
-#[derive(Clone, Debug, PartialEq, Serialize, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, SimpleObject, ToSchema)]
 #[graphql(complex)]
 pub struct OrderLine {
+    #[schema(value_type = String)]
     pub menu_item_id: ID,
     pub name: String,
     pub unit_price_cents: i64,
@@ -120,7 +128,7 @@ pub struct OrderLine {
 }
 
 /// One event of an order's history.
-#[derive(Clone, Debug, PartialEq, Serialize, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, SimpleObject, ToSchema)]
 pub struct OrderHistoryEntry {
     pub sequence: i64,
     /// e.g. `OrderPaid`.
@@ -129,12 +137,14 @@ pub struct OrderHistoryEntry {
     pub status: OrderStatus,
     pub occurred_at: DateTime<Utc>,
     pub detail: String,
+    #[schema(value_type = String)]
     pub event_id: ID,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, SimpleObject, ToSchema)]
 #[graphql(complex)]
 pub struct Order {
+    #[schema(value_type = String)]
     pub id: ID,
     pub customer_id: String,
     pub items: Vec<OrderLine>,
@@ -148,25 +158,21 @@ pub struct Order {
     pub history: Vec<OrderHistoryEntry>,
 }
 
-#[derive(Clone, Debug, Serialize, SimpleObject)]
-pub struct OrderPage {
-    pub items: Vec<Order>,
-    pub next_page_token: Option<String>,
-}
-
 /// One step of a delivery's history.
-#[derive(Clone, Debug, PartialEq, Serialize, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, SimpleObject, ToSchema)]
 pub struct DeliveryHistoryEntry {
     pub sequence: i64,
     pub status: DeliveryStatus,
     pub courier: Option<String>,
     pub note: Option<String>,
     pub occurred_at: DateTime<Utc>,
+    #[schema(value_type = String)]
     pub event_id: ID,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, SimpleObject, ToSchema)]
 pub struct Delivery {
+    #[schema(value_type = String)]
     pub order_id: ID,
     pub status: DeliveryStatus,
     pub courier: Option<String>,
@@ -202,11 +208,12 @@ pub struct OrderUpdate {
 }
 
 /// A billing order as billing-service stored it from `billing-requests`.
-#[derive(Clone, Debug, PartialEq, Serialize, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, SimpleObject, ToSchema)]
 #[graphql(complex)]
 pub struct BillingOrder {
     #[graphql(skip)]
     pub id: i64,
+    #[schema(value_type = String)]
     pub request_id: ID,
     pub user_id: i64,
     pub number_of_items: i64,
@@ -223,10 +230,4 @@ impl BillingOrder {
     async fn graphql_id(&self) -> ID {
         ID(self.id.to_string())
     }
-}
-
-#[derive(Clone, Debug, Serialize, SimpleObject)]
-pub struct BillingOrderPage {
-    pub items: Vec<BillingOrder>,
-    pub next_page_token: Option<String>,
 }

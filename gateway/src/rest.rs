@@ -1,15 +1,17 @@
-//! The REST routes users already have in their Postman collections, and the extractors that
-//! turn bad input into our JSON errors instead of axum's plain-text ones.
+//! The REST routes users already have in their Postman collections, the OpenAPI document
+//! derived from them, and the extractors that turn bad input into our JSON errors instead of
+//! axum's plain-text ones.
 
 use axum::{
-    Router,
+    body::Bytes,
     extract::{
         FromRequest, FromRequestParts, Request,
-        rejection::{JsonRejection, QueryRejection},
+        rejection::{BytesRejection, JsonRejection, QueryRejection},
     },
     http::request::Parts,
 };
 use serde::de::DeserializeOwned;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
     error::{ApiError, ErrorCode},
@@ -20,10 +22,12 @@ mod billing;
 mod delivery;
 mod menu;
 mod movies;
+pub mod openapi;
 mod orders;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+/// Every REST route, with the OpenAPI operations they carry (see [`openapi`]).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
         .merge(menu::routes())
         .merge(movies::routes())
         .merge(orders::routes())
@@ -63,14 +67,51 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
             ErrorCode::InvalidArgument,
             format!("body is not valid JSON: {}", inner(&err.body_text())),
         ),
-        JsonRejection::BytesRejection(err) if err.status().as_u16() == 413 => ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("body is larger than {} bytes", crate::startup::BODY_LIMIT),
-        ),
+        JsonRejection::BytesRejection(err) => bytes_rejection(err),
         other => ApiError::new(
             ErrorCode::InvalidArgument,
             format!("cannot read the body: {}", other.body_text()),
         ),
+    }
+}
+
+fn bytes_rejection(rejection: &BytesRejection) -> ApiError {
+    if rejection.status().as_u16() == 413 {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("body is larger than {} bytes", crate::startup::BODY_LIMIT),
+        )
+    } else {
+        ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!("cannot read the body: {}", rejection.body_text()),
+        )
+    }
+}
+
+/// An optional JSON body: an empty (or blank) body is `None`, anything else must be JSON. No
+/// Content-Type is required, so `curl -X POST` without a body works.
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<S, T> FromRequest<S> for OptionalJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| bytes_rejection(&rejection))?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(None));
+        }
+        serde_json::from_slice(&body)
+            .map(|value| Self(Some(value)))
+            .map_err(|err| {
+                ApiError::new(ErrorCode::InvalidArgument, format!("invalid body: {err}"))
+            })
     }
 }
 

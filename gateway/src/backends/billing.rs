@@ -6,7 +6,7 @@ use mesh_proto::billing::v1 as pb;
 use super::{Backend, Backends, request, time};
 use crate::{
     error::ApiError,
-    model::{BillingOrder, BillingOrderPage, Payment, PaymentStatus},
+    model::{BillingOrder, Page, Payment, PaymentStatus},
     request_id::RequestId,
 };
 
@@ -84,7 +84,7 @@ impl Backends {
         user_id: i64,
         page_size: Option<i32>,
         page_token: Option<String>,
-    ) -> Result<BillingOrderPage, ApiError> {
+    ) -> Result<Page<BillingOrder>, ApiError> {
         let message = pb::ListBillingOrdersRequest {
             user_id,
             page_size: page_size.unwrap_or_default(),
@@ -98,8 +98,9 @@ impl Backends {
                 .list_billing_orders(request(rid, message))
                 .await,
         )?;
-        Ok(BillingOrderPage {
+        Ok(Page {
             items: page.orders.into_iter().map(to_billing_order).collect(),
+            cursors: page.cursors,
             next_page_token: Some(page.next_page_token).filter(|t| !t.is_empty()),
         })
     }

@@ -8,7 +8,7 @@ use mesh_proto::menu::v1 as pb;
 use super::{Backend, Backends, request, time};
 use crate::{
     error::ApiError,
-    model::{MenuItem, MenuItemPage},
+    model::{MenuItem, Page},
     request_id::RequestId,
 };
 
@@ -62,7 +62,7 @@ impl Backends {
         &self,
         rid: &RequestId,
         query: MenuQuery,
-    ) -> Result<MenuItemPage, ApiError> {
+    ) -> Result<Page<MenuItem>, ApiError> {
         let message = pb::ListMenuItemsRequest {
             category: query.category.unwrap_or_default(),
             available: query.available,
@@ -77,8 +77,9 @@ impl Backends {
                 .list_menu_items(request(rid, message))
                 .await,
         )?;
-        Ok(MenuItemPage {
+        Ok(Page {
             items: page.items.into_iter().map(to_model).collect(),
+            cursors: page.cursors,
             next_page_token: Some(page.next_page_token).filter(|token| !token.is_empty()),
         })
     }

@@ -6,7 +6,7 @@ use mesh_proto::order::v1 as pb;
 use super::{Backend, Backends, request, time};
 use crate::{
     error::ApiError,
-    model::{Order, OrderHistoryEntry, OrderLine, OrderPage, OrderStatus},
+    model::{Order, OrderHistoryEntry, OrderLine, OrderStatus, Page},
     request_id::RequestId,
 };
 
@@ -111,7 +111,7 @@ impl Backends {
         customer_id: String,
         page_size: Option<i32>,
         page_token: Option<String>,
-    ) -> Result<OrderPage, ApiError> {
+    ) -> Result<Page<Order>, ApiError> {
         let message = pb::ListOrdersRequest {
             customer_id,
             page_size: page_size.unwrap_or_default(),
@@ -122,12 +122,13 @@ impl Backends {
             "ListOrders",
             self.order.clone().list_orders(request(rid, message)).await,
         )?;
-        Ok(OrderPage {
+        Ok(Page {
             items: page
                 .orders
                 .into_iter()
                 .map(to_model)
                 .collect::<Result<_, _>>()?,
+            cursors: page.cursors,
             next_page_token: Some(page.next_page_token).filter(|token| !token.is_empty()),
         })
     }

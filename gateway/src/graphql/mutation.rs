@@ -4,8 +4,9 @@ use async_graphql::{Context, ErrorExtensions, ID, InputObject, Object, Result};
 
 use std::sync::Arc;
 
-use super::env;
+use super::{caller, env};
 use crate::{
+    auth::{self, Action, Allowed, Grant},
     backends::{
         inventory::parse_movie_id,
         menu::{MenuItemChanges, NewMenuItem},
@@ -68,7 +69,8 @@ pub struct OrderItemInput {
 /// A new order. Prices come from the menu, never from the client.
 #[derive(Debug, InputObject)]
 pub struct OrderInput {
-    pub customer_id: String,
+    /// Yours when omitted; an admin names the customer it orders for.
+    pub customer_id: Option<String>,
     pub items: Vec<OrderItemInput>,
     pub delivery_address: String,
     /// The same key twice returns the first order and places nothing new.
@@ -86,7 +88,7 @@ pub struct BillingInput {
     pub idempotency_key: Option<String>,
 }
 
-#[Object]
+#[Object(name = "Mutation")]
 impl MutationRoot {
     /// Queues a billing order; answers once the broker has it (UNAVAILABLE when it cannot).
     async fn submit_billing(&self, ctx: &Context<'_>, input: BillingInput) -> Result<Receipt> {
@@ -106,6 +108,7 @@ impl MutationRoot {
             })
         };
         let request = parse().map_err(|e| e.extend())?;
+        auth::billing_user_for(caller(ctx), Some(request.user_id)).map_err(|e| e.extend())?;
         ctx.data_unchecked::<Arc<BillingQueue>>()
             .submit(&rid, request, input.idempotency_key.as_deref())
             .await
@@ -114,8 +117,13 @@ impl MutationRoot {
 
     async fn create_order(&self, ctx: &Context<'_>, input: OrderInput) -> Result<Order> {
         let (backends, rid) = env(ctx);
+        let customer = caller(ctx)
+            .authorize(Action::ActForCustomer {
+                customer: input.customer_id.as_deref(),
+            })
+            .map_err(|e| e.extend())?;
         let order = NewOrder {
-            customer_id: input.customer_id,
+            customer_id: customer.subject().to_owned(),
             items: input
                 .items
                 .into_iter()
@@ -138,6 +146,9 @@ impl MutationRoot {
         reason: Option<String>,
     ) -> Result<Order> {
         let (backends, rid) = env(ctx);
+        auth::order_for(caller(ctx), backends, &rid, &id)
+            .await
+            .map_err(|e| e.extend())?;
         backends
             .cancel_order(&rid, &id, reason)
             .await
@@ -155,12 +166,22 @@ impl MutationRoot {
         note: Option<String>,
     ) -> Result<Delivery> {
         let (backends, rid) = env(ctx);
+        let courier = match caller(ctx)
+            .authorize(Action::MoveDelivery {
+                courier: courier.as_deref(),
+            })
+            .map_err(|e| e.extend())?
+        {
+            Grant::As(courier) => Some(courier),
+            Grant::Allowed => None,
+        };
         backends
             .update_delivery(&rid, &order_id, status, courier, note)
             .await
             .map_err(|e| e.extend())
     }
 
+    #[graphql(guard = "Allowed(Action::WriteCatalog)")]
     async fn create_menu_item(&self, ctx: &Context<'_>, input: MenuItemInput) -> Result<MenuItem> {
         let (backends, rid) = env(ctx);
         let item = NewMenuItem {
@@ -177,6 +198,7 @@ impl MutationRoot {
             .map_err(|e| e.extend())
     }
 
+    #[graphql(guard = "Allowed(Action::WriteCatalog)")]
     async fn update_menu_item(
         &self,
         ctx: &Context<'_>,
@@ -199,6 +221,7 @@ impl MutationRoot {
     }
 
     /// Returns the id of the deleted item.
+    #[graphql(guard = "Allowed(Action::WriteCatalog)")]
     async fn delete_menu_item(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
         let (backends, rid) = env(ctx);
         backends
@@ -208,6 +231,7 @@ impl MutationRoot {
         Ok(id)
     }
 
+    #[graphql(guard = "Allowed(Action::WriteCatalog)")]
     async fn create_movie(&self, ctx: &Context<'_>, input: MovieInput) -> Result<Movie> {
         let (backends, rid) = env(ctx);
         backends
@@ -216,6 +240,7 @@ impl MutationRoot {
             .map_err(|e| e.extend())
     }
 
+    #[graphql(guard = "Allowed(Action::WriteCatalog)")]
     async fn update_movie(
         &self,
         ctx: &Context<'_>,
@@ -231,6 +256,7 @@ impl MutationRoot {
     }
 
     /// Returns the id of the deleted movie.
+    #[graphql(guard = "Allowed(Action::WriteCatalog)")]
     async fn delete_movie(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
         let (backends, rid) = env(ctx);
         let movie_id = parse_movie_id(&id).map_err(|e| e.extend())?;
@@ -242,6 +268,7 @@ impl MutationRoot {
     }
 
     /// Deletes the whole catalog; returns how many movies were deleted.
+    #[graphql(guard = "Allowed(Action::WriteCatalog)")]
     async fn delete_all_movies(&self, ctx: &Context<'_>) -> Result<i64> {
         let (backends, rid) = env(ctx);
         backends

@@ -1,21 +1,38 @@
-//! Reads.
+//! Reads, and the federation entity resolvers (`_entities`) for the types other subgraphs may
+//! reference: `MenuItem`, `Movie` and `Order`, each by `id`.
 
-use async_graphql::{Context, ErrorExtensions, ID, Object, Result};
+use async_graphql::{
+    Context, ErrorExtensions, ID, Object, OutputType, Result,
+    connection::{Connection, Edge},
+    dataloader::DataLoader,
+};
 
-use super::env;
+use super::{MenuItemLoader, caller, env};
 use crate::{
+    auth::{self, Action},
     backends::{inventory::parse_movie_id, menu::MenuQuery},
-    model::{
-        BillingOrder, BillingOrderPage, Delivery, MenuItem, MenuItemPage, Movie, Order, OrderPage,
-        Payment,
-    },
+    error::{ApiError, ErrorCode},
+    model::{BillingOrder, Delivery, MenuItem, Movie, Order, Page, Payment},
 };
 
 pub struct QueryRoot;
 
-#[Object]
+/// A backend's page as a Relay connection. Paging only goes forward, so there is an earlier
+/// page exactly when the client asked for one `after` a cursor.
+fn connection<T: OutputType>(page: Page<T>, after: bool) -> Connection<String, T> {
+    let mut connection = Connection::new(after, page.next_page_token.is_some());
+    let mut cursors = page.cursors.into_iter();
+    connection.edges = page
+        .items
+        .into_iter()
+        .map(|node| Edge::new(cursors.next().unwrap_or_default(), node))
+        .collect();
+    connection
+}
+
+#[Object(name = "Query")]
 impl QueryRoot {
-    /// Menu items ordered by name, a page at a time.
+    /// Menu items ordered by name, a page at a time (a Relay connection).
     async fn menu_items(
         &self,
         ctx: &Context<'_>,
@@ -24,9 +41,11 @@ impl QueryRoot {
             bool,
         >,
         #[graphql(desc = "Page size, 1 to 100 (default 50).")] first: Option<i32>,
-        #[graphql(desc = "`nextPageToken` of the previous page.")] after: Option<String>,
-    ) -> Result<MenuItemPage> {
+        #[graphql(desc = "The cursor of the edge to continue after (`pageInfo.endCursor`).")]
+        after: Option<String>,
+    ) -> Result<Connection<String, MenuItem>> {
         let (backends, rid) = env(ctx);
+        let paged = after.is_some();
         let query = MenuQuery {
             category,
             available,
@@ -36,6 +55,7 @@ impl QueryRoot {
         backends
             .list_menu_items(&rid, query)
             .await
+            .map(|page| connection(page, paged))
             .map_err(|e| e.extend())
     }
 
@@ -66,36 +86,44 @@ impl QueryRoot {
             .map_err(|e| e.extend())
     }
 
-    /// One order with its history; a NOT_FOUND error when there is none.
+    /// One order with its history; a NOT_FOUND error when there is none (or it is someone
+    /// else's).
     async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
         let (backends, rid) = env(ctx);
-        backends
-            .order(&rid, &id)
+        auth::order_for(caller(ctx), backends, &rid, &id)
             .await
             .map(Some)
             .map_err(|e| e.extend())
     }
 
-    /// A customer's orders, newest first, a page at a time.
+    /// A customer's orders, newest first, a page at a time (a Relay connection).
     async fn orders(
         &self,
         ctx: &Context<'_>,
-        customer_id: String,
+        #[graphql(desc = "Whose orders: yours when omitted; an admin names the customer.")]
+        customer_id: Option<String>,
         #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
-        #[graphql(desc = "`nextPageToken` of the previous page.")] after: Option<String>,
-    ) -> Result<OrderPage> {
+        #[graphql(desc = "The cursor of the edge to continue after (`pageInfo.endCursor`).")]
+        after: Option<String>,
+    ) -> Result<Connection<String, Order>> {
         let (backends, rid) = env(ctx);
+        let customer = caller(ctx)
+            .authorize(Action::ActForCustomer {
+                customer: customer_id.as_deref(),
+            })
+            .map_err(|e| e.extend())?;
+        let paged = after.is_some();
         backends
-            .orders(&rid, customer_id, first, after)
+            .orders(&rid, customer.subject().to_owned(), first, after)
             .await
+            .map(|page| connection(page, paged))
             .map_err(|e| e.extend())
     }
 
     /// An order's delivery; a NOT_FOUND error until the order is paid.
     async fn delivery(&self, ctx: &Context<'_>, order_id: ID) -> Result<Option<Delivery>> {
         let (backends, rid) = env(ctx);
-        backends
-            .delivery(&rid, &order_id)
+        auth::delivery_for(caller(ctx), backends, &rid, &order_id)
             .await
             .map(Some)
             .map_err(|e| e.extend())
@@ -104,8 +132,7 @@ impl QueryRoot {
     /// An order's payment; a NOT_FOUND error until billing has handled the order.
     async fn payment(&self, ctx: &Context<'_>, order_id: ID) -> Result<Option<Payment>> {
         let (backends, rid) = env(ctx);
-        backends
-            .payment(&rid, &order_id)
+        auth::payment_for(caller(ctx), backends, &rid, &order_id)
             .await
             .map(Some)
             .map_err(|e| e.extend())
@@ -118,24 +145,61 @@ impl QueryRoot {
         request_id: ID,
     ) -> Result<Option<BillingOrder>> {
         let (backends, rid) = env(ctx);
-        backends
-            .billing_order(&rid, &request_id)
+        auth::billing_order_for(caller(ctx), backends, &rid, &request_id)
             .await
             .map(Some)
             .map_err(|e| e.extend())
     }
 
-    /// A user's stored billing orders.
+    /// A user's stored billing orders, oldest first, a page at a time (a Relay connection).
     async fn billing_orders(
         &self,
         ctx: &Context<'_>,
-        user_id: i64,
-        first: Option<i32>,
+        #[graphql(desc = "Whose orders: yours when omitted; an admin names the user.")]
+        user_id: Option<i64>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the edge to continue after (`pageInfo.endCursor`).")]
         after: Option<String>,
-    ) -> Result<BillingOrderPage> {
+    ) -> Result<Connection<String, BillingOrder>> {
         let (backends, rid) = env(ctx);
+        let user_id = auth::billing_user_for(caller(ctx), user_id).map_err(|e| e.extend())?;
+        let paged = after.is_some();
         backends
             .billing_orders(&rid, user_id, first, after)
+            .await
+            .map(|page| connection(page, paged))
+            .map_err(|e| e.extend())
+    }
+
+    // === Federation entities ===
+    //
+    // `_entities(representations: [{__typename, id}])` lands here, one call per representation;
+    // menu items go through the request's batch loader, so a router asking for fifty items
+    // makes one call to menu-service.
+
+    #[graphql(entity)]
+    async fn find_menu_item_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<MenuItem> {
+        let loader = ctx.data::<DataLoader<MenuItemLoader>>()?;
+        loader
+            .load_one(id.to_string())
+            .await
+            .map_err(|err| err.extend())?
+            .ok_or_else(|| {
+                ApiError::new(ErrorCode::NotFound, format!("no menu item {}", id.as_str())).extend()
+            })
+    }
+
+    #[graphql(entity)]
+    async fn find_movie_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Movie> {
+        let (backends, rid) = env(ctx);
+        let id = parse_movie_id(&id).map_err(|e| e.extend())?;
+        backends.movie(&rid, id).await.map_err(|e| e.extend())
+    }
+
+    #[graphql(entity)]
+    async fn find_order_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Order> {
+        let (backends, rid) = env(ctx);
+        auth::order_for(caller(ctx), backends, &rid, &id)
             .await
             .map_err(|e| e.extend())
     }

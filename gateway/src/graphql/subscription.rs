@@ -20,7 +20,7 @@ use crate::{
 
 pub struct SubscriptionRoot;
 
-#[Subscription]
+#[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// Status changes of one order and of its delivery: first those that already happened,
     /// then each new one as it happens.
@@ -33,8 +33,7 @@ impl SubscriptionRoot {
         let live = ctx.data_unchecked::<OrderFeed>().subscribe();
         let guard = ctx.data_unchecked::<Metrics>().subscription();
 
-        let order = backends
-            .order(&rid, &order_id)
+        let order = crate::auth::order_for(super::caller(ctx), backends, &rid, &order_id)
             .await
             .map_err(|e| e.extend())?;
         let delivery = match backends.delivery(&rid, &order_id).await {

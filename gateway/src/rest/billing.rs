@@ -2,41 +2,60 @@
 //! billing outage never loses one.
 
 use axum::{
-    Json as JsonBody, Router,
+    Json as JsonBody,
     extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
-    routing::{get, post},
 };
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{Json, Query, required};
+use super::{Json, Query};
 use crate::{
-    billing_queue::parse_body,
-    error::{ApiError, ErrorCode},
+    auth::{self, Authenticated},
+    billing_queue::{BillingBody, Receipt},
+    error::{ApiError, ErrorBody, ErrorCode},
     model::BillingOrder,
     request_id::RequestId,
     startup::AppState,
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/billing", post(submit).get(list))
-        .route("/api/billing/{request_id}", get(get_one))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(submit, list))
+        .routes(routes!(get_one))
 }
 
-/// `{"user_id": "3", "number_of_items": "5", "total_amount": "180"}` (numbers or numeric
-/// strings) → 202 `{"request_id", "status": "queued"}` once the broker has it; 503 when it
-/// cannot be queued.
+/// Queues a billing order on `billing-requests`; answers 202 only once the broker has it.
+///
+/// Numbers may come as numbers or numeric strings. 503 when it cannot be queued: nothing was.
+#[utoipa::path(
+    post,
+    path = "/api/billing",
+    tag = "billing",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "Makes retries safe: the same key returns the first `request_id` and queues nothing new (1 to 200 characters).")),
+    request_body = BillingBody,
+    responses(
+        (status = 202, description = "Queued: on the broker, not yet stored by billing-service.", body = Receipt, headers(
+            ("location" = String, description = "`/api/billing/{request_id}`, where the stored order will be."),
+        )),
+        (status = 409, description = "The Idempotency-Key was used for a different request.", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str()))]
 async fn submit(
+    caller: Authenticated,
     State(state): State<AppState>,
     rid: RequestId,
     headers: HeaderMap,
     Json(body): Json<serde_json::Value>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let request = parse_body(&body)?;
+    let request = BillingBody::from_json(body)?.parse()?;
+    auth::billing_user_for(&caller, Some(request.user_id))?;
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(value) => Some(
@@ -58,17 +77,26 @@ async fn submit(
     Ok(response)
 }
 
-/// The stored order, or 404 while it is not stored yet; a 404 for a request this gateway
-/// accepted says `"status": "queued"`.
+/// The stored billing order, or 404 while it is not stored yet; a 404 for a request this
+/// gateway accepted says `"status": "queued"` beside the error.
+#[utoipa::path(
+    get,
+    path = "/api/billing/{request_id}",
+    tag = "billing",
+    security(("bearer" = [])),
+    params(("request_id" = String, Path, format = Uuid, description = "The `request_id` of the 202.")),
+    responses((status = 200, description = "The stored order.", body = BillingOrder))
+)]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str(), billing_request = %id))]
 async fn get_one(
+    caller: Authenticated,
     State(state): State<AppState>,
     rid: RequestId,
     Path(id): Path<String>,
 ) -> Result<JsonBody<BillingOrder>, Response> {
     let parsed = uuid::Uuid::parse_str(id.trim())
         .map_err(|_| ApiError::invalid("request_id", "must be a UUID").into_response())?;
-    match state.backends.billing_order(&rid, &id).await {
+    match auth::billing_order_for(&caller, &state.backends, &rid, &id).await {
         Ok(order) => Ok(JsonBody(order)),
         Err(err) if err.code == ErrorCode::NotFound && state.billing.was_accepted(parsed) => {
             let body = json!({
@@ -85,21 +113,39 @@ async fn get_one(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
+    /// Whose orders, a positive integer: the token's subject when omitted; an admin names the
+    /// user.
+    #[param(minimum = 1)]
     user_id: Option<i64>,
+    /// Orders per page, 1 to 100 (default 20).
+    #[param(minimum = 0, maximum = 100)]
     page_size: Option<i32>,
+    /// `x-next-page-token` of the previous page.
     page_token: Option<String>,
 }
 
-/// A user's stored billing orders; `x-next-page-token` points to the next page.
+/// A user's stored billing orders, oldest first; `x-next-page-token` points to the next page.
+#[utoipa::path(
+    get,
+    path = "/api/billing",
+    tag = "billing",
+    security(("bearer" = [])),
+    params(ListParams),
+    responses((status = 200, description = "One page of orders.", body = [BillingOrder], headers(
+        ("x-next-page-token" = String, description = "Pass as `page_token` for the next page; absent on the last."),
+    )))
+)]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str()))]
 async fn list(
+    caller: Authenticated,
     State(state): State<AppState>,
     rid: RequestId,
     Query(params): Query<ListParams>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let user_id = required("user_id", params.user_id)?;
+    let user_id = auth::billing_user_for(&caller, params.user_id)?;
     let page = state
         .backends
         .billing_orders(&rid, user_id, params.page_size, params.page_token)

@@ -1,16 +1,17 @@
 //! `/menu/items`: list, read, create, change and delete menu items.
 
 use axum::{
-    Router,
     extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::IntoResponse,
-    routing::get,
 };
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{Json, Query, required};
 use crate::{
+    auth::CatalogWriter,
     backends::menu::{MenuItemChanges, MenuQuery, NewMenuItem},
     error::ApiError,
     model::MenuItem,
@@ -18,25 +19,42 @@ use crate::{
     startup::AppState,
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/menu/items", get(list_items).post(create_item))
-        .route(
-            "/menu/items/{id}",
-            get(get_item).patch(update_item).delete(delete_item),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_items, create_item))
+        .routes(routes!(get_item, update_item, delete_item))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
+    /// Only this category (exact match).
     category: Option<String>,
+    /// Only available (true) or unavailable (false) items.
     available: Option<bool>,
+    /// Items per page, 1 to 100 (default 50).
+    #[param(minimum = 0, maximum = 100)]
     page_size: Option<i32>,
+    /// `x-next-page-token` of the previous page.
     page_token: Option<String>,
 }
 
+/// Menu items ordered by name, a page at a time.
+///
 /// The page as a JSON array, as the original API answered; `x-next-page-token` and a `Link`
 /// header point to the next page when there is one.
+#[utoipa::path(
+    get,
+    path = "/menu/items",
+    tag = "menu",
+    params(ListParams),
+    responses(
+        (status = 200, description = "One page of items.", body = [MenuItem], headers(
+            ("x-next-page-token" = String, description = "Pass as `page_token` for the next page; absent on the last."),
+            ("link" = String, description = "`</menu/items?page_token=…>; rel=\"next\"` when there is a next page."),
+        )),
+    )
+)]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str()))]
 async fn list_items(
     State(state): State<AppState>,
@@ -71,6 +89,14 @@ async fn list_items(
     Ok((headers, axum::Json(page.items)))
 }
 
+/// One menu item.
+#[utoipa::path(
+    get,
+    path = "/menu/items/{id}",
+    tag = "menu",
+    params(("id" = String, Path, format = Uuid, description = "The item's UUID.")),
+    responses((status = 200, description = "The item.", body = MenuItem))
+)]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str(), %id))]
 async fn get_item(
     State(state): State<AppState>,
@@ -80,19 +106,43 @@ async fn get_item(
     state.backends.menu_item(&rid, &id).await.map(axum::Json)
 }
 
-#[derive(Debug, Deserialize)]
+/// A new menu item. Fields are checked here, so the error names the one that is missing.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewItemBody {
+    /// 1 to 120 characters.
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 120, example = "Margherita")]
     name: Option<String>,
+    /// At most 1000 characters.
+    #[schema(max_length = 1000)]
     description: Option<String>,
+    /// Price in minor units of `currency`.
+    #[schema(required = true, value_type = i64, minimum = 0, example = 1150)]
     price_cents: Option<i64>,
+    /// ISO 4217 code; USD when omitted.
+    #[schema(pattern = "^[A-Z]{3}$", example = "USD")]
     currency: Option<String>,
+    /// 1 to 60 characters.
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 60, example = "Pizza")]
     category: Option<String>,
+    /// True when omitted.
     available: Option<bool>,
 }
 
+/// Adds an item to the menu.
+#[utoipa::path(
+    post,
+    path = "/menu/items",
+    tag = "menu",
+    security(("bearer" = [])),
+    request_body = NewItemBody,
+    responses((status = 201, description = "Created.", body = MenuItem, headers(
+        ("location" = String, description = "`/menu/items/{id}` of the new item."),
+    )))
+)]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str()))]
 async fn create_item(
+    _: CatalogWriter,
     State(state): State<AppState>,
     rid: RequestId,
     Json(body): Json<NewItemBody>,
@@ -114,19 +164,36 @@ async fn create_item(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// Changes to an item; omitted fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangesBody {
+    #[schema(min_length = 1, max_length = 120)]
     name: Option<String>,
+    #[schema(max_length = 1000)]
     description: Option<String>,
+    #[schema(minimum = 0)]
     price_cents: Option<i64>,
+    #[schema(pattern = "^[A-Z]{3}$")]
     currency: Option<String>,
+    #[schema(min_length = 1, max_length = 60)]
     category: Option<String>,
     available: Option<bool>,
 }
 
+/// Changes an item.
+#[utoipa::path(
+    patch,
+    path = "/menu/items/{id}",
+    tag = "menu",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The item's UUID.")),
+    request_body = ChangesBody,
+    responses((status = 200, description = "The item as changed.", body = MenuItem))
+)]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str(), %id))]
 async fn update_item(
+    _: CatalogWriter,
     State(state): State<AppState>,
     rid: RequestId,
     Path(id): Path<String>,
@@ -147,8 +214,18 @@ async fn update_item(
         .map(axum::Json)
 }
 
+/// Removes an item from the menu. Orders keep the name and price they were placed with.
+#[utoipa::path(
+    delete,
+    path = "/menu/items/{id}",
+    tag = "menu",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The item's UUID.")),
+    responses((status = 204, description = "Deleted."))
+)]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str(), %id))]
 async fn delete_item(
+    _: CatalogWriter,
     State(state): State<AppState>,
     rid: RequestId,
     Path(id): Path<String>,

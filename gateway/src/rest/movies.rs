@@ -2,40 +2,41 @@
 //! original movie API have in their collections.
 
 use axum::{
-    Router,
     extract::{Path, State},
     http::{StatusCode, header},
     response::IntoResponse,
-    routing::get,
 };
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{Json, Query};
 use crate::{
-    backends::inventory::parse_movie_id, error::ApiError, model::Movie, request_id::RequestId,
-    startup::AppState,
+    auth::CatalogWriter, backends::inventory::parse_movie_id, error::ApiError, model::Movie,
+    request_id::RequestId, startup::AppState,
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/movies",
-            get(list_movies)
-                .post(create_movie)
-                .delete(delete_all_movies),
-        )
-        .route(
-            "/api/movies/{id}",
-            get(get_movie).put(update_movie).delete(delete_movie),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_movies, create_movie, delete_all_movies))
+        .routes(routes!(get_movie, update_movie, delete_movie))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
-    /// Case-insensitive substring of the title.
+    /// Only movies whose title contains this (any case).
     title: Option<String>,
 }
 
+/// The catalog, or the movies whose title contains `title` (any case).
+#[utoipa::path(
+    get,
+    path = "/api/movies",
+    tag = "movies",
+    params(ListParams),
+    responses((status = 200, description = "The movies, by id.", body = [Movie]))
+)]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str()))]
 async fn list_movies(
     State(state): State<AppState>,
@@ -49,18 +50,46 @@ async fn list_movies(
         .map(axum::Json)
 }
 
-/// Both fields are required; the catalog says which one is missing.
-#[derive(Debug, Deserialize)]
-struct MovieBody {
+/// A new movie: both fields are required; the catalog says which one is missing.
+#[derive(Debug, Deserialize, ToSchema)]
+struct NewMovieBody {
+    /// 1 to 300 characters.
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 300, example = "Inception")]
     title: Option<String>,
+    /// 1 to 5000 characters.
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 5000, example = "A mind-bending thriller")]
     description: Option<String>,
 }
 
+/// Changes to a movie: at least one of the two fields.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(min_properties = 1)]
+struct MovieChangesBody {
+    /// 1 to 300 characters.
+    #[schema(min_length = 1, max_length = 300, example = "Inception")]
+    title: Option<String>,
+    /// 1 to 5000 characters.
+    #[schema(min_length = 1, max_length = 5000)]
+    description: Option<String>,
+}
+
+/// Adds a movie; both `title` and `description` are required.
+#[utoipa::path(
+    post,
+    path = "/api/movies",
+    tag = "movies",
+    security(("bearer" = [])),
+    request_body = NewMovieBody,
+    responses((status = 201, description = "Created.", body = Movie, headers(
+        ("location" = String, description = "`/api/movies/{id}` of the new movie."),
+    )))
+)]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str()))]
 async fn create_movie(
+    _: CatalogWriter,
     State(state): State<AppState>,
     rid: RequestId,
-    Json(body): Json<MovieBody>,
+    Json(body): Json<NewMovieBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let movie = state
         .backends
@@ -78,8 +107,17 @@ async fn create_movie(
     ))
 }
 
+/// Deletes the whole catalog.
+#[utoipa::path(
+    delete,
+    path = "/api/movies",
+    tag = "movies",
+    security(("bearer" = [])),
+    responses((status = 204, description = "The catalog is empty."))
+)]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str()))]
 async fn delete_all_movies(
+    _: CatalogWriter,
     State(state): State<AppState>,
     rid: RequestId,
 ) -> Result<StatusCode, ApiError> {
@@ -87,6 +125,14 @@ async fn delete_all_movies(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// One movie.
+#[utoipa::path(
+    get,
+    path = "/api/movies/{id}",
+    tag = "movies",
+    params(("id" = i64, Path, minimum = 1, description = "The movie's id.")),
+    responses((status = 200, description = "The movie.", body = Movie))
+)]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str(), %id))]
 async fn get_movie(
     State(state): State<AppState>,
@@ -98,12 +144,22 @@ async fn get_movie(
 }
 
 /// Changes what is given; at least one of the two.
+#[utoipa::path(
+    put,
+    path = "/api/movies/{id}",
+    tag = "movies",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "The movie's id.")),
+    request_body = MovieChangesBody,
+    responses((status = 200, description = "The movie as changed.", body = Movie))
+)]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str(), %id))]
 async fn update_movie(
+    _: CatalogWriter,
     State(state): State<AppState>,
     rid: RequestId,
     Path(id): Path<String>,
-    Json(body): Json<MovieBody>,
+    Json(body): Json<MovieChangesBody>,
 ) -> Result<axum::Json<Movie>, ApiError> {
     let id = parse_movie_id(&id)?;
     state
@@ -113,8 +169,18 @@ async fn update_movie(
         .map(axum::Json)
 }
 
+/// Deletes one movie.
+#[utoipa::path(
+    delete,
+    path = "/api/movies/{id}",
+    tag = "movies",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "The movie's id.")),
+    responses((status = 204, description = "Deleted."))
+)]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str(), %id))]
 async fn delete_movie(
+    _: CatalogWriter,
     State(state): State<AppState>,
     rid: RequestId,
     Path(id): Path<String>,

@@ -32,19 +32,18 @@ impl BillingStack {
         mesh_testkit::init_tracing();
         let billing_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let nowhere = format!("http://127.0.0.1:{}", free_port());
-        let config = Config {
-            addr: ([127, 0, 0, 1], 0).into(),
-            backends: BackendUrls {
+        let config = Config::new(
+            ([127, 0, 0, 1], 0).into(),
+            BackendUrls {
                 menu: vec![nowhere.clone()],
                 order: vec![nowhere.clone()],
                 delivery: vec![nowhere.clone()],
                 inventory: vec![nowhere],
                 billing: vec![format!("http://{billing_addr}")],
             },
-            backend_timeout: Duration::from_secs(5),
-            assets_dir: gateway::config::DEFAULT_ASSETS_DIR.into(),
-            kafka: kafka.clone(),
-        };
+            kafka.clone(),
+            crate::helpers::token_keys(),
+        );
         let app = Application::build(config).await.expect("gateway starts");
         let addr = app.local_addr();
         let gateway = Served::spawn(addr, |stop| app.run_until_stopped(stop.wait()));
@@ -54,7 +53,7 @@ impl BillingStack {
             billing_addr,
             billing_db: mesh_testkit::database("billing"),
             kafka,
-            http: reqwest::Client::new(),
+            http: crate::helpers::admin_client(),
         };
         if with_billing {
             stack.start_billing().await;

@@ -3,7 +3,11 @@
 
 use std::net::SocketAddr;
 
-use gateway::{Application, Config, config::BackendUrls};
+use gateway::{
+    Application, Config,
+    auth::{Role, Verifier},
+    config::{BackendUrls, TokenKeys},
+};
 use mesh_kit::{config::DatabaseConfig, grpc::GrpcServer};
 use mesh_testkit::Served;
 use serde_json::{Value, json};
@@ -18,7 +22,48 @@ pub struct Stack {
     _others: Vec<Served>,
 }
 
+/// The secret the test gateways check tokens with.
+const SECRET: &[u8] = b"the gateway tests' own HS256 secret, 32+ bytes";
+
+/// The token keys every test gateway is configured with.
+pub fn token_keys() -> TokenKeys {
+    TokenKeys::Secret(SECRET.to_vec())
+}
+
+/// A token a test gateway accepts: `subject` with `role`, valid for an hour.
+pub fn token(role: Role, subject: &str) -> String {
+    Verifier::secret(SECRET)
+        .issue(subject, &[role], std::time::Duration::from_secs(3600))
+        .expect("a secret issues tokens")
+}
+
+/// An HTTP client that sends `token` as its bearer on every request (none: anonymous).
+pub fn client_with(token: Option<&str>) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = token {
+        let value = format!("Bearer {token}");
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            value.parse().expect("a token is a valid header"),
+        );
+    }
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
+/// What most tests act as: an admin, who may do everything.
+pub fn admin_client() -> reqwest::Client {
+    client_with(Some(&token(Role::Admin, "test-admin")))
+}
+
 pub async fn spawn_stack() -> Stack {
+    spawn_stack_with(|_| {}).await
+}
+
+/// [`spawn_stack`] with the gateway's settings changed first.
+pub async fn spawn_stack_with(configure: impl FnOnce(&mut Config)) -> Stack {
     mesh_testkit::init_tracing();
     let menu = spawn_menu().await;
     let inventory_db = mesh_testkit::database("inventory");
@@ -28,19 +73,19 @@ pub async fn spawn_stack() -> Stack {
     for _ in 0..3 {
         others.push(spawn_health_only().await);
     }
-    let config = Config {
-        addr: ([127, 0, 0, 1], 0).into(),
-        backends: BackendUrls {
+    let mut config = Config::new(
+        ([127, 0, 0, 1], 0).into(),
+        BackendUrls {
             menu: vec![menu.url()],
             order: vec![others[0].url()],
             delivery: vec![others[1].url()],
             inventory: vec![inventory.url()],
             billing: vec![others[2].url()],
         },
-        backend_timeout: std::time::Duration::from_secs(5),
-        assets_dir: gateway::config::DEFAULT_ASSETS_DIR.into(),
-        kafka: mesh_testkit::kafka(),
-    };
+        mesh_testkit::kafka(),
+        token_keys(),
+    );
+    configure(&mut config);
     let app = Application::build(config).await.expect("gateway starts");
     let addr = app.local_addr();
     let gateway = Served::spawn(addr, |stop| app.run_until_stopped(stop.wait()));
@@ -50,7 +95,7 @@ pub async fn spawn_stack() -> Stack {
         inventory: Some(inventory),
         inventory_db,
         inventory_addr,
-        http: reqwest::Client::new(),
+        http: admin_client(),
         _others: others,
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{error_of, spawn_stack};
+use crate::helpers::{error_of, spawn_stack, spawn_stack_with};
 
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_json_errors() {
@@ -59,6 +59,55 @@ async fn bodies_that_are_not_small_json_are_refused() {
         .expect("answers");
     let (code, _) = error_of(response, 413).await;
     assert_eq!(code, "PAYLOAD_TOO_LARGE");
+
+    // The optional body of a cancel is read under the same limit, with the same JSON error.
+    let response = stack
+        .http
+        .post(stack.url(&format!("/orders/{}/cancel", uuid::Uuid::new_v4())))
+        .header("content-type", "application/json")
+        .body(format!("{{\"reason\": \"{}\"}}", "x".repeat(1 << 20)))
+        .send()
+        .await
+        .expect("answers");
+    let (code, _) = error_of(response, 413).await;
+    assert_eq!(code, "PAYLOAD_TOO_LARGE");
+}
+
+#[tokio::test]
+async fn a_backend_that_drops_the_connection_mid_call_is_a_502_not_a_500() {
+    // A "backend" that takes the call and hangs up before answering, as a SIGKILL would.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let backend = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                use tokio::io::AsyncReadExt;
+                let mut buffer = vec![0; 64 * 1024];
+                // The HTTP/2 preface and the request's frames, then gone.
+                let _ = socket.read(&mut buffer).await;
+                drop(socket);
+            });
+        }
+    });
+    let stack =
+        spawn_stack_with(|config| config.backends.order = vec![format!("http://{backend}")]).await;
+    let body = serde_json::json!({"customer_id": "c-1", "items": [], "delivery_address": "x"});
+    let response = stack.post("/orders", &body).await;
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("a JSON error");
+    assert!(
+        matches!(status, 502 | 503),
+        "a lost backend is 502 or 503, got {status}: {body}"
+    );
+    assert!(
+        matches!(
+            body["error"]["code"].as_str(),
+            Some("BAD_GATEWAY" | "UNAVAILABLE")
+        ),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -136,4 +185,81 @@ async fn graphiql_is_served_from_the_gateway_itself() {
     }
     let (code, _) = error_of(stack.get("/graphiql/assets/left-pad/index.js").await, 404).await;
     assert_eq!(code, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn serves_https_with_the_configured_certificate() {
+    let ca = mesh_testkit::certs::TestCa::new();
+    let dir = std::env::temp_dir().join(format!("gateway-tls-{}", mesh_testkit::unique_id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (cert, key) = ca.issue(&["localhost", "127.0.0.1"]).write(&dir, "gateway");
+    let stack = spawn_stack_with(|config| {
+        config.tls = Some(gateway::config::TlsFiles { cert, key });
+    })
+    .await;
+    let url = format!("https://localhost:{}/healthz", stack.gateway.addr.port());
+
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.pem().as_bytes()).expect("CA"))
+        .https_only(true)
+        .build()
+        .expect("client");
+    let response = trusting.get(&url).send().await.expect("HTTPS answers");
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers().contains_key("strict-transport-security"),
+        "HSTS over HTTPS"
+    );
+    // A client that does not trust the CA refuses the certificate.
+    assert!(reqwest::Client::new().get(&url).send().await.is_err());
+    // Plain HTTP on the HTTPS port gets nothing useful.
+    let plain = format!("http://127.0.0.1:{}/healthz", stack.gateway.addr.port());
+    let answer = reqwest::Client::new().get(&plain).send().await;
+    assert!(answer.map(|r| r.status() != 200).unwrap_or(true));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn responses_carry_security_headers() {
+    let stack = spawn_stack().await;
+    let response = stack.get("/menu/items").await;
+    let headers = response.headers();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    // No CORS unless origins are configured.
+    assert!(!headers.contains_key("access-control-allow-origin"));
+
+    let stack = spawn_stack_with(|config| {
+        config.cors_origins = vec!["https://app.example.com".into()];
+    })
+    .await;
+    let preflight = stack
+        .http
+        .request(reqwest::Method::OPTIONS, stack.url("/orders"))
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let elsewhere = stack
+        .http
+        .get(stack.url("/menu/items"))
+        .header("origin", "https://evil.example.com")
+        .send()
+        .await
+        .expect("answers");
+    assert!(
+        !elsewhere
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
 }

@@ -125,24 +125,23 @@ pub async fn spawn_mesh(options: Options) -> Mesh {
         Delivery::Child { addr, .. } => format!("http://{addr}"),
     };
 
-    let config = Config {
-        addr: local(),
-        backends: BackendUrls {
+    let config = Config::new(
+        local(),
+        BackendUrls {
             menu: vec![menu.url()],
             order: vec![order.url()],
             delivery: vec![delivery_url],
             inventory: vec![inventory.url()],
             billing: vec![billing.url()],
         },
-        backend_timeout: Duration::from_secs(5),
-        assets_dir: gateway::config::DEFAULT_ASSETS_DIR.into(),
-        kafka: kafka.clone(),
-    };
+        kafka.clone(),
+        crate::helpers::token_keys(),
+    );
     let app = Application::build(config).await.expect("gateway starts");
     let gateway = Served::spawn(app.local_addr(), |stop| app.run_until_stopped(stop.wait()));
     let mesh = Mesh {
         gateway,
-        http: reqwest::Client::new(),
+        http: crate::helpers::admin_client(),
         kafka,
         delivery,
         _services: vec![menu, inventory, order, billing],

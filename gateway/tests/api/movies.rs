@@ -102,6 +102,18 @@ async fn bad_input_is_a_400_naming_the_problem() {
     .await;
     assert!(message.contains("invalid type"), "{message}");
 
+    // PostgreSQL refuses NUL in text: it must stop at validation, never reach it as a 500.
+    let (code, message) = error_of(stack.get("/api/movies?title=%00").await, 400).await;
+    assert_eq!(code, "INVALID_ARGUMENT");
+    assert_eq!(message, "title: must not contain control characters");
+    error_of(
+        stack
+            .post("/api/movies", &json!({"title": "a\0b", "description": "x"}))
+            .await,
+        400,
+    )
+    .await;
+
     let (code, _) = error_of(stack.put("/api/movies/1", &json!({})).await, 400).await;
     assert_eq!(code, "INVALID_ARGUMENT");
     error_of(

@@ -5,8 +5,10 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
+use gateway::auth::Role;
+
 use crate::{
-    helpers::graphql_error_code,
+    helpers::{graphql_error_code, token},
     mesh::{Mesh, Options, WAIT, spawn_mesh},
 };
 
@@ -119,19 +121,42 @@ async fn mutations_place_cancel_and_move_deliveries() {
     assert_eq!(graphql_error_code(&invalid), "INVALID_ARGUMENT");
     let listed = mesh
         .graphql(
-            "{ orders(customerId: \"c-9\") { items { id status } } }",
+            "{ orders(customerId: \"c-9\") { edges { cursor node { id status } } } }",
             json!({}),
         )
         .await;
-    assert_eq!(listed["data"]["orders"]["items"][0]["id"], id.as_str());
+    assert_eq!(
+        listed["data"]["orders"]["edges"][0]["node"]["id"],
+        id.as_str()
+    );
 }
 
-/// A graphql-transport-ws client: connects, subscribes, and yields the `next` payloads.
+/// A graphql-transport-ws client acting as an admin: connects, subscribes, and yields the
+/// `next` payloads.
 async fn subscribe(
     mesh: &Mesh,
     query: &str,
     variables: Value,
-) -> impl futures::Stream<Item = Value> {
+) -> impl futures::Stream<Item = Value> + use<> {
+    subscribe_as(mesh, &token(Role::Admin, "test-admin"), query, variables).await
+}
+
+/// The first answer (`next` or `error` payload) to a subscription made with `token`.
+pub async fn first_ws_reply(mesh: &Mesh, token: &str, query: &str, variables: Value) -> Value {
+    let mut replies = Box::pin(subscribe_as(mesh, token, query, variables).await);
+    tokio::time::timeout(WAIT, replies.next())
+        .await
+        .expect("an answer in time")
+        .expect("an answer")
+}
+
+/// [`subscribe`] with `token` in `connection_init`.
+async fn subscribe_as(
+    mesh: &Mesh,
+    token: &str,
+    query: &str,
+    variables: Value,
+) -> impl futures::Stream<Item = Value> + use<> {
     let url = format!("ws://{}/graphql/ws", mesh.gateway.addr);
     let mut request = url.into_client_request().expect("request");
     request.headers_mut().insert(
@@ -143,7 +168,10 @@ async fn subscribe(
         .expect("WebSocket connects");
     socket
         .send(Message::text(
-            json!({"type": "connection_init"}).to_string(),
+            json!({"type": "connection_init", "payload": {
+                "Authorization": format!("Bearer {token}"),
+            }})
+            .to_string(),
         ))
         .await
         .expect("init");

@@ -1,0 +1,308 @@
+//! Authentication at the gateway: every request's `Authorization: Bearer <JWT>` is verified once,
+//! here, and the caller it names travels with the request as a [`Caller`] (anonymous without a
+//! token). What a caller may do is [`policy`]'s alone.
+//!
+//! A token that does not verify is a 401 whatever the route, so a client learns at once that its
+//! token is bad rather than quietly being treated as anonymous.
+
+use std::time::Duration;
+
+use axum::{
+    Json,
+    extract::{FromRequestParts, Request, State},
+    http::{HeaderMap, header, request::Parts},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    backends::Backends,
+    error::{ApiError, ErrorCode},
+    model::{BillingOrder, Delivery, Order, Payment},
+    request_id::RequestId,
+};
+
+pub mod policy;
+pub mod token;
+
+pub use policy::{Action, Caller, Grant, Principal, Role};
+pub use token::Verifier;
+
+/// How long a development sign-in lasts.
+const DEV_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
+
+/// What the middleware and the sign-in route share.
+#[derive(Clone)]
+pub struct Auth {
+    pub verifier: Verifier,
+    /// `GATEWAY_DEV_LOGIN`: `POST /auth/dev-token` hands out tokens for any role. Development
+    /// only; off unless set.
+    pub dev_login: bool,
+}
+
+impl Auth {
+    /// The caller a request's headers name: anonymous without `Authorization`, an error when it
+    /// is there but does not verify.
+    pub async fn caller(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return Ok(Caller::anonymous());
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(bearer)
+            .ok_or_else(|| invalid_token("Authorization must be `Bearer <token>`"))?;
+        self.caller_from_token(token).await
+    }
+
+    /// The caller a bare token names (a WebSocket's `connection_init`, say).
+    pub async fn caller_from_token(&self, token: &str) -> Result<Caller, ApiError> {
+        match self.verifier.verify(token).await {
+            Ok(principal) => Ok(Caller(Some(principal))),
+            Err(err) => {
+                tracing::info!(error = %err, "bearer token refused");
+                Err(invalid_token(
+                    "the bearer token is invalid or expired; get a new one",
+                ))
+            }
+        }
+    }
+}
+
+/// The token of `Bearer <token>` (the scheme in any case).
+pub fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+fn invalid_token(message: &str) -> ApiError {
+    ApiError::new(ErrorCode::Unauthenticated, message)
+}
+
+/// Middleware: verifies the request's token and records its [`Caller`].
+pub async fn authenticate(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
+    match auth.caller(request.headers()).await {
+        Ok(caller) => {
+            if let Some(principal) = caller.principal() {
+                tracing::Span::current().record("subject", principal.subject.as_str());
+            }
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+/// A caller that sent a valid token; anonymous requests are refused with 401 before their body
+/// is read. What the caller may do is still the policy's to say.
+#[derive(Clone, Debug)]
+pub struct Authenticated(pub Caller);
+
+impl std::ops::Deref for Authenticated {
+    type Target = Caller;
+
+    fn deref(&self) -> &Caller {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Ok(caller) = Caller::from_request_parts(parts, state).await;
+        if caller.principal().is_none() {
+            return Err(policy::unauthenticated());
+        }
+        Ok(Self(caller))
+    }
+}
+
+/// A caller allowed to change the menu and the movie catalog (an admin), checked before the
+/// body is read.
+#[derive(Clone, Debug)]
+pub struct CatalogWriter;
+
+impl<S: Send + Sync> FromRequestParts<S> for CatalogWriter {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Ok(caller) = Caller::from_request_parts(parts, state).await;
+        caller.authorize(Action::WriteCatalog)?;
+        Ok(Self)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        // Routers built without the middleware (unit tests) see everyone as anonymous.
+        Ok(parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+/// `POST /auth/dev-token` `{"role": "customer", "sub": "c-1"}`.
+#[derive(Debug, Deserialize)]
+pub struct DevSignIn {
+    role: Option<String>,
+    sub: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DevToken {
+    token: String,
+    role: &'static str,
+    sub: String,
+    expires_in: u64,
+}
+
+/// The development sign-in: a token for any role and subject, so a person (or the web page)
+/// can act as a customer, courier or admin without the command line. Mounted only with
+/// `GATEWAY_DEV_LOGIN=true`.
+pub async fn dev_token(
+    State(auth): State<Auth>,
+    crate::rest::Json(body): crate::rest::Json<DevSignIn>,
+) -> Result<Json<DevToken>, ApiError> {
+    let names: Vec<&str> = Role::ALL.iter().map(|role| role.as_str()).collect();
+    let role = body.role.as_deref().and_then(Role::parse).ok_or_else(|| {
+        ApiError::invalid("role", &format!("must be one of {}", names.join(", ")))
+    })?;
+    let sub = mesh_kit::text::TextRule::line(100)
+        .required("sub", body.sub.as_deref().unwrap_or_default())
+        .map_err(|err| ApiError::new(ErrorCode::InvalidArgument, err.to_string()))?;
+    let token = auth
+        .verifier
+        .issue(&sub, &[role], DEV_TOKEN_TTL)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::FailedPrecondition,
+                "development sign-in needs GATEWAY_JWT_SECRET (tokens here come from the identity provider)",
+            )
+        })?;
+    Ok(Json(DevToken {
+        token,
+        role: role.as_str(),
+        sub,
+        expires_in: DEV_TOKEN_TTL.as_secs(),
+    }))
+}
+
+// === Reads that depend on who owns the data ===
+//
+// REST and GraphQL alike fetch through these, so "someone else's is 404" is decided once.
+
+/// The order, if the caller may read, cancel or follow it.
+pub async fn order_for(
+    caller: &Caller,
+    backends: &Backends,
+    rid: &RequestId,
+    id: &str,
+) -> Result<Order, ApiError> {
+    if caller.principal().is_none() {
+        return Err(policy::unauthenticated());
+    }
+    let order = backends.order(rid, id).await?;
+    caller.authorize(Action::UseOrder {
+        id: order.id.as_str(),
+        owner: &order.customer_id,
+    })?;
+    Ok(order)
+}
+
+/// The order's delivery, if the caller may read it: couriers and admins any, a customer their
+/// own order's.
+pub async fn delivery_for(
+    caller: &Caller,
+    backends: &Backends,
+    rid: &RequestId,
+    order_id: &str,
+) -> Result<Delivery, ApiError> {
+    if caller.authorize(Action::ReadAnyDelivery).is_err() {
+        let order = order_for(caller, backends, rid, order_id).await?;
+        caller.authorize(Action::ReadDelivery {
+            order_id: order.id.as_str(),
+            owner: &order.customer_id,
+        })?;
+    }
+    backends.delivery(rid, order_id).await
+}
+
+/// The order's payment, if the caller may read it.
+pub async fn payment_for(
+    caller: &Caller,
+    backends: &Backends,
+    rid: &RequestId,
+    order_id: &str,
+) -> Result<Payment, ApiError> {
+    let order = order_for(caller, backends, rid, order_id).await?;
+    caller.authorize(Action::ReadPayment {
+        order_id: order.id.as_str(),
+        owner: &order.customer_id,
+    })?;
+    backends.payment(rid, order_id).await
+}
+
+/// The stored billing order, if the caller may read it.
+pub async fn billing_order_for(
+    caller: &Caller,
+    backends: &Backends,
+    rid: &RequestId,
+    request_id: &str,
+) -> Result<BillingOrder, ApiError> {
+    if caller.principal().is_none() {
+        return Err(policy::unauthenticated());
+    }
+    let order = backends.billing_order(rid, request_id).await?;
+    caller.authorize(Action::ReadBillingOrder {
+        request_id: order.request_id.as_str(),
+        user: order.user_id,
+    })?;
+    Ok(order)
+}
+
+/// The billing user id a request acts for: the caller's own (its token subject, a positive
+/// integer), or, for an admin, the one named.
+pub fn billing_user_for(caller: &Caller, named: Option<i64>) -> Result<i64, ApiError> {
+    let grant = caller.authorize(Action::ActForBillingUser { user: named })?;
+    grant.subject().parse::<i64>().map_err(|_| {
+        ApiError::new(
+            ErrorCode::Forbidden,
+            "billing needs a token whose subject is the numeric billing user id",
+        )
+    })
+}
+
+/// The policy as a GraphQL field guard, for fields whose decision needs no data:
+/// `#[graphql(guard = "Allowed(Action::WriteCatalog)")]`.
+pub struct Allowed(pub Action<'static>);
+
+impl async_graphql::Guard for Allowed {
+    async fn check(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<()> {
+        use async_graphql::ErrorExtensions;
+        crate::graphql::caller(ctx)
+            .authorize(self.0)
+            .map(drop)
+            .map_err(|err| err.extend())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer;
+
+    #[test]
+    fn reads_the_bearer_scheme_in_any_case() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer  abc "), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(bearer("abc"), None);
+    }
+}
