@@ -1,19 +1,20 @@
 # syntax=docker/dockerfile:1
 #
 # One image shape for every binary of the mesh:
-#   docker build --build-arg BIN=order-service -t mesh/order-service:latest .
+#   docker build --build-arg BIN=order-service -t ghcr.io/mesh-org/mesh-order-service:0.1.0 .
 # BIN is one of: menu-service, order-service, delivery-service, inventory-service,
-# billing-service, gateway.
+# billing-service, gateway. Base images are pinned by full version tag (validate-deploy
+# refuses a bare or :latest one); bump them on purpose.
 
 # GraphiQL's browser assets for the gateway. Other binaries get an empty directory, so one
 # runtime stage serves all of them without shipping node_modules they never read.
-FROM node:20-bookworm-slim AS web
+FROM node:20.20.2-bookworm-slim AS web
 ARG BIN
 WORKDIR /web
 COPY gateway/web/package.json gateway/web/package-lock.json ./
 RUN if [ "$BIN" = "gateway" ]; then npm ci --omit=dev --no-audit --no-fund; else mkdir node_modules; fi
 
-FROM rust:1-bookworm AS build
+FROM rust:1.95.0-bookworm AS build
 # Nothing to install: rdkafka builds its bundled librdkafka with the image's gcc, make and
 # perl (./configure, no compression codecs, no TLS), and the proto crate brings its own protoc
 # (protoc-bin-vendored).
@@ -30,7 +31,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     && cargo build --release --locked --bin "$BIN" \
     && install -D "target/release/$BIN" /out/app
 
-FROM debian:bookworm-slim
+FROM debian:12.11-slim
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \

@@ -6,8 +6,12 @@
 // Loads <base>/graphql in Debian's headless Chromium (driven by playwright-core, which is a
 // devDependency of gateway/web: `npm ci` there installs it; it never downloads a browser) and
 //   1. waits for GraphiQL to render (container + query editor visible);
-//   2. runs `{ __typename }` through the Run button and expects `"__typename": "QueryRoot"`
-//      (any string __typename is accepted, with a warning);
+//   1b. opens the Docs pane and expects the schema there: the root types Query, Mutation and
+//      Subscription and the schema's types listed, never "Error fetching schema" (GraphiQL
+//      loads the schema with the standard introspection query, so this proves the gateway
+//      answers it);
+//   1c. types `{ menuI` into the editor and expects the completion list to offer `menuItems`;
+//   2. runs `{ __typename }` through the Run button and expects `"__typename": "Query"`;
 //   3. runs `subscription { __typename }` and expects GraphiQL to open a graphql-transport-ws
 //      socket to <base host>/graphql/ws, get `connection_ack` and an answer (next/error), which
 //      proves the subscription path without depending on the schema
@@ -21,75 +25,29 @@
 //      CHECK_GRAPHIQL_TIMEOUT_MS=20000      per-step timeout
 //      CHROMIUM_PATH=/usr/bin/chromium      browser binary (Debian's `chromium` package)
 
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { baseUrlArg, CheckError, fail, openBrowser } from './lib/browser.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const WEB_DIR = path.join(REPO, 'gateway', 'web');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const TIMEOUT = Number(process.env.CHECK_GRAPHIQL_TIMEOUT_MS || 20000);
 const SCREENSHOT = process.env.CHECK_GRAPHIQL_SCREENSHOT || '';
 const SKIP_WS = process.env.CHECK_GRAPHIQL_SKIP_WS === '1';
 
-class CheckError extends Error {}
-const fail = (msg) => {
-  throw new CheckError(msg);
-};
-
-// --- arguments and prerequisites -------------------------------------------------------------
-
-const arg = process.argv[2];
-if (!arg) {
-  console.error('usage: node scripts/check-graphiql.mjs http://127.0.0.1:PORT');
-  process.exit(2);
-}
-let base;
-try {
-  base = new URL(arg.replace(/\/+$/, ''));
-} catch {
-  console.error(`check-graphiql: not a URL: ${arg}`);
-  process.exit(2);
-}
+const base = baseUrlArg('node scripts/check-graphiql.mjs http://127.0.0.1:PORT');
 const pageUrl = new URL('/graphql', base).toString();
+// With a token, the page is opened as /graphql#token=... (what scripts/up prints) and a query
+// only a signed-in user may run must answer.
+const TOKEN = process.env.CHECK_GRAPHIQL_TOKEN || '';
 const ownHost = base.host; // host:port, as every request of the page must use
-
-if (!fs.existsSync(CHROMIUM)) {
-  console.error(
-    `check-graphiql: ${CHROMIUM} not found. Install Debian's chromium with ` +
-      `scripts/lib/ensure-chromium.sh (apt-get install chromium).`,
-  );
-  process.exit(1);
-}
-
-// playwright-core lives in gateway/web/node_modules (devDependency), not next to this script.
-async function loadPlaywright() {
-  try {
-    const require = createRequire(path.join(WEB_DIR, 'package.json'));
-    return require('playwright-core');
-  } catch {
-    console.error(
-      'check-graphiql: playwright-core is not installed. Run `npm ci` in gateway/web ' +
-        '(without --omit=dev: playwright-core is a devDependency).',
-    );
-    process.exit(1);
-  }
-}
-const { chromium } = await loadPlaywright();
 
 // --- the check -------------------------------------------------------------------------------
 
-const requests = []; // every URL the page asked for, HTTP and WebSocket
 const wsFrames = []; // parsed graphql-transport-ws messages received on /graphql/ws
 const wsErrors = []; // socket errors on /graphql/ws, e.g. a failed upgrade
-const problems = []; // uncaught page errors and CSP refusals
 let subscribing = false; // step 3 under way
 
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'check-graphiql-'));
-let context;
+let browser;
 let page;
+let requests = []; // every URL the page asked for, HTTP and WebSocket
+let problems = []; // uncaught page errors, CSP refusals, bad asset answers
 
 // The text of a GraphiQL CodeMirror 5 editor (the DOM only holds the visible lines).
 const editorText = (selector) =>
@@ -128,24 +86,15 @@ async function waitForResult(predicate, what) {
 }
 
 async function main() {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 800 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+  browser = await openBrowser({
+    ownHost,
+    // GraphiQL 3 shows a subscription's GraphQL errors (a graphql-transport-ws `error` frame)
+    // in the result pane but also leaves them as an unhandled rejection; that one is expected.
+    expectedPageError: () => subscribing && wsFrames.some((f) => f.type === 'error'),
   });
-  context.on('request', (req) => requests.push(req.url()));
+  ({ requests, problems } = browser);
   // The asset route must answer with usable content types (browsers refuse CSS served otherwise).
-  context.on('response', (res) => {
+  browser.context.on('response', (res) => {
     const { pathname } = new URL(res.url());
     if (!pathname.startsWith('/graphiql/assets/')) return;
     const type = res.headers()['content-type'] || '(none)';
@@ -153,9 +102,8 @@ async function main() {
     if (res.status() !== 200) problems.push(`${pathname} answered ${res.status()}`);
     else if (want && !want.test(type)) problems.push(`${pathname} served as ${type}`);
   });
-  page = context.pages()[0] || (await context.newPage());
+  page = await browser.page();
   page.on('websocket', (ws) => {
-    requests.push(ws.url());
     if (new URL(ws.url()).pathname !== '/graphql/ws') return;
     ws.on('socketerror', (err) => wsErrors.push(String(err)));
     ws.on('framereceived', ({ payload }) => {
@@ -166,20 +114,9 @@ async function main() {
       }
     });
   });
-  page.on('pageerror', (err) => {
-    // GraphiQL 3 shows a subscription's GraphQL errors (a graphql-transport-ws `error` frame)
-    // in the result pane but also leaves them as an unhandled rejection; that one is expected.
-    if (subscribing && wsFrames.some((f) => f.type === 'error')) return;
-    problems.push(`uncaught page error: ${err.message}`);
-  });
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && /Content Security Policy|Refused to/i.test(msg.text())) {
-      problems.push(`console: ${msg.text()}`);
-    }
-  });
 
   // 1. GraphiQL renders.
-  const response = await page.goto(pageUrl, { waitUntil: 'load', timeout: TIMEOUT });
+  const response = await page.goto(TOKEN ? `${pageUrl}#token=${TOKEN}` : pageUrl, { waitUntil: 'load', timeout: TIMEOUT });
   if (!response || !response.ok()) fail(`GET ${pageUrl} answered ${response ? response.status() : 'nothing'}`);
   try {
     await page.locator('.graphiql-container').waitFor({ state: 'visible', timeout: TIMEOUT });
@@ -188,6 +125,41 @@ async function main() {
     const body = (await page.locator('body').innerText().catch(() => '')).slice(0, 500);
     fail(`GraphiQL did not render within ${TIMEOUT} ms (missing assets?). Page text:\n${body}`);
   }
+
+  // 1b. The Docs pane lists the schema.
+  await page.getByRole('button', { name: 'Show Documentation Explorer' }).click({ timeout: TIMEOUT });
+  const docs = page.locator('section[aria-label="Documentation Explorer"]');
+  await docs.waitFor({ state: 'visible', timeout: TIMEOUT });
+  const docsDeadline = Date.now() + TIMEOUT;
+  let docsText = '';
+  while (Date.now() < docsDeadline) {
+    docsText = await docs.innerText();
+    if (/Root Types/.test(docsText) || /Error fetching schema/.test(await page.locator('body').innerText())) break;
+    await page.waitForTimeout(100);
+  }
+  const bodyText = await page.locator('body').innerText();
+  if (/Error fetching schema/.test(bodyText)) fail(`GraphiQL says "Error fetching schema":\n${bodyText.slice(0, 800)}`);
+  for (const expected of ['Root Types', 'Query', 'Mutation', 'Subscription', 'All Schema Types', 'MenuItem', 'Movie', 'Order']) {
+    if (!docsText.includes(expected)) fail(`the Docs pane does not list ${expected}; it shows:\n${docsText.slice(0, 800)}`);
+  }
+  const typesListed = (docsText.split('All Schema Types')[1] || '').split('\n').filter((line) => line.trim()).length;
+
+  // 1c. Typing offers completions from the schema.
+  const editor = page.locator('.graphiql-query-editor .CodeMirror');
+  await page.evaluate(() => {
+    document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue('');
+  });
+  await editor.click({ timeout: TIMEOUT });
+  await page.keyboard.type('{ menuI', { delay: 50 });
+  const hints = page.locator('.CodeMirror-hints');
+  try {
+    await hints.waitFor({ state: 'visible', timeout: TIMEOUT });
+  } catch {
+    fail('typing "{ menuI" in the editor offered no completions');
+  }
+  const offered = await hints.innerText();
+  if (!offered.includes('menuItems')) fail(`completions for "{ menuI" do not offer menuItems: ${offered}`);
+  await page.keyboard.press('Escape');
 
   // 2. A query over HTTP POST /graphql.
   await run('{ __typename }');
@@ -199,8 +171,21 @@ async function main() {
     fail(`result pane is not JSON:\n${text}`);
   }
   if (typeof typename !== 'string') fail(`query { __typename } gave no data.__typename:\n${text}`);
-  if (typename !== 'QueryRoot') console.warn(`check-graphiql: note: root type is "${typename}", not "QueryRoot"`);
+  if (typename !== 'Query') fail(`the query root type is "${typename}", not "Query"`);
   if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT });
+
+  // 2b. Signed in through the link: the token reached the Headers tab and goes with queries.
+  let tokenSummary = 'no token given';
+  if (TOKEN) {
+    await page.evaluate(() => {
+      document.querySelector('.result-window .CodeMirror').CodeMirror.setValue('');
+    });
+    await run('{ orders(customerId: "graphiql-check") { nodes { id } } }');
+    const signedIn = await waitForResult((t) => /"orders"|"errors"/.test(t), 'the signed-in query result');
+    if (!/"orders":\s*\{/.test(signedIn)) fail(`a query needing a token failed in GraphiQL opened with #token=:\n${signedIn}`);
+    if (page.url().includes('token=')) fail('the token stayed in the address bar');
+    tokenSummary = 'a token from #token= signs queries in';
+  }
 
   // 3. A subscription over graphql-transport-ws at /graphql/ws.
   let wsSummary = 'subscriptions skipped';
@@ -228,17 +213,14 @@ async function main() {
   }
 
   // 4. Nothing left the gateway.
-  const foreign = requests.filter((u) => {
-    const url = new URL(u);
-    if (['data:', 'blob:', 'about:'].includes(url.protocol)) return false;
-    return url.host !== ownHost;
-  });
+  const foreign = browser.foreignRequests();
   if (foreign.length) fail(`the page made requests to other hosts than ${ownHost}:\n  ${foreign.join('\n  ')}`);
   if (problems.length) fail(`the page reported problems:\n  ${problems.join('\n  ')}`);
 
   console.log(
-    `check-graphiql: OK: ${pageUrl} rendered GraphiQL, { __typename } -> "${typename}", ` +
-      `${wsSummary}, ${requests.length} requests all to ${ownHost}`,
+    `check-graphiql: OK: ${pageUrl} rendered GraphiQL, the Docs pane lists ${typesListed} types, ` +
+      `"{ menuI" completes to menuItems, { __typename } -> "${typename}", ` +
+      `${tokenSummary}, ${wsSummary}, ${requests.length} requests all to ${ownHost}`,
   );
 }
 
@@ -251,7 +233,6 @@ try {
   if (requests.length) console.error(`check-graphiql: requests made:\n  ${requests.join('\n  ')}`);
   if (SCREENSHOT && page) await page.screenshot({ path: SCREENSHOT }).catch(() => {});
 } finally {
-  if (context) await context.close().catch(() => {});
-  fs.rmSync(userDataDir, { recursive: true, force: true });
+  if (browser) await browser.close();
 }
 process.exit(code);

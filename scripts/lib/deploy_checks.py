@@ -1,16 +1,37 @@
-"""Cross-file checks of docker-compose.yml and deploy/ that schemas cannot express.
+"""What schemas cannot see in docker-compose.yml, the rendered kustomize overlays and the
+Dockerfile: that they agree with each other and with the code.
 
-Run by scripts/validate-deploy after the schema validators: the schemas say each document is
-well-formed; this says the documents agree with each other and with the mesh's contract
-(ports, names, probes, images, replicas). Usage: deploy_checks.py <repo root>
+Run by scripts/validate-deploy after the schema validators:
+    deploy_checks.py <repo root> <overlay>=<rendered.yaml>...     e.g. dev=/tmp/dev.yaml
+
+The env checks read the code (rust_env.py): every variable set on a mesh container (env, and
+every key of the ConfigMaps and Secrets it pulls with envFrom) must be one its binary reads;
+every variable the binary cannot do without in a cluster must be set; and the values that name
+other parts of the mesh (KAFKA_BROKERS, the backend URLs, PG_URL, the bind address) must name
+the Service, the port and the role that really serve them. The rest covers what this mesh
+promises: pinned images, probes, drain, replicas and autoscalers, disruption budgets, spread,
+security contexts, headless Services, the NodePort as the only way in, NetworkPolicies that
+allow exactly the connections the settings name, one PostgreSQL role per service, the topics
+declared ahead of time with auto-creation off, and no password outside the dev overlay.
+
+An overlay named "dev" may run one replica and must carry the (dev-only) Secrets; every other
+overlay renders no Secret and references the ones dev defines, by the same names and keys.
 """
 
+import base64
+import dataclasses
+import difflib
 import pathlib
+import re
 import sys
 from urllib.parse import urlparse
 
 import yaml
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import rust_env  # noqa: E402
+
+# The mesh's contract (design.md): each binary and the port it serves.
 BINARIES = {
     "menu-service": 50051,
     "order-service": 50052,
@@ -20,13 +41,27 @@ BINARIES = {
     "gateway": 3000,
 }
 SERVICES = [name for name in BINARIES if name != "gateway"]
-NAMESPACE = "mesh"
-IMAGE_UID = 10001  # the Dockerfile's USER
+GATEWAY_NODE_PORT = 31000
+# Deployments the mesh autoscales (issue 10).
+AUTOSCALED = {"gateway", "order-service"}
+# A pod's preStop sleep plus at least this long to finish in-flight work before SIGKILL.
+MIN_DRAIN_SECONDS = 10
+# PostgreSQL's defaults: max_connections and superuser_reserved_connections.
+PG_MAX_CONNECTIONS = 100
+PG_RESERVED = 3
 
 
 def prefix(binary):
     """menu-service -> MENU, gateway -> GATEWAY: the env var prefix of a binary."""
     return binary.removesuffix("-service").upper()
+
+
+def url_var_binary(name):
+    """MENU_URL -> menu-service: the backend a *_URL variable names, else None."""
+    for binary in SERVICES:
+        if name == f"{prefix(binary)}_URL":
+            return binary
+    return None
 
 
 class Report:
@@ -42,230 +77,998 @@ class Report:
             self.errors.append(message)
         return ok
 
+    def fail(self, message):
+        return self.check(False, message)
+
+
+# === What the code says ===
+
+
+@dataclasses.dataclass
+class Code:
+    env: dict  # binary -> rust_env.BinaryEnv
+    topics: list  # every topic the mesh uses, each followed by its dead-letter topic
+
+    def default(self, binary, name):
+        read = self.env[binary].accepted.get(name)
+        return None if read is None else read.default
+
+
+def mesh_topics(root):
+    """mesh-kit/src/kafka.rs's ALL_TOPICS, each with its dead-letter topic (dlq_of)."""
+    text = (root / "mesh-kit/src/kafka.rs").read_text()
+    consts = dict(re.findall(r'pub const (\w+): &str = "([^"]+)";', text))
+    listed = re.search(r"pub const ALL_TOPICS: \[&str; \d+\] = \[([^\]]*)\]", text)
+    dlq = re.search(r'pub fn dlq_of\(topic: &str\) -> String \{\s*format!\("\{topic\}([^"]*)"\)', text)
+    if not listed or not dlq:
+        raise SystemExit("deploy_checks: cannot find ALL_TOPICS or dlq_of in mesh-kit/src/kafka.rs")
+    topics = []
+    for ident in re.findall(r"\w+", listed.group(1)):
+        topics += [consts[ident], consts[ident] + dlq.group(1)]
+    return topics
+
+
+def read_code(root):
+    return Code(rust_env.scan(root), mesh_topics(root))
+
+
+def check_env_names(report, where, binary, env, code):
+    """Every name set is read by the binary; every name it needs is set."""
+    known = code.env[binary]
+    for name, value in sorted(env.items()):
+        if name in known.accepted:
+            continue
+        close = difflib.get_close_matches(name, known.accepted, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        report.fail(f"{where}: sets {name} ({value.origin}), which {binary} never reads{hint}")
+    for name, read in sorted(known.required.items()):
+        report.check(
+            name in env,
+            f"{where}: needs {name}, but nothing sets it (the code's default "
+            f"{read.default} points at the container itself; read at {read.where})",
+        )
+
+
+def effective(binary, name, env, code):
+    """A variable's value as the binary sees it: set, else the code's default."""
+    value = env.get(name)
+    if value is not None and value.value is not None:
+        return value.value
+    return code.default(binary, name)
+
+
+# === Images and the Dockerfile ===
+
+
+def image_problem(image):
+    """Why an image reference is not pinned, or None."""
+    if "@sha256:" in image:
+        return None
+    name = image.rsplit("/", 1)[-1]
+    if ":" not in name:
+        return f"image {image} has no tag (it means :latest)"
+    tag = name.split(":", 1)[1]
+    if tag == "latest":
+        return f"image {image} is not pinned (:latest)"
+    return None
+
+
+def check_dockerfile(root, report):
+    """Base images pinned by tag, a numeric non-root USER last. Returns that uid."""
+    stages, uid, final_user = set(), None, None
+    for line in (root / "Dockerfile").read_text().splitlines():
+        m = re.match(r"(?i)^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", line.strip())
+        if m:
+            image, alias = m.group(1), m.group(2)
+            if image.lower() not in stages and image != "scratch":
+                problem = image_problem(image)
+                report.check(problem is None, f"Dockerfile: FROM {image}: {problem}")
+            if alias:
+                stages.add(alias.lower())
+            final_user = None
+            continue
+        m = re.match(r"(?i)^USER\s+(\S+)", line.strip())
+        if m:
+            final_user = m.group(1)
+    if report.check(final_user is not None, "Dockerfile: the last stage sets no USER (it would run as root)"):
+        user = final_user.split(":")[0]
+        if report.check(
+            user.isdigit() and int(user) != 0,
+            f"Dockerfile: USER {final_user} must be a numeric non-root uid (runAsNonRoot checks it)",
+        ):
+            uid = int(user)
+    return uid
+
+
+# === Kubernetes: the rendered overlay ===
+
+
+@dataclasses.dataclass
+class Value:
+    value: str | None  # None: not known here (a Secret made outside the repository)
+    origin: str
+
+
+class Cluster:
+    """One rendered overlay, indexed."""
+
+    def __init__(self, overlay, docs, external_secrets):
+        self.overlay = overlay
+        self.docs = [d for d in docs if d]
+        self.by_kind = {}
+        for doc in self.docs:
+            self.by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
+        self.external_secrets = external_secrets  # name -> keys (from the dev overlay)
+
+    def kind(self, kind):
+        return self.by_kind.get(kind, {})
+
+    def workloads(self):
+        for kind in ("Deployment", "StatefulSet", "Job"):
+            for name, doc in self.kind(kind).items():
+                yield kind, name, doc
+
+    def namespace(self, doc):
+        return doc["metadata"].get("namespace", "default")
+
+    def pod_labels(self, workload):
+        return workload["spec"]["template"]["metadata"].get("labels", {})
+
+    def secret_keys(self, name):
+        secret = self.kind("Secret").get(name)
+        if secret is None:
+            return None
+        data = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+        data.update(secret.get("stringData") or {})
+        return data
+
+    def container_env(self, where, container, report):
+        """Every variable a container gets from the manifests: name -> Value."""
+        env = {}
+        for source in container.get("envFrom", []):
+            if "configMapRef" in source:
+                ref = source["configMapRef"]["name"]
+                cm = self.kind("ConfigMap").get(ref)
+                if report.check(cm is not None, f"{where}: envFrom names missing ConfigMap {ref}"):
+                    for key, value in (cm.get("data") or {}).items():
+                        env[key] = Value(str(value), f"from ConfigMap {ref}")
+            if "secretRef" in source:
+                ref = source["secretRef"]["name"]
+                keys = self.secret_keys(ref)
+                if keys is not None:
+                    for key, value in keys.items():
+                        env[key] = Value(value, f"from Secret {ref}")
+                elif ref in self.external_secrets:
+                    for key in self.external_secrets[ref]:
+                        env[key] = Value(None, f"from Secret {ref}, made outside the repository")
+                else:
+                    report.fail(f"{where}: envFrom names Secret {ref}, which neither this overlay nor dev defines")
+        for var in container.get("env", []):
+            name = var["name"]
+            if "value" in var:
+                env[name] = Value(str(var["value"]), "env")
+                continue
+            ref = var.get("valueFrom", {})
+            if "secretKeyRef" in ref:
+                secret, key = ref["secretKeyRef"]["name"], ref["secretKeyRef"]["key"]
+                keys = self.secret_keys(secret)
+                if keys is None:
+                    keys = dict.fromkeys(self.external_secrets.get(secret, []))
+                if report.check(key in keys, f"{where}: {name} reads missing secret key {secret}/{key}"):
+                    env[name] = Value(keys[key], f"from secret key {secret}/{key}")
+            elif "configMapKeyRef" in ref:
+                cm, key = ref["configMapKeyRef"]["name"], ref["configMapKeyRef"]["key"]
+                data = (self.kind("ConfigMap").get(cm) or {}).get("data") or {}
+                if report.check(key in data, f"{where}: {name} reads missing ConfigMap key {cm}/{key}"):
+                    env[name] = Value(str(data[key]), f"from ConfigMap key {cm}/{key}")
+            else:
+                env[name] = Value(None, "env (from the pod)")
+        return env
+
+    def services_selecting(self, workload):
+        labels = self.pod_labels(workload)
+        return [
+            svc
+            for svc in self.kind("Service").values()
+            if svc["spec"].get("selector") and svc["spec"]["selector"].items() <= labels.items()
+            and self.namespace(svc) == self.namespace(workload)
+        ]
+
+    def workload_by_image(self, repository):
+        """The StatefulSet whose container runs the image repository (postgres, apache/kafka)."""
+        for kind, name, doc in self.workloads():
+            if kind != "StatefulSet":
+                continue
+            for container in doc["spec"]["template"]["spec"]["containers"]:
+                if container["image"].split("@")[0].rsplit(":", 1)[0].endswith(repository):
+                    return name, doc, container
+        return None, None, None
+
+
+def container_port(container, port):
+    """A port number, or a named port of the container, as a number."""
+    if isinstance(port, int):
+        return port
+    for p in container.get("ports", []):
+        if p.get("name") == port:
+            return p["containerPort"]
+    return None
+
+
+def resolve_host(cluster, host, port, where, report, target):
+    """Checks that host:port reaches `target` (a workload) through one of its Services.
+    host is <svc>, <svc>.<ns>[.svc[.cluster.local]] or <pod>.<svc>.<ns>... for a StatefulSet."""
+    kind, name, workload, container = target
+    services = cluster.services_selecting(workload)
+    ns = cluster.namespace(workload)
+    wanted = []
+    for svc in services:
+        svc_name = svc["metadata"]["name"]
+        names = {svc_name, f"{svc_name}.{ns}", f"{svc_name}.{ns}.svc", f"{svc_name}.{ns}.svc.cluster.local"}
+        if kind == "StatefulSet" and svc["spec"].get("clusterIP") == "None":
+            for i in range(workload["spec"].get("replicas", 1)):
+                names |= {f"{name}-{i}.{n}" for n in list(names)}
+        for p in svc["spec"]["ports"]:
+            wanted.append(f"{svc_name}.{ns}.svc.cluster.local:{p['port']}")
+            if host in names and p["port"] == port:
+                return True
+        if host in names:
+            ports = ", ".join(str(p["port"]) for p in svc["spec"]["ports"])
+            return report.fail(f"{where}: port {port} is not a port of Service {svc_name} ({ports})")
+    return report.fail(f"{where}: {host}:{port} names no Service of {name} (expected one of: {', '.join(wanted)})")
+
+
+def check_cluster(root, cluster, code, image_uid, report):
+    o = cluster.overlay
+    dev = o == "dev"
+    deployments = cluster.kind("Deployment")
+    hpas = {h["spec"]["scaleTargetRef"]["name"]: h for h in cluster.kind("HorizontalPodAutoscaler").values()}
+    pg_name, pg_sts, pg_container = cluster.workload_by_image("postgres")
+    kafka_name, kafka_sts, kafka_container = cluster.workload_by_image("kafka")
+    report.check(pg_sts is not None, f"{o}: no PostgreSQL StatefulSet")
+    report.check(kafka_sts is not None, f"{o}: no Kafka StatefulSet")
+    envs = {}  # binary -> env
+    pools = []  # (binary, max pods, pool size)
+
+    # Every container: pinned image, resources, no privilege.
+    for kind, name, doc in cluster.workloads():
+        spec = doc["spec"]["template"]["spec"]
+        report.check(
+            spec.get("securityContext", {}).get("runAsNonRoot") is True,
+            f"{o}: {kind} {name} must set runAsNonRoot",
+        )
+        for container in spec["containers"]:
+            where = f"{o}: {kind} {name}"
+            problem = image_problem(container["image"])
+            report.check(problem is None, f"{where}: {problem}")
+            resources = container.get("resources", {})
+            report.check(
+                {"cpu", "memory"} <= resources.get("requests", {}).keys()
+                and {"cpu", "memory"} <= resources.get("limits", {}).keys(),
+                f"{where}: needs cpu and memory requests and limits",
+            )
+            security = container.get("securityContext", {})
+            report.check(
+                security.get("allowPrivilegeEscalation") is False
+                and "ALL" in security.get("capabilities", {}).get("drop", []),
+                f"{where}: must drop ALL capabilities and disallow privilege escalation",
+            )
+
+    # The mesh's own Deployments.
+    for binary, port in BINARIES.items():
+        workload = deployments.get(binary)
+        if not report.check(workload is not None, f"{o}: Deployment {binary} is missing"):
+            continue
+        where = f"{o}: Deployment {binary}"
+        spec = workload["spec"]["template"]["spec"]
+        containers = [c for c in spec["containers"] if c["name"] == binary]
+        if not report.check(len(containers) == 1, f"{where}: needs one container named {binary}"):
+            continue
+        container = containers[0]
+        repo, _, tag = container["image"].rpartition(":")
+        report.check(
+            repo.endswith(f"/mesh-{binary}"),
+            f"{where}: image {container['image']} is not the mesh-{binary} image",
+        )
+        security = spec.get("securityContext", {})
+        report.check(
+            image_uid is None or security.get("runAsUser") == image_uid,
+            f"{where}: runAsUser must be the image's uid {image_uid}",
+        )
+        report.check(
+            container.get("securityContext", {}).get("readOnlyRootFilesystem") is True,
+            f"{where}: needs readOnlyRootFilesystem",
+        )
+
+        # Env: names against the code, then what the values point at.
+        env = cluster.container_env(where, container, report)
+        envs[binary] = env
+        check_env_names(report, where, binary, env, code)
+        addr = effective(binary, f"{prefix(binary)}_ADDR", env, code) or ""
+        host, _, addr_port = addr.rpartition(":")
+        report.check(
+            host in ("0.0.0.0", "[::]"),
+            f"{where}: {prefix(binary)}_ADDR={addr} must bind every interface (0.0.0.0) to be reachable",
+        )
+        report.check(
+            addr_port == str(port) and container_port(container, port) == port,
+            f"{where}: {prefix(binary)}_ADDR={addr} and the container port must both be {port}",
+        )
+        for name, value in env.items():
+            backend = url_var_binary(name)
+            if backend is None or value.value is None:
+                continue
+            for url in value.value.split(","):
+                parsed = urlparse(url.strip())
+                target = deployments.get(backend)
+                if parsed.hostname is None or parsed.port is None:
+                    report.fail(f"{where}: {name}={url} needs a host and a port")
+                elif target is not None:
+                    resolve_host(
+                        cluster, parsed.hostname, parsed.port, f"{where}: {name}={url}", report,
+                        ("Deployment", backend, target, None),
+                    )
+        brokers = effective(binary, "KAFKA_BROKERS", env, code)
+        if "KAFKA_BROKERS" in env and env["KAFKA_BROKERS"].value is not None and kafka_sts is not None:
+            for broker in brokers.split(","):
+                bhost, _, bport = broker.strip().rpartition(":")
+                if report.check(bport.isdigit(), f"{where}: KAFKA_BROKERS={brokers} needs host:port"):
+                    resolve_host(
+                        cluster, bhost, int(bport), f"{where}: KAFKA_BROKERS={brokers}", report,
+                        ("StatefulSet", kafka_name, kafka_sts, kafka_container),
+                    )
+                    client_port = kafka_client_port(cluster, kafka_sts, kafka_container, report)
+                    service_ports = [
+                        p for svc in cluster.services_selecting(kafka_sts) for p in svc["spec"]["ports"]
+                        if p["port"] == int(bport)
+                    ]
+                    report.check(
+                        all(container_port(kafka_container, p.get("targetPort", p["port"])) == client_port
+                            for p in service_ports),
+                        f"{where}: KAFKA_BROKERS={brokers} reaches Kafka on a port that is not its client "
+                        f"listener ({client_port})",
+                    )
+        pg_url = env.get("PG_URL")
+        if pg_url is not None and pg_url.value is not None and pg_sts is not None:
+            check_pg_url(cluster, where, binary, pg_url.value, env, code, report, (pg_name, pg_sts, pg_container))
+
+        # Probes, drain.
+        probes = {p: container.get(p, {}) for p in ("readinessProbe", "livenessProbe")}
+        if binary == "gateway":
+            for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+                get = probes[probe].get("httpGet", {})
+                report.check(
+                    get.get("path") == path and container_port(container, get.get("port")) == port,
+                    f"{where}: {probe} must GET {path} on port {port}",
+                )
+        else:
+            for probe, spec_probe in probes.items():
+                report.check(
+                    spec_probe.get("grpc", {}).get("port") == port,
+                    f"{where}: {probe} must be a grpc probe on port {port}",
+                )
+        pre_stop = container.get("lifecycle", {}).get("preStop", {})
+        sleep = pre_stop.get("sleep", {}).get("seconds")
+        if sleep is None and pre_stop.get("exec"):
+            command = pre_stop["exec"].get("command", [])
+            sleep = int(command[-1]) if command and str(command[-1]).isdigit() and "sleep" in command[0] else None
+        if report.check(sleep is not None, f"{where}: needs a preStop sleep, so endpoints drain before SIGTERM"):
+            grace = spec.get("terminationGracePeriodSeconds", 30)
+            report.check(
+                grace >= sleep + MIN_DRAIN_SECONDS,
+                f"{where}: terminationGracePeriodSeconds {grace} leaves under {MIN_DRAIN_SECONDS} s after "
+                f"the {sleep} s preStop sleep",
+            )
+
+        # Replicas: an autoscaler owns the count, or the Deployment sets 2+.
+        least = 1 if dev else 2
+        hpa = hpas.get(binary)
+        if binary in AUTOSCALED:
+            report.check(hpa is not None, f"{where}: needs a HorizontalPodAutoscaler")
+        if hpa is not None:
+            report.check(
+                "replicas" not in workload["spec"],
+                f"{where}: sets replicas although HorizontalPodAutoscaler {binary} owns the count",
+            )
+            report.check(
+                hpa["spec"].get("minReplicas", 1) >= least,
+                f"{o}: HorizontalPodAutoscaler {binary} needs minReplicas >= {least}",
+            )
+            for metric in hpa["spec"].get("metrics", []):
+                if metric.get("type") == "Resource":
+                    res = metric["resource"]["name"]
+                    report.check(
+                        res in container.get("resources", {}).get("requests", {}),
+                        f"{o}: HorizontalPodAutoscaler {binary} scales on {res}, which {binary} requests none of",
+                    )
+            most = hpa["spec"]["maxReplicas"]
+        else:
+            report.check(
+                workload["spec"].get("replicas", 1) >= least,
+                f"{where}: needs {least}+ replicas",
+            )
+            most = workload["spec"].get("replicas", 1)
+        if "PG_URL" in env:
+            # A rolling update runs maxSurge pods more for a while.
+            surge = workload["spec"].get("strategy", {}).get("rollingUpdate", {}).get("maxSurge", "25%")
+            surge = -(-most * int(surge[:-1]) // 100) if str(surge).endswith("%") else int(surge)
+            pool = effective(binary, "DB_POOL_SIZE", env, code)
+            pools.append((binary, most + surge, int(str(pool).replace("_", ""))))
+
+        # Disruption budget and spread over nodes.
+        labels = cluster.pod_labels(workload)
+        budgets = [
+            pdb for pdb in cluster.kind("PodDisruptionBudget").values()
+            if pdb["spec"]["selector"].get("matchLabels", {}).items() <= labels.items()
+        ]
+        if report.check(len(budgets) == 1, f"{where}: needs one PodDisruptionBudget (has {len(budgets)})"):
+            pdb = budgets[0]["spec"]
+            least_pods = hpa["spec"].get("minReplicas", 1) if hpa else workload["spec"].get("replicas", 1)
+            report.check(
+                pdb.get("maxUnavailable", 0) not in (0, "0%") or pdb.get("minAvailable", 0) < least_pods,
+                f"{where}: its PodDisruptionBudget allows no eviction at all (node drains would hang)",
+            )
+        spreads = spec.get("topologySpreadConstraints", [])
+        report.check(
+            any(
+                s["topologyKey"] == "kubernetes.io/hostname"
+                and s.get("labelSelector", {}).get("matchLabels", {}).items() <= labels.items()
+                and s.get("labelSelector", {}).get("matchLabels")
+                for s in spreads
+            ),
+            f"{where}: needs a topologySpreadConstraint over kubernetes.io/hostname selecting its own pods",
+        )
+
+        # Its Service.
+        service = cluster.kind("Service").get(binary)
+        if not report.check(service is not None, f"{o}: Service {binary} is missing"):
+            continue
+        sspec = service["spec"]
+        if binary == "gateway":
+            report.check(
+                sspec.get("type") == "NodePort"
+                and any(p.get("nodePort") == GATEWAY_NODE_PORT and p["port"] == port for p in sspec["ports"]),
+                f"{o}: Service gateway must be NodePort {GATEWAY_NODE_PORT} -> {port}",
+            )
+        else:
+            report.check(
+                sspec.get("type", "ClusterIP") == "ClusterIP" and sspec.get("clusterIP") == "None",
+                f"{o}: Service {binary} must be headless (clusterIP: None) so the gateway balances per request",
+            )
+            report.check(
+                [p["port"] for p in sspec["ports"]] == [port],
+                f"{o}: Service {binary} must serve port {port}",
+            )
+
+    # Services: each selects one workload on ports it has; only the gateway is reachable from outside.
+    for name, svc in cluster.kind("Service").items():
+        selector = svc["spec"].get("selector", {})
+        matches = [
+            (kind, w) for kind, _, w in cluster.workloads()
+            if selector and selector.items() <= cluster.pod_labels(w).items()
+        ]
+        if not report.check(len(matches) == 1, f"{o}: Service {name} selects {len(matches)} workloads, not 1"):
+            continue
+        containers = matches[0][1]["spec"]["template"]["spec"]["containers"]
+        for port in svc["spec"]["ports"]:
+            target = port.get("targetPort", port["port"])
+            report.check(
+                any(container_port(c, target) for c in containers),
+                f"{o}: Service {name} targets port {target}, which its pods do not expose",
+            )
+        if name != "gateway":
+            report.check(
+                svc["spec"].get("type", "ClusterIP") == "ClusterIP",
+                f"{o}: Service {name} is {svc['spec'].get('type')}; only the gateway may be reachable from outside",
+            )
+    report.check(not cluster.kind("Ingress"), f"{o}: renders an Ingress; the gateway's NodePort is the only entry")
+
+    check_postgres(cluster, envs, pools, report, (pg_name, pg_sts, pg_container))
+    check_kafka(cluster, envs, code, report, (kafka_name, kafka_sts, kafka_container))
+    check_secrets(cluster, report)
+    check_network_policies(cluster, envs, code, report)
+
+
+def kafka_client_port(cluster, sts, container, report):
+    """The port of the listener Kafka clients use (the inter-broker one, PLAINTEXT here)."""
+    env = cluster.container_env(f"{cluster.overlay}: StatefulSet kafka", container, Report())
+    listeners = (env.get("KAFKA_LISTENERS") or Value("", "")).value or ""
+    inter = (env.get("KAFKA_INTER_BROKER_LISTENER_NAME") or Value("PLAINTEXT", "")).value
+    for listener in listeners.split(","):
+        name, _, rest = listener.partition("://")
+        if name == inter:
+            return int(rest.rpartition(":")[2])
+    report.fail(f"{cluster.overlay}: Kafka's KAFKA_LISTENERS={listeners} has no {inter} listener")
+    return None
+
+
+def check_pg_url(cluster, where, binary, url, env, code, report, postgres):
+    parsed = urlparse(url)
+    if not report.check(
+        parsed.scheme in ("postgres", "postgresql") and parsed.hostname and parsed.username and parsed.password,
+        f"{where}: PG_URL must be postgres://<role>:<password>@<host>:<port>",
+    ):
+        return
+    name, sts, container = postgres
+    resolve_host(cluster, parsed.hostname, parsed.port or 5432, f"{where}: PG_URL", report,
+                 ("StatefulSet", name, sts, container))
+    database = effective(binary, f"{prefix(binary)}_DB_NAME", env, code)
+    report.check(
+        parsed.username == database,
+        f"{where}: PG_URL's role {parsed.username} must be named like its database {database} "
+        f"(init-roles.sh makes the role own the database of its name)",
+    )
+    report.check(
+        parsed.username != "postgres",
+        f"{where}: PG_URL uses the superuser; each service has its own role",
+    )
+
+
+def check_postgres(cluster, envs, pools, report, postgres):
+    """Every service's PG_URL reaches the init script; the pools fit max_connections."""
+    o = cluster.overlay
+    name, sts, container = postgres
+    if sts is None:
+        return
+    pg_env = {v["name"]: v for v in container.get("env", [])}
+    init_refs = {
+        (v["valueFrom"]["secretKeyRef"]["name"], v["valueFrom"]["secretKeyRef"]["key"])
+        for k, v in pg_env.items()
+        if k.startswith("PG_URL_") and "secretKeyRef" in v.get("valueFrom", {})
+    }
+    for binary, env in envs.items():
+        if "PG_URL" not in env:
+            continue
+        origin = env["PG_URL"].origin
+        m = re.match(r"from Secret ([^ ,]+)", origin) or re.match(r"from secret key ([^/]+)/(\S+)", origin)
+        ref = None if m is None else (m.group(1), m.group(2) if m.lastindex == 2 else "PG_URL")
+        report.check(
+            ref in init_refs,
+            f"{o}: {binary}'s PG_URL ({env['PG_URL'].origin}) is not among postgres's PG_URL_* "
+            f"variables, so init-roles.sh never creates its role",
+        )
+    mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in sts["spec"]["template"]["spec"].get("volumes", [])}
+    init = volumes.get(mounts.get("/docker-entrypoint-initdb.d"), {})
+    script = cluster.kind("ConfigMap").get(init.get("configMap", {}).get("name"), {})
+    report.check(
+        "init-roles.sh" in (script.get("data") or {}),
+        f"{o}: postgres must mount init-roles.sh at /docker-entrypoint-initdb.d",
+    )
+    args = " ".join(container.get("args", []) + container.get("command", []))
+    m = re.search(r"max_connections=(\d+)", args)
+    limit = (int(m.group(1)) if m else PG_MAX_CONNECTIONS) - PG_RESERVED
+    total = sum(pods * size for _, pods, size in pools)
+    report.check(
+        total <= limit,
+        f"{o}: the services may open {total} database connections "
+        f"({', '.join(f'{b} {p}x{s}' for b, p, s in pools)}), over PostgreSQL's {limit}",
+    )
+
+
+def check_kafka(cluster, envs, code, report, kafka):
+    """Topics declared by the Job, auto-creation off, replication within the broker count."""
+    o = cluster.overlay
+    name, sts, container = kafka
+    if sts is None:
+        return
+    env = cluster.container_env(f"{o}: StatefulSet {name}", container, report)
+    nodes = sts["spec"].get("replicas", 1)
+
+    def setting(key):
+        value = env.get(key)
+        return None if value is None else value.value
+
+    report.check(
+        setting("KAFKA_AUTO_CREATE_TOPICS_ENABLE") == "false",
+        f"{o}: Kafka needs KAFKA_AUTO_CREATE_TOPICS_ENABLE=false (topics are declared by the kafka-topics Job)",
+    )
+    voters = (setting("KAFKA_CONTROLLER_QUORUM_VOTERS") or "").split(",")
+    svc = next((s["metadata"]["name"] for s in cluster.services_selecting(sts) if s["spec"].get("clusterIP") == "None"), None)
+    ns = cluster.namespace(sts)
+    expected = [f"{i}@{name}-{i}.{svc}.{ns}.svc.cluster.local:9093" for i in range(nodes)]
+    report.check(
+        voters == expected,
+        f"{o}: KAFKA_CONTROLLER_QUORUM_VOTERS must list the {nodes} pod(s): {','.join(expected)}",
+    )
+    for key in ("KAFKA_DEFAULT_REPLICATION_FACTOR", "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+                "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "KAFKA_MIN_INSYNC_REPLICAS"):
+        value = setting(key)
+        report.check(
+            value is None or int(value) <= nodes,
+            f"{o}: Kafka's {key}={value} exceeds its {nodes} node(s)",
+        )
+
+    jobs = [
+        (job_name, job, c) for kind, job_name, job in cluster.workloads() if kind == "Job"
+        for c in job["spec"]["template"]["spec"]["containers"] if "MESH_TOPICS" in {e["name"] for e in c.get("env", [])}
+    ]
+    if not report.check(len(jobs) == 1, f"{o}: needs one Job that declares the topics (MESH_TOPICS), has {len(jobs)}"):
+        return
+    job_name, job, job_container = jobs[0]
+    job_env = cluster.container_env(f"{o}: Job {job_name}", job_container, report)
+    declared = (job_env["MESH_TOPICS"].value or "").split()
+    report.check(
+        sorted(declared) == sorted(code.topics),
+        f"{o}: Job {job_name} declares {' '.join(declared)}; mesh-kit uses {' '.join(code.topics)}",
+    )
+    for binary, benv in envs.items():
+        if "KAFKA_BROKERS" not in code.env[binary].required:
+            continue
+        for key in ("KAFKA_BROKERS", "KAFKA_TOPIC_PARTITIONS", "KAFKA_REPLICATION_FACTOR"):
+            theirs = effective(binary, key, benv, code)
+            ours = (job_env.get(key) or Value(None, "")).value
+            report.check(
+                str(theirs) == str(ours),
+                f"{o}: Job {job_name} has {key}={ours} but {binary} uses {theirs}: the topics it declares "
+                f"would differ from the ones {binary} creates",
+            )
+        rf = effective(binary, "KAFKA_REPLICATION_FACTOR", benv, code)
+        report.check(int(rf) <= nodes, f"{o}: {binary}'s KAFKA_REPLICATION_FACTOR={rf} exceeds Kafka's {nodes} node(s)")
+
+
+def check_secrets(cluster, report):
+    """No password in a rendered manifest, except dev's, which say so."""
+    o = cluster.overlay
+    for name in cluster.kind("Secret"):
+        if o != "dev":
+            report.fail(f"{o}: renders Secret {name}; outside dev, Secrets are made in the cluster, not kept here")
+            continue
+        for key, value in cluster.secret_keys(name).items():
+            report.check(
+                "dev-only" in value,
+                f"{o}: Secret {name} key {key} must say dev-only in its value (an obviously development password)",
+            )
+
+
+# === NetworkPolicy: allowed edges == the edges the settings name ===
+
+
+def selects(selector, labels):
+    if selector is None:
+        return False
+    for key, value in selector.get("matchLabels", {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions", []):
+        op, key, values = expr["operator"], expr["key"], expr.get("values", [])
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and labels.get(key) in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+OUTSIDE = "(outside the namespace)"
+
+
+def allowed_edges(cluster):
+    """{(source, target workload, port number)} the NetworkPolicies allow, plus the targets no
+    policy isolates. Sources are workload names, or OUTSIDE for any other peer."""
+    pods = {name: (cluster.pod_labels(doc), doc) for _, name, doc in cluster.workloads()}
+    edges, isolated = set(), set()
+    for policy in cluster.kind("NetworkPolicy").values():
+        spec = policy["spec"]
+        if "Ingress" not in spec.get("policyTypes", ["Ingress"]):
+            continue
+        for target, (labels, doc) in pods.items():
+            if not selects(spec.get("podSelector", {}), labels):
+                continue
+            isolated.add(target)
+            containers = doc["spec"]["template"]["spec"]["containers"]
+            all_ports = {p["containerPort"] for c in containers for p in c.get("ports", [])}
+            for rule in spec.get("ingress", []):
+                ports = set()
+                for p in rule.get("ports") or [{"port": None}]:  # no ports: every port
+                    if p.get("port") is None:
+                        ports |= all_ports
+                    else:
+                        ports |= {container_port(c, p["port"]) for c in containers} - {None}
+                peers = rule.get("from")
+                sources = set()
+                if not peers:
+                    sources = set(pods) | {OUTSIDE}
+                for peer in peers or []:
+                    if "podSelector" in peer and "namespaceSelector" not in peer:
+                        sources |= {n for n, (lbl, _) in pods.items() if selects(peer["podSelector"], lbl)}
+                    else:
+                        sources.add(OUTSIDE)
+                edges |= {(s, target, port) for s in sources for port in ports}
+    return edges, set(pods) - isolated
+
+
+def check_network_policies(cluster, envs, code, report):
+    o = cluster.overlay
+    deployments = cluster.kind("Deployment")
+    pg_name, pg_sts, pg_container = cluster.workload_by_image("postgres")
+    kafka_name, kafka_sts, kafka_container = cluster.workload_by_image("kafka")
+    needed = set()  # (source, target, port)
+
+    def service_port(target_doc, host_port):
+        """The container port a host:port reaches (through its Service)."""
+        host, _, port = host_port.rpartition(":")
+        for svc in cluster.services_selecting(target_doc):
+            for p in svc["spec"]["ports"]:
+                if str(p["port"]) == port:
+                    containers = target_doc["spec"]["template"]["spec"]["containers"]
+                    return next(
+                        (container_port(c, p.get("targetPort", p["port"])) for c in containers
+                         if container_port(c, p.get("targetPort", p["port"]))),
+                        None,
+                    )
+        return None
+
+    for binary, env in envs.items():
+        for name, value in env.items():
+            backend = url_var_binary(name)
+            if backend and value.value and backend in deployments:
+                for url in value.value.split(","):
+                    parsed = urlparse(url.strip())
+                    port = service_port(deployments[backend], f"{parsed.hostname}:{parsed.port}")
+                    needed.add((binary, backend, port))
+        if "PG_URL" in env and pg_sts is not None:
+            needed.add((binary, pg_name, service_port(pg_sts, "postgres:5432")))
+        if "KAFKA_BROKERS" in env and kafka_sts is not None and env["KAFKA_BROKERS"].value:
+            for broker in env["KAFKA_BROKERS"].value.split(","):
+                needed.add((binary, kafka_name, service_port(kafka_sts, broker.strip())))
+    for kind, name, doc in cluster.workloads():
+        if kind == "Job" and kafka_sts is not None:
+            for c in doc["spec"]["template"]["spec"]["containers"]:
+                env = cluster.container_env(f"{o}: Job {name}", c, Report())
+                if "KAFKA_BROKERS" in env and env["KAFKA_BROKERS"].value:
+                    needed.add((name, kafka_name, service_port(kafka_sts, env["KAFKA_BROKERS"].value)))
+    if kafka_sts is not None:
+        # Kafka nodes replicate from each other and form the controller quorum.
+        for p in kafka_container.get("ports", []):
+            needed.add((kafka_name, kafka_name, p["containerPort"]))
+    needed.add((OUTSIDE, "gateway", BINARIES["gateway"]))
+    needed = {edge for edge in needed if edge[2] is not None}
+
+    allowed, open_pods = allowed_edges(cluster)
+    for pod in sorted(open_pods):
+        report.fail(f"{o}: no NetworkPolicy selects {pod}: anything may connect to it (add a default deny)")
+    for source, target, port in sorted(needed - allowed):
+        report.fail(f"{o}: NetworkPolicy: {source} cannot reach {target} on port {port}, which its settings use")
+    for source, target, port in sorted(allowed - needed):
+        if target in open_pods or (OUTSIDE, target, port) in needed:
+            continue  # open to anyone on purpose (the gateway's port) covers the mesh's pods too
+        report.fail(
+            f"{o}: NetworkPolicy: {target} may be reached from {source} on port {port}, "
+            f"which no setting asks for"
+        )
+
 
 # === docker-compose.yml ===
 
 
-def check_compose(root, report):
-    compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+def interpolate(value):
+    """Compose's ${VAR:-default} with VAR unset: the default; $$ is a literal $."""
+    if value is None:
+        return None
+    text = str(value)
+    text = re.sub(r"\$\{\w+:?-([^}]*)\}", r"\1", text)
+    if re.search(r"(?<!\$)\$(\{\w+\}|\w+)", text.replace("$$", "")):
+        return None  # needs a variable from the user's shell: not known here
+    return text.replace("$$", "$")
+
+
+def compose_env(svc):
+    env = svc.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
+    return {k: Value(interpolate(v), "environment") for k, v in env.items()}
+
+
+def check_compose(root, compose, code, image_uid, report):
     services = compose.get("services", {})
     for name in [*BINARIES, "postgres", "kafka"]:
         report.check(name in services, f"compose: service {name} is missing")
 
+    def depends(svc):
+        deps = svc.get("depends_on", {})
+        if isinstance(deps, list):
+            deps = {dep: {"condition": "service_started"} for dep in deps}
+        return deps
+
     for name, svc in services.items():
-        depends = svc.get("depends_on", {})
-        if isinstance(depends, list):
-            depends = {dep: {"condition": "service_started"} for dep in depends}
-        for dep, spec in depends.items():
+        problem = image_problem(str(svc.get("image", "")))
+        report.check(problem is None, f"compose: {name}: {problem}")
+        for dep, spec in depends(svc).items():
             if not report.check(dep in services, f"compose: {name} depends on unknown service {dep}"):
                 continue
-            if spec.get("condition") == "service_healthy":
+            condition = spec.get("condition")
+            if condition == "service_healthy":
                 report.check(
                     "healthcheck" in services[dep],
                     f"compose: {name} waits for {dep} to be healthy, but {dep} has no healthcheck",
                 )
+            if condition == "service_completed_successfully":
+                report.check(
+                    services[dep].get("restart", "no") == "no",
+                    f"compose: {name} waits for {dep} to complete, but {dep} restarts",
+                )
         published = svc.get("ports", [])
-        if name == "gateway":
-            report.check(
-                any(str(p).split(":")[-2:] == ["3000", "3000"] for p in published),
-                "compose: the gateway must publish 3000:3000",
-            )
-        else:
-            report.check(not published, f"compose: {name} publishes ports; only the gateway should")
+        if name != "gateway":
+            report.check(not published, f"compose: {name} publishes ports; only the gateway may")
+
+    kafka = services.get("kafka", {})
+    kenv = compose_env(kafka)
+    report.check(
+        (kenv.get("KAFKA_AUTO_CREATE_TOPICS_ENABLE") or Value(None, "")).value == "false",
+        "compose: kafka needs KAFKA_AUTO_CREATE_TOPICS_ENABLE=false (topics are declared ahead of time)",
+    )
+    listeners = (kenv.get("KAFKA_ADVERTISED_LISTENERS") or Value("", "")).value or ""
+    kafka_addrs = {listener.partition("://")[2] for listener in listeners.split(",")}
+    nodes = len(((kenv.get("KAFKA_CONTROLLER_QUORUM_VOTERS") or Value("", "")).value or "x").split(","))
+    pg_init = {v.value for k, v in compose_env(services.get("postgres", {})).items() if k.startswith("PG_URL_")}
+    topic_services = [n for n, s in services.items() if "MESH_TOPICS" in compose_env(s)]
+    if report.check(len(topic_services) == 1, f"compose: needs one service that declares the topics, has {len(topic_services)}"):
+        topic_service = topic_services[0]
+        tenv = compose_env(services[topic_service])
+        declared = (tenv["MESH_TOPICS"].value or "").split()
+        report.check(
+            sorted(declared) == sorted(code.topics),
+            f"compose: {topic_service} declares {' '.join(declared)}; mesh-kit uses {' '.join(code.topics)}",
+        )
+    else:
+        topic_service, tenv = None, {}
 
     for binary, port in BINARIES.items():
         svc = services.get(binary)
         if svc is None:
             continue
-        build = svc.get("build", {})
+        where = f"compose: {binary}"
         report.check(
-            build.get("args", {}).get("BIN") == binary,
-            f"compose: {binary} must build with BIN={binary}",
+            (svc.get("build") or {}).get("args", {}).get("BIN") == binary,
+            f"{where}: must build with BIN={binary}",
         )
         report.check(
-            svc.get("image") == f"mesh/{binary}:latest",
-            f"compose: {binary} image must be mesh/{binary}:latest",
+            str(svc.get("image", "")).rpartition(":")[0].endswith(f"/mesh-{binary}"),
+            f"{where}: image {svc.get('image')} is not the mesh-{binary} image",
         )
-        env = svc.get("environment", {})
         report.check(
-            env.get(f"{prefix(binary)}_ADDR") == f"0.0.0.0:{port}",
-            f"compose: {binary} needs {prefix(binary)}_ADDR=0.0.0.0:{port}",
+            svc.get("read_only") is True and "ALL" in svc.get("cap_drop", [])
+            and any("no-new-privileges" in str(opt) for opt in svc.get("security_opt", [])),
+            f"{where}: needs read_only, cap_drop ALL and no-new-privileges",
         )
-        for key, value in env.items():
-            if key.endswith("_URL") and key != "PG_URL":
-                url = urlparse(str(value))
-                target = url.hostname
+        report.check(
+            str(svc.get("user", image_uid or "")).split(":")[0] not in ("0", "root"),
+            f"{where}: must not run as root",
+        )
+        health = " ".join(map(str, (svc.get("healthcheck") or {}).get("test", [])))
+        report.check(
+            str(port) in health,
+            f"{where}: needs a healthcheck on its port {port}",
+        )
+        env = compose_env(svc)
+        check_env_names(report, where, binary, env, code)
+        addr = effective(binary, f"{prefix(binary)}_ADDR", env, code) or ""
+        report.check(
+            addr == f"0.0.0.0:{port}",
+            f"{where}: {prefix(binary)}_ADDR={addr} must be 0.0.0.0:{port}",
+        )
+        if binary == "gateway":
+            report.check(
+                any(str(p).split(":")[-2:] == [str(port), str(port)] for p in svc.get("ports", [])),
+                f"{where}: must publish {port}:{port}",
+            )
+        for name, value in env.items():
+            backend = url_var_binary(name)
+            if backend is None or value.value is None:
+                continue
+            for url in value.value.split(","):
+                parsed = urlparse(url.strip())
+                target_addr = effective(backend, f"{prefix(backend)}_ADDR", compose_env(services.get(backend, {})), code)
                 report.check(
-                    target in BINARIES and url.port == BINARIES[target],
-                    f"compose: {binary} {key}={value} names no service port",
+                    parsed.hostname == backend and str(parsed.port) == str(target_addr).rpartition(":")[2],
+                    f"{where}: {name}={url} must be http://{backend}:{str(target_addr).rpartition(':')[2]}",
                 )
-        if binary != "gateway":
+        if "KAFKA_BROKERS" in env and env["KAFKA_BROKERS"].value is not None:
+            brokers = env["KAFKA_BROKERS"].value
             report.check(
-                str(env.get("PG_URL", "")).endswith("@postgres:5432"),
-                f"compose: {binary} needs PG_URL pointing at postgres:5432",
+                all(b.strip() in kafka_addrs for b in brokers.split(",")),
+                f"{where}: KAFKA_BROKERS={brokers} is not the address kafka advertises ({', '.join(sorted(kafka_addrs))})",
             )
-        report.check(env.get("KAFKA_BROKERS") == "kafka:9092", f"compose: {binary} needs KAFKA_BROKERS=kafka:9092")
-    gateway_env = services.get("gateway", {}).get("environment", {})
-    for binary in SERVICES:
-        report.check(
-            f"{prefix(binary)}_URL" in gateway_env,
-            f"compose: the gateway needs {prefix(binary)}_URL",
-        )
-
-
-# === deploy/ ===
-
-
-def load_manifests(deploy, report):
-    """Every document of every file the kustomization lists, checked against the directory."""
-    kustomization = yaml.safe_load((deploy / "kustomization.yaml").read_text())
-    listed = kustomization.get("resources", [])
-    present = sorted(p.name for p in deploy.glob("*.yaml") if p.name != "kustomization.yaml")
-    for name in listed:
-        report.check((deploy / name).is_file(), f"deploy: kustomization lists missing file {name}")
-    for name in present:
-        report.check(name in listed, f"deploy: {name} is not listed in kustomization.yaml")
-    docs = []
-    for name in listed:
-        path = deploy / name
-        if path.is_file():
-            docs += [(name, doc) for doc in yaml.safe_load_all(path.read_text()) if doc]
-    return docs
-
-
-def pod_spec(doc):
-    return doc.get("spec", {}).get("template", {}).get("spec", {})
-
-
-def check_cluster(root, report):
-    docs = load_manifests(root / "deploy", report)
-    by_kind = {}
-    for file, doc in docs:
-        by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
-        if doc["kind"] != "Namespace":
             report.check(
-                doc["metadata"].get("namespace") == NAMESPACE,
-                f"deploy: {file}: {doc['kind']} {doc['metadata']['name']} is not in namespace {NAMESPACE}",
+                topic_service is not None
+                and depends(svc).get(topic_service, {}).get("condition") == "service_completed_successfully",
+                f"{where}: uses Kafka, so it must wait for {topic_service} to complete (topics first)",
             )
-    report.check(NAMESPACE in by_kind.get("Namespace", {}), "deploy: the mesh namespace is missing")
-    workloads = {**by_kind.get("Deployment", {}), **by_kind.get("StatefulSet", {})}
-    configmaps = by_kind.get("ConfigMap", {})
-    secrets = by_kind.get("Secret", {})
-
-    # Services select exactly one workload and name ports its container has.
-    for name, svc in by_kind.get("Service", {}).items():
-        selector = svc["spec"].get("selector", {})
-        matches = [
-            w
-            for w in workloads.values()
-            if selector and selector.items() <= w["spec"]["template"]["metadata"]["labels"].items()
-        ]
-        if not report.check(len(matches) == 1, f"deploy: Service {name} selects {len(matches)} workloads, not 1"):
-            continue
-        container_ports = {
-            (p.get("name"), p["containerPort"]) for c in pod_spec(matches[0])["containers"] for p in c.get("ports", [])
-        }
-        for port in svc["spec"]["ports"]:
-            target = port.get("targetPort", port["port"])
+            for key in ("KAFKA_BROKERS", "KAFKA_TOPIC_PARTITIONS", "KAFKA_REPLICATION_FACTOR"):
+                theirs = effective(binary, key, env, code)
+                ours = (tenv.get(key) or Value(None, "")).value
+                report.check(
+                    str(theirs) == str(ours),
+                    f"{where}: uses {key}={theirs} but {topic_service} declares topics with {ours}",
+                )
+            rf = effective(binary, "KAFKA_REPLICATION_FACTOR", env, code)
+            report.check(int(rf) <= nodes, f"{where}: KAFKA_REPLICATION_FACTOR={rf} exceeds kafka's {nodes} node(s)")
+        pg_url = env.get("PG_URL")
+        if pg_url is not None and pg_url.value is not None:
+            parsed = urlparse(pg_url.value)
+            database = effective(binary, f"{prefix(binary)}_DB_NAME", env, code)
             report.check(
-                any(target in pair for pair in container_ports),
-                f"deploy: Service {name} targets port {target}, which its pods do not expose",
+                parsed.hostname == "postgres" and (parsed.port or 5432) == 5432,
+                f"{where}: PG_URL must point at postgres:5432",
+            )
+            report.check(
+                parsed.username == database and parsed.username != "postgres",
+                f"{where}: PG_URL's role {parsed.username} must be the service's own, named like its database {database}",
+            )
+            report.check(
+                pg_url.value in pg_init,
+                f"{where}: its PG_URL is not among postgres's PG_URL_* variables, so its role is never created",
+            )
+            report.check(
+                depends(svc).get("postgres", {}).get("condition") == "service_healthy",
+                f"{where}: uses PostgreSQL, so it must wait for postgres to be healthy",
             )
 
-    # Everything a pod reads from a ConfigMap or Secret exists.
-    for name, workload in workloads.items():
-        for container in pod_spec(workload)["containers"]:
-            for source in container.get("envFrom", []):
-                if "configMapRef" in source:
-                    ref = source["configMapRef"]["name"]
-                    report.check(ref in configmaps, f"deploy: {name} reads missing ConfigMap {ref}")
-                if "secretRef" in source:
-                    ref = source["secretRef"]["name"]
-                    report.check(ref in secrets, f"deploy: {name} reads missing Secret {ref}")
-            for env in container.get("env", []):
-                ref = env.get("valueFrom", {}).get("secretKeyRef")
-                if ref:
-                    keys = secrets.get(ref["name"], {}).get("stringData", {})
-                    report.check(ref["key"] in keys, f"deploy: {name} reads missing secret key {ref['name']}/{ref['key']}")
 
-    # The mesh's own workloads follow the contract.
-    for binary, port in BINARIES.items():
-        workload = by_kind.get("Deployment", {}).get(binary)
-        if not report.check(workload is not None, f"deploy: Deployment {binary} is missing"):
-            continue
-        spec = pod_spec(workload)
-        report.check(workload["spec"].get("replicas", 1) >= 2, f"deploy: {binary} needs 2+ replicas")
-        security = spec.get("securityContext", {})
-        report.check(
-            security.get("runAsNonRoot") is True and security.get("runAsUser") == IMAGE_UID,
-            f"deploy: {binary} must run as non-root uid {IMAGE_UID}",
-        )
-        (container,) = spec["containers"]
-        report.check(container["image"] == f"mesh/{binary}:latest", f"deploy: {binary} image must be mesh/{binary}:latest")
-        report.check(container.get("imagePullPolicy") == "IfNotPresent", f"deploy: {binary} needs imagePullPolicy IfNotPresent")
-        resources = container.get("resources", {})
-        report.check(
-            {"cpu", "memory"} <= resources.get("requests", {}).keys() and {"cpu", "memory"} <= resources.get("limits", {}).keys(),
-            f"deploy: {binary} needs cpu and memory requests and limits",
-        )
-        report.check(
-            any(p["containerPort"] == port for p in container.get("ports", [])),
-            f"deploy: {binary} must expose container port {port}",
-        )
-        for probe in ("readinessProbe", "livenessProbe"):
-            spec_probe = container.get(probe, {})
-            if binary == "gateway":
-                path = "/readyz" if probe == "readinessProbe" else "/healthz"
-                report.check(
-                    spec_probe.get("httpGet", {}).get("path") == path,
-                    f"deploy: the gateway's {probe} must GET {path}",
-                )
-            else:
-                report.check(
-                    spec_probe.get("grpc", {}).get("port") == port,
-                    f"deploy: {binary}'s {probe} must be a grpc probe on port {port}",
-                )
-        service = by_kind.get("Service", {}).get(binary)
-        if report.check(service is not None, f"deploy: Service {binary} is missing"):
-            kind = service["spec"].get("type", "ClusterIP")
-            if binary == "gateway":
-                ports = service["spec"]["ports"]
-                report.check(
-                    kind == "NodePort" and any(p.get("nodePort") == 31000 and p["port"] == port for p in ports),
-                    "deploy: the gateway Service must be NodePort 31000 -> 3000",
-                )
-            else:
-                report.check(kind == "ClusterIP", f"deploy: Service {binary} must be ClusterIP")
-                report.check(
-                    [p["port"] for p in service["spec"]["ports"]] == [port],
-                    f"deploy: Service {binary} must serve port {port}",
-                )
+# === deploy/ files ===
 
-    # The shared settings name real Services and the ports the pods listen on.
-    config = configmaps.get("mesh-config", {}).get("data", {})
-    for binary, port in BINARIES.items():
-        report.check(
-            config.get(f"{prefix(binary)}_ADDR") == f"0.0.0.0:{port}",
-            f"deploy: mesh-config needs {prefix(binary)}_ADDR=0.0.0.0:{port}",
-        )
-    for binary in SERVICES:
-        url = urlparse(config.get(f"{prefix(binary)}_URL", ""))
-        report.check(
-            url.hostname == binary and url.port == BINARIES[binary],
-            f"deploy: mesh-config {prefix(binary)}_URL must be http://{binary}:{BINARIES[binary]}",
-        )
-    brokers = config.get("KAFKA_BROKERS", "")
-    report.check(
-        brokers.split(":")[0] in by_kind.get("Service", {}),
-        f"deploy: KAFKA_BROKERS={brokers} names no Service",
-    )
+
+def check_kustomizations(root, report):
+    """Every file under a kustomization's directory is one it uses: kustomize ignores a file it
+    is not told about, so a new manifest left out of `resources` would silently not deploy."""
+    for kfile in sorted((root / "deploy").rglob("kustomization.yaml")):
+        folder = kfile.parent
+        k = yaml.safe_load(kfile.read_text())
+        used = set(k.get("resources", [])) | {p["path"] for p in k.get("patches", []) if "path" in p}
+        for generator in k.get("configMapGenerator", []) + k.get("secretGenerator", []):
+            used |= set(generator.get("envs", [])) | {f.rpartition("=")[2] for f in generator.get("files", [])}
+        nested = {d.parent for d in folder.rglob("kustomization.yaml") if d.parent != folder}
+        for path in sorted(folder.rglob("*")):
+            if path.is_dir() or path == kfile or any(n in path.parents for n in nested):
+                continue
+            rel = path.relative_to(folder).as_posix()
+            report.check(rel in used, f"deploy: {folder.relative_to(root)}/kustomization.yaml does not use {rel}")
+
+
+# === Entry ===
+
+
+def load_yaml_docs(path):
+    return [doc for doc in yaml.safe_load_all(pathlib.Path(path).read_text()) if doc]
+
+
+def external_secrets_from(docs):
+    """The Secrets an overlay defines, name -> keys: the shape other overlays' Secrets follow."""
+    secrets = {}
+    for doc in docs:
+        if doc.get("kind") == "Secret":
+            secrets[doc["metadata"]["name"]] = sorted({**(doc.get("data") or {}), **(doc.get("stringData") or {})})
+    return secrets
+
+
+def run(root, rendered, code=None, compose=None):
+    """All checks. rendered: {overlay: [docs]}. Returns the Report."""
+    root = pathlib.Path(root)
+    code = code or read_code(root)
+    report = Report()
+    check_kustomizations(root, report)
+    uid = check_dockerfile(root, report)
+    if compose is None:
+        compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+    check_compose(root, compose, code, uid, report)
+    report.check("dev" in rendered, "deploy: the dev overlay (the Secrets' reference) was not rendered")
+    external = external_secrets_from(rendered.get("dev", []))
+    for overlay, docs in rendered.items():
+        check_cluster(root, Cluster(overlay, docs, external), code, uid, report)
+    return report
 
 
 def main():
     root = pathlib.Path(sys.argv[1])
-    report = Report()
-    check_compose(root, report)
-    check_cluster(root, report)
+    rendered = {}
+    for arg in sys.argv[2:]:
+        overlay, _, path = arg.partition("=")
+        rendered[overlay] = load_yaml_docs(path)
+    report = run(root, rendered)
     for error in report.errors:
         print(f"  FAIL {error}")
     print(f"  {report.checked - len(report.errors)} of {report.checked} cross-file checks hold")

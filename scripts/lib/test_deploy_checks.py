@@ -1,0 +1,365 @@
+"""deploy_checks.py catches the mistakes people make: each test breaks a copy of the real
+rendered overlays, compose file, Dockerfile or Rust sources one way and expects a clear failure;
+the real files pass.
+
+Run by scripts/validate-deploy (MESH_RENDERED_DIR holds dev.yaml and prod.yaml):
+    python -m unittest discover -s scripts/lib -p 'test_*.py'
+Without MESH_RENDERED_DIR the overlays are rendered with $MESH_KUBECTL (or kubectl on PATH).
+MESH_SHOW_CAUGHT=1 prints the message each test expected and got.
+"""
+
+import copy
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import yaml
+
+import deploy_checks
+import rust_env
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+OVERLAYS = ("dev", "prod")
+
+
+def render():
+    """{overlay: [docs]}, from MESH_RENDERED_DIR or by running kubectl kustomize."""
+    rendered_dir = os.environ.get("MESH_RENDERED_DIR")
+    result = {}
+    for overlay in OVERLAYS:
+        if rendered_dir:
+            text = (pathlib.Path(rendered_dir) / f"{overlay}.yaml").read_text()
+        else:
+            kubectl = os.environ.get("MESH_KUBECTL") or shutil.which("kubectl")
+            if kubectl is None:
+                raise RuntimeError("set MESH_RENDERED_DIR or MESH_KUBECTL (scripts/validate-deploy does)")
+            text = subprocess.run(
+                [kubectl, "kustomize", str(ROOT / "deploy/overlays" / overlay)],
+                check=True, capture_output=True, text=True,
+            ).stdout
+        result[overlay] = [doc for doc in yaml.safe_load_all(text) if doc]
+    return result
+
+
+class Fixture:
+    rendered = None
+    code = None
+    compose = None
+
+
+def setUpModule():
+    Fixture.rendered = render()
+    Fixture.code = deploy_checks.read_code(ROOT)
+    Fixture.compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def find(docs, kind, name):
+    """The document of that kind whose name is `name` or `name-<kustomize hash>`."""
+    for doc in docs:
+        doc_name = doc["metadata"]["name"]
+        if doc["kind"] == kind and (doc_name == name or doc_name.rsplit("-", 1)[0] == name):
+            return doc
+    raise KeyError(f"{kind} {name}")
+
+
+def container(docs, name):
+    return find(docs, "Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+
+
+class DeployChecksTest(unittest.TestCase):
+    def errors(self, mutate=None, compose=None, root=ROOT):
+        """The checker's failures after `mutate(rendered)` and `compose(compose_dict)`."""
+        rendered = copy.deepcopy(Fixture.rendered)
+        compose_doc = copy.deepcopy(Fixture.compose)
+        if mutate:
+            mutate(rendered)
+        if compose:
+            compose(compose_doc)
+        return deploy_checks.run(root, rendered, code=Fixture.code, compose=compose_doc).errors
+
+    def assertCaught(self, errors, *fragments):
+        """Some failure contains every fragment."""
+        for error in errors:
+            if all(fragment in error for fragment in fragments):
+                if os.environ.get("MESH_SHOW_CAUGHT"):
+                    print(f"\n  {self._testMethodName}: {error}", end="")
+                return
+        self.fail(f"no failure mentions {fragments}; failures were:\n  " + "\n  ".join(errors))
+
+    # === the real files ===
+
+    def test_the_real_files_pass(self):
+        self.assertEqual(self.errors(), [])
+
+    # === env against the code ===
+
+    def test_a_deleted_envfrom_leaves_a_required_variable_unset(self):
+        def drop_secret(rendered):
+            c = container(rendered["prod"], "order-service")
+            c["envFrom"] = [s for s in c["envFrom"] if "secretRef" not in s]
+
+        self.assertCaught(self.errors(drop_secret), "prod: Deployment order-service", "needs PG_URL")
+
+        def drop_kafka(rendered):
+            c = container(rendered["dev"], "gateway")
+            c["envFrom"] = [s for s in c["envFrom"] if not s["configMapRef"]["name"].startswith("mesh-kafka")]
+
+        self.assertCaught(self.errors(drop_kafka), "dev: Deployment gateway", "needs KAFKA_BROKERS")
+
+    def test_a_misspelt_variable_is_one_no_binary_reads(self):
+        def misspell(rendered):
+            data = find(rendered["prod"], "ConfigMap", "mesh-kafka")["data"]
+            data["KAFKA_BROKER"] = data.pop("KAFKA_BROKERS")
+
+        errors = self.errors(misspell)
+        self.assertCaught(errors, "Deployment order-service: sets KAFKA_BROKER (from ConfigMap mesh-kafka", "did you mean KAFKA_BROKERS?")
+        self.assertCaught(errors, "Deployment order-service: needs KAFKA_BROKERS")
+
+    def test_a_variable_for_another_binary_is_refused(self):
+        def seed_orders(rendered):
+            find(rendered["dev"], "ConfigMap", "order-service-config")["data"]["MENU_SEED"] = "true"
+
+        self.assertCaught(self.errors(seed_orders), "Deployment order-service: sets MENU_SEED", "which order-service never reads")
+
+    def test_kafka_brokers_must_use_the_client_port_of_the_kafka_service(self):
+        def port(value):
+            def mutate(rendered):
+                find(rendered["dev"], "ConfigMap", "mesh-kafka")["data"]["KAFKA_BROKERS"] = value
+            return mutate
+
+        # 9093 is a port of the Service, but the controller's, not the clients'.
+        self.assertCaught(
+            self.errors(port("kafka.mesh.svc.cluster.local:9093")),
+            "KAFKA_BROKERS=kafka.mesh.svc.cluster.local:9093", "not its client listener (9092)",
+        )
+        self.assertCaught(
+            self.errors(port("kafka.mesh.svc.cluster.local:9094")),
+            "port 9094 is not a port of Service kafka",
+        )
+        self.assertCaught(self.errors(port("kafka.other.svc.cluster.local:9092")), "names no Service of kafka")
+
+    def test_backend_urls_must_name_the_right_service_and_port(self):
+        def menu_url(value):
+            def mutate(rendered):
+                find(rendered["prod"], "ConfigMap", "gateway-config")["data"]["MENU_URL"] = value
+            return mutate
+
+        self.assertCaught(
+            self.errors(menu_url("http://order-service.mesh.svc.cluster.local:50051")),
+            "MENU_URL=http://order-service.mesh.svc.cluster.local:50051", "names no Service of menu-service",
+        )
+        self.assertCaught(
+            self.errors(menu_url("http://menu-service.mesh.svc.cluster.local:50052")),
+            "port 50052 is not a port of Service menu-service",
+        )
+
+    def test_pg_url_names_the_services_own_role(self):
+        def superuser(rendered):
+            secret = find(rendered["dev"], "Secret", "billing-service-db")
+            secret["data"] = {}
+            secret["stringData"] = {"PG_URL": "postgres://postgres:dev-only@postgres.mesh.svc.cluster.local:5432"}
+
+        self.assertCaught(self.errors(superuser), "billing-service", "role postgres must be named like its database billing")
+
+    def test_a_bind_address_on_loopback_is_refused(self):
+        def loopback(rendered):
+            find(rendered["prod"], "ConfigMap", "menu-service-config")["data"]["MENU_ADDR"] = "127.0.0.1:50051"
+
+        self.assertCaught(self.errors(loopback), "MENU_ADDR=127.0.0.1:50051 must bind every interface")
+
+    # === images ===
+
+    def test_latest_images_are_refused(self):
+        def latest(rendered):
+            container(rendered["prod"], "gateway")["image"] = "ghcr.io/mesh-org/mesh-gateway:latest"
+
+        self.assertCaught(self.errors(latest), "prod: Deployment gateway", "is not pinned (:latest)")
+
+        def untagged(compose):
+            compose["services"]["postgres"]["image"] = "postgres"
+
+        self.assertCaught(self.errors(compose=untagged), "compose: postgres", "has no tag")
+
+    def test_the_dockerfile_pins_its_bases_and_runs_as_a_numeric_non_root_user(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            text = (ROOT / "Dockerfile").read_text()
+            text = text.replace("FROM debian:12.11-slim", "FROM debian:latest").replace("USER 10001:10001", "USER mesh")
+            (pathlib.Path(tmp) / "Dockerfile").write_text(text)
+            errors = self.errors(root=pathlib.Path(tmp))
+        self.assertCaught(errors, "Dockerfile: FROM debian:latest", "not pinned")
+        self.assertCaught(errors, "Dockerfile: USER mesh must be a numeric non-root uid")
+
+    def test_a_manifest_missing_from_the_kustomization_is_reported(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copytree(ROOT / "deploy", pathlib.Path(tmp) / "deploy")
+            shutil.copy(ROOT / "Dockerfile", tmp)
+            (pathlib.Path(tmp) / "deploy/base/ingress.yaml").write_text("kind: Ingress\n")
+            errors = self.errors(root=pathlib.Path(tmp))
+        self.assertCaught(errors, "deploy: deploy/base/kustomization.yaml does not use ingress.yaml")
+
+    # === workloads ===
+
+    def test_backends_need_headless_services(self):
+        def cluster_ip(rendered):
+            del find(rendered["prod"], "Service", "inventory-service")["spec"]["clusterIP"]
+
+        self.assertCaught(self.errors(cluster_ip), "Service inventory-service must be headless")
+
+    def test_probes_and_drain(self):
+        def wrong_probe(rendered):
+            container(rendered["prod"], "delivery-service")["readinessProbe"]["grpc"]["port"] = 50051
+
+        self.assertCaught(self.errors(wrong_probe), "delivery-service: readinessProbe must be a grpc probe on port 50053")
+
+        def no_pre_stop(rendered):
+            del container(rendered["prod"], "gateway")["lifecycle"]
+
+        self.assertCaught(self.errors(no_pre_stop), "gateway: needs a preStop sleep")
+
+        def short_grace(rendered):
+            find(rendered["prod"], "Deployment", "gateway")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 8
+
+        self.assertCaught(self.errors(short_grace), "terminationGracePeriodSeconds 8")
+
+    def test_autoscalers_own_the_replica_count(self):
+        def no_hpa(rendered):
+            rendered["prod"].remove(find(rendered["prod"], "HorizontalPodAutoscaler", "gateway"))
+
+        self.assertCaught(self.errors(no_hpa), "prod: Deployment gateway: needs a HorizontalPodAutoscaler")
+
+        def fixed_replicas(rendered):
+            find(rendered["prod"], "Deployment", "order-service")["spec"]["replicas"] = 2
+
+        self.assertCaught(self.errors(fixed_replicas), "order-service: sets replicas although HorizontalPodAutoscaler")
+
+    def test_connection_pools_fit_postgres(self):
+        def scale_out(rendered):
+            find(rendered["prod"], "HorizontalPodAutoscaler", "order-service")["spec"]["maxReplicas"] = 30
+
+        self.assertCaught(self.errors(scale_out), "prod: the services may open", "over PostgreSQL's 97")
+
+    # === security ===
+
+    def test_no_secret_outside_dev(self):
+        def leak(rendered):
+            rendered["prod"].append(copy.deepcopy(find(rendered["dev"], "Secret", "menu-service-db")))
+
+        self.assertCaught(self.errors(leak), "prod: renders Secret menu-service-db")
+
+    def test_network_policies_allow_exactly_what_the_settings_use(self):
+        def no_menu_for_orders(rendered):
+            rendered["dev"].remove(find(rendered["dev"], "NetworkPolicy", "menu-from-order-service"))
+
+        self.assertCaught(
+            self.errors(no_menu_for_orders), "order-service cannot reach menu-service on port 50051",
+        )
+
+        def open_backends(rendered):
+            del find(rendered["prod"], "NetworkPolicy", "backends-from-gateway")["spec"]["ingress"][0]["from"]
+
+        self.assertCaught(
+            self.errors(open_backends), "prod: NetworkPolicy: billing-service may be reached from (outside the namespace)",
+        )
+
+        def no_default_deny(rendered):
+            rendered["prod"].remove(find(rendered["prod"], "NetworkPolicy", "default-deny-ingress"))
+            rendered["prod"].remove(find(rendered["prod"], "NetworkPolicy", "kafka-from-clients"))
+
+        self.assertCaught(self.errors(no_default_deny), "no NetworkPolicy selects kafka")
+
+    # === Kafka ===
+
+    def test_topics_are_the_ones_the_code_uses(self):
+        def forget_a_dlq(rendered):
+            job = find(rendered["prod"], "Job", "kafka-topics")["spec"]["template"]["spec"]["containers"][0]
+            topics = next(e for e in job["env"] if e["name"] == "MESH_TOPICS")
+            topics["value"] = topics["value"].replace("billing-requests.dlq", "")
+
+        self.assertCaught(self.errors(forget_a_dlq), "Job kafka-topics declares", "mesh-kit uses")
+
+    def test_topic_auto_creation_is_off(self):
+        def auto_create(rendered):
+            find(rendered["prod"], "ConfigMap", "kafka-broker")["data"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] = "true"
+
+        self.assertCaught(self.errors(auto_create), "prod: Kafka needs KAFKA_AUTO_CREATE_TOPICS_ENABLE=false")
+
+    def test_replication_fits_the_brokers(self):
+        def one_node(rendered):
+            find(rendered["prod"], "StatefulSet", "kafka")["spec"]["replicas"] = 1
+
+        errors = self.errors(one_node)
+        self.assertCaught(errors, "prod: KAFKA_CONTROLLER_QUORUM_VOTERS must list the 1 pod(s)")
+        self.assertCaught(errors, "KAFKA_REPLICATION_FACTOR=3 exceeds Kafka's 1 node(s)")
+
+    # === docker-compose.yml ===
+
+    def test_compose_env_against_the_code(self):
+        def misspell(compose):
+            env = compose["services"]["menu-service"]["environment"]
+            env["MENU_SEEDS"] = env.pop("MENU_SEED")
+
+        self.assertCaught(self.errors(compose=misspell), "compose: menu-service: sets MENU_SEEDS", "did you mean MENU_SEED?")
+
+        def wrong_port(compose):
+            compose["services"]["billing-service"]["environment"]["KAFKA_BROKERS"] = "kafka:9093"
+
+        self.assertCaught(self.errors(compose=wrong_port), "compose: billing-service: KAFKA_BROKERS=kafka:9093")
+
+        def no_menu(compose):
+            del compose["services"]["order-service"]["environment"]["MENU_URL"]
+
+        self.assertCaught(self.errors(compose=no_menu), "compose: order-service", "needs MENU_URL")
+
+    def test_compose_publishes_only_the_gateway_and_waits_for_health(self):
+        def publish(compose):
+            compose["services"]["menu-service"]["ports"] = ["50051:50051"]
+            del compose["services"]["postgres"]["healthcheck"]
+
+        errors = self.errors(compose=publish)
+        self.assertCaught(errors, "compose: menu-service publishes ports")
+        self.assertCaught(errors, "waits for postgres to be healthy, but postgres has no healthcheck")
+
+    def test_compose_roles_come_from_the_init_script(self):
+        def forget_role(compose):
+            del compose["services"]["postgres"]["environment"]["PG_URL_INVENTORY"]
+
+        self.assertCaught(self.errors(compose=forget_role), "compose: inventory-service", "its role is never created")
+
+
+class RustEnvTest(unittest.TestCase):
+    """The names come from the code: a variable the code starts reading is accepted at once."""
+
+    def test_new_reads_in_the_code_are_accepted(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for crate in [rust_env.SHARED_CRATE, *rust_env.BINARY_CRATES]:
+                shutil.copytree(ROOT / crate / "src", pathlib.Path(tmp) / crate / "src")
+            metrics = pathlib.Path(tmp) / "mesh-kit/src/metrics_addr.rs"
+            metrics.write_text('pub fn addr() -> String { crate::config::var_or("METRICS_ADDR", "0.0.0.0:9100") }\n')
+            config = pathlib.Path(tmp) / "gateway/src/config.rs"
+            config.write_text(
+                config.read_text().replace(
+                    "pub fn from_env() -> Result<Self, ConfigError> {\n        Ok(Self {\n            addr:",
+                    "pub fn from_env() -> Result<Self, ConfigError> {\n"
+                    '        let _jwks = var_or("GATEWAY_JWKS_URL", "http://127.0.0.1:8080/jwks");\n'
+                    "        Ok(Self {\n            addr:",
+                )
+            )
+            env = rust_env.scan(tmp)
+        self.assertIn("METRICS_ADDR", env["menu-service"].accepted)
+        self.assertNotIn("METRICS_ADDR", env["menu-service"].required)
+        self.assertIn("GATEWAY_JWKS_URL", env["gateway"].required)
+        self.assertNotIn("GATEWAY_JWKS_URL", env["order-service"].accepted)
+
+    def test_test_only_reads_are_not_accepted(self):
+        env = rust_env.scan(ROOT)
+        # gateway/src/config.rs's tests read GATEWAY_TEST_UNSET_URL.
+        self.assertNotIn("GATEWAY_TEST_UNSET_URL", env["gateway"].accepted)
+        self.assertIn("MENU_ADDR", env["menu-service"].required)
+        self.assertNotIn("KAFKA_BROKERS", env["menu-service"].required)
+
+
+if __name__ == "__main__":
+    unittest.main()
