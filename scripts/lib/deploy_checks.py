@@ -127,6 +127,13 @@ def check_env_names(report, where, binary, env, code):
             f"{where}: needs {name}, but nothing sets it (the code's default "
             f"{read.default} points at the container itself; read at {read.where})",
         )
+    # The gateway refuses to start without a key to check bearer tokens with.
+    if "GATEWAY_JWT_SECRET" in known.accepted:
+        report.check(
+            "GATEWAY_JWT_SECRET" in env or "GATEWAY_JWKS_URL" in env,
+            f"{where}: needs GATEWAY_JWT_SECRET or GATEWAY_JWKS_URL, but nothing sets either "
+            "(the gateway checks bearer tokens with it and will not start without one)",
+        )
 
 
 def effective(binary, name, env, code):

@@ -105,9 +105,16 @@ class DeployChecksTest(unittest.TestCase):
 
         def drop_kafka(rendered):
             c = container(rendered["dev"], "gateway")
-            c["envFrom"] = [s for s in c["envFrom"] if not s["configMapRef"]["name"].startswith("mesh-kafka")]
+            c["envFrom"] = [s for s in c["envFrom"] if not s.get("configMapRef", {}).get("name", "").startswith("mesh-kafka")]
 
         self.assertCaught(self.errors(drop_kafka), "dev: Deployment gateway", "needs KAFKA_BROKERS")
+
+    def test_a_gateway_without_a_token_key_is_refused(self):
+        def drop_auth(rendered):
+            c = container(rendered["prod"], "gateway")
+            c["envFrom"] = [s for s in c["envFrom"] if "secretRef" not in s]
+
+        self.assertCaught(self.errors(drop_auth), "prod: Deployment gateway", "needs GATEWAY_JWT_SECRET or GATEWAY_JWKS_URL")
 
     def test_a_misspelt_variable_is_one_no_binary_reads(self):
         def misspell(rendered):
