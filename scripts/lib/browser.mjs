@@ -75,7 +75,7 @@ export async function openBrowser({
   expectedPageError = () => false,
 }) {
   if (!fs.existsSync(CHROMIUM)) {
-    console.error(`${CHROMIUM} not found. Install Debian's chromium with scripts/lib/ensure-chromium.sh.`);
+    console.error(`${CHROMIUM} not found. scripts/test installs Debian's chromium package (apt-get install chromium).`);
     process.exit(1);
   }
   const { chromium } = loadPlaywright();

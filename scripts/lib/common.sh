@@ -106,7 +106,11 @@ deb_installed() {
 }
 
 # Installs the Debian packages that are missing; runs `apt-get update` once per script run.
-ensure_apt_packages() {
+# Scripts running side by side (scripts/up beside scripts/test) take turns: one holds the tool
+# lock while it installs, and apt itself waits for a dpkg lock held by anything else.
+ensure_apt_packages() { with_tool_lock apt _install_apt_packages "$@"; }
+
+_install_apt_packages() {
     local pkg missing=()
     for pkg in "$@"; do
         deb_installed "$pkg" || missing+=("$pkg")
@@ -114,12 +118,12 @@ ensure_apt_packages() {
     ((${#missing[@]} > 0)) || return 0
     if [[ -z ${MESH_APT_UPDATED:-} ]]; then
         run_logged "$MESH_TOOLS_DIR/logs/apt-update.log" "refreshing Debian package lists" \
-            as_root apt-get update
+            as_root apt-get -o DPkg::Lock::Timeout=600 update
         MESH_APT_UPDATED=1
     fi
     run_logged "$MESH_TOOLS_DIR/logs/apt-install.log" "installing Debian packages: ${missing[*]}" \
         as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y --no-install-recommends "${missing[@]}"
+        apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"
 }
 
 # What building the workspace and running these scripts needs from Debian, by command: rdkafka
