@@ -58,13 +58,32 @@ pub fn flag_or(name: &str, default: bool) -> Result<bool, ConfigError> {
 /// Where a service's database lives. Its `Debug` hides the password in the URL.
 #[derive(Clone)]
 pub struct DatabaseConfig {
-    /// Server URL without a database name, e.g. `postgres://postgres@127.0.0.1:5432`.
+    /// Server URL without a database name, as configured, e.g.
+    /// `postgres://postgres@127.0.0.1:5432` or `postgres://app:pw@db:5432?sslmode=require`.
     pub server_url: String,
     /// The service's own database, created at start when missing.
     pub name: String,
     /// Connections kept by the pool. Small by default: a service on a laptop shares one server
     /// with four others.
     pub pool_size: u32,
+    /// How connections reach the server, from the URL's `sslmode` and `sslrootcert`.
+    pub tls: PgTls,
+    /// `server_url` split for connecting: before the query, and the query as tokio-postgres
+    /// takes it (`sslrootcert` is ours, `verify-*` modes are its `require`).
+    base: String,
+    query: String,
+}
+
+/// TLS to PostgreSQL, as libpq's `sslmode` names it: `require`, `verify-ca` and `verify-full`
+/// all mean a TLS connection whose certificate is verified, by host name, against the roots in
+/// `sslrootcert` (a PEM file), or the Mozilla roots when none is named. Anything else (no
+/// `sslmode`, `disable`, `prefer`, `allow`) connects in plain text, as tonight's local server
+/// expects.
+#[derive(Clone, Default)]
+pub enum PgTls {
+    #[default]
+    Off,
+    Verified(std::sync::Arc<rustls::ClientConfig>),
 }
 
 impl std::fmt::Debug for DatabaseConfig {
@@ -73,6 +92,7 @@ impl std::fmt::Debug for DatabaseConfig {
             .field("server_url", &crate::db::redact(&self.server_url))
             .field("name", &self.name)
             .field("pool_size", &self.pool_size)
+            .field("tls", &matches!(self.tls, PgTls::Verified(_)))
             .finish()
     }
 }
@@ -80,9 +100,6 @@ impl std::fmt::Debug for DatabaseConfig {
 impl DatabaseConfig {
     /// Reads `PG_URL` (shared by every service), `<PREFIX>_DB_NAME` and `DB_POOL_SIZE`.
     pub fn from_env(prefix: &str, default_name: &str) -> Result<Self, ConfigError> {
-        let server_url = var_or("PG_URL", DEFAULT_PG_URL)
-            .trim_end_matches('/')
-            .to_owned();
         let name_var = format!("{prefix}_DB_NAME");
         let name = var_or(&name_var, default_name);
         if !is_plain_identifier(&name) {
@@ -92,21 +109,76 @@ impl DatabaseConfig {
                 reason: "use lower-case letters, digits and underscores".to_owned(),
             });
         }
+        Self::new(
+            &var_or("PG_URL", DEFAULT_PG_URL),
+            name,
+            parse_or("DB_POOL_SIZE", 8)?,
+        )
+    }
+
+    /// Settings for database `name` on the server `server_url` (`PG_URL`'s form).
+    pub fn new(server_url: &str, name: String, pool_size: u32) -> Result<Self, ConfigError> {
+        let server_url = server_url.trim_end_matches('/').to_owned();
+        let invalid = |reason: String| ConfigError {
+            name: "PG_URL".to_owned(),
+            value: crate::db::redact(&server_url),
+            reason,
+        };
+        let (base, query) = match server_url.split_once('?') {
+            Some((base, query)) => (base.trim_end_matches('/').to_owned(), query),
+            None => (server_url.clone(), ""),
+        };
+        let mut params = Vec::new();
+        let mut verified = false;
+        let mut root_cert = None;
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match key {
+                "sslrootcert" => root_cert = Some(value.to_owned()),
+                "sslmode" => {
+                    verified = matches!(value, "require" | "verify-ca" | "verify-full");
+                    let mode = if verified { "require" } else { "disable" };
+                    params.push(format!("sslmode={mode}"));
+                }
+                _ => params.push(pair.to_owned()),
+            }
+        }
+        let tls = match (verified, root_cert) {
+            (true, root_cert) => PgTls::Verified(std::sync::Arc::new(
+                crate::tls::postgres_client_config(root_cert.as_deref()).map_err(invalid)?,
+            )),
+            (false, Some(_)) => {
+                return Err(invalid(
+                    "sslrootcert needs sslmode=require (or verify-ca, verify-full)".to_owned(),
+                ));
+            }
+            (false, None) => PgTls::Off,
+        };
         Ok(Self {
             server_url,
             name,
-            pool_size: parse_or("DB_POOL_SIZE", 8)?,
+            pool_size,
+            tls,
+            base,
+            query: params.join("&"),
         })
     }
 
     /// The URL of this service's database.
     pub fn url(&self) -> String {
-        format!("{}/{}", self.server_url, self.name)
+        self.url_of(&self.name)
     }
 
     /// The URL of the maintenance database, used only to create ours.
     pub fn admin_url(&self) -> String {
-        format!("{}/postgres", self.server_url)
+        self.url_of("postgres")
+    }
+
+    fn url_of(&self, database: &str) -> String {
+        match self.query.as_str() {
+            "" => format!("{}/{database}", self.base),
+            query => format!("{}/{database}?{query}", self.base),
+        }
     }
 }
 
@@ -131,6 +203,39 @@ pub(crate) fn is_plain_identifier(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_urls_keep_the_query_after_the_name() {
+        let plain = DatabaseConfig::new("postgres://app@db:5432/", "orders".into(), 4).unwrap();
+        assert_eq!(plain.url(), "postgres://app@db:5432/orders");
+        assert_eq!(plain.admin_url(), "postgres://app@db:5432/postgres");
+        assert!(matches!(plain.tls, PgTls::Off));
+
+        let tls = DatabaseConfig::new(
+            "postgres://app@db:5432?sslmode=verify-full&connect_timeout=5",
+            "orders".into(),
+            4,
+        )
+        .unwrap();
+        assert_eq!(
+            tls.url(),
+            "postgres://app@db:5432/orders?sslmode=require&connect_timeout=5"
+        );
+        assert!(matches!(tls.tls, PgTls::Verified(_)));
+    }
+
+    #[test]
+    fn a_root_certificate_needs_a_verifying_mode_and_a_readable_file() {
+        let without_mode =
+            DatabaseConfig::new("postgres://db:5432?sslrootcert=/ca.pem", "menu".into(), 1);
+        assert!(without_mode.unwrap_err().reason.contains("sslmode=require"));
+        let missing = DatabaseConfig::new(
+            "postgres://db:5432?sslmode=require&sslrootcert=/nonexistent/ca.pem",
+            "menu".into(),
+            1,
+        );
+        assert!(missing.unwrap_err().reason.contains("/nonexistent/ca.pem"));
+    }
 
     #[test]
     fn database_names_are_plain_identifiers() {

@@ -2,14 +2,15 @@
 
 use std::time::Duration;
 
-use diesel::{QueryableByName, sql_types::Bool};
+use diesel::{ConnectionError, ConnectionResult, QueryableByName, sql_types::Bool};
 use diesel_async::{
     AsyncConnection, AsyncPgConnection, RunQueryDsl,
-    pooled_connection::{AsyncDieselConnectionManager, bb8},
+    pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, bb8},
 };
 pub use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use futures::FutureExt;
 
-use crate::config::DatabaseConfig;
+use crate::config::{DatabaseConfig, PgTls};
 
 /// A service's connection pool.
 pub type PgPool = bb8::Pool<AsyncPgConnection>;
@@ -37,7 +38,11 @@ pub async fn connect(
 ) -> Result<PgPool, DbSetupError> {
     ensure_database(config).await?;
     run_migrations(config, migrations).await?;
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url());
+    let mut setup = ManagerConfig::default();
+    let tls = config.tls.clone();
+    setup.custom_setup = Box::new(move |url| establish(url.to_owned(), tls.clone()).boxed());
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(config.url(), setup);
     bb8::Pool::builder()
         .max_size(config.pool_size)
         // A request waits at most this long for a connection, then fails as UNAVAILABLE
@@ -60,7 +65,7 @@ struct Exists {
 /// `CREATE DATABASE` when the service's database does not exist yet. Two replicas racing here
 /// is fine: the loser sees the database exist and carries on.
 pub async fn ensure_database(config: &DatabaseConfig) -> Result<(), DbSetupError> {
-    let mut conn = AsyncPgConnection::establish(&config.admin_url())
+    let mut conn = establish(config.admin_url(), config.tls.clone())
         .await
         .map_err(|err| DbSetupError::Connect {
             server: redact(&config.server_url),
@@ -105,18 +110,47 @@ async fn database_exists(
     Ok(row.exists)
 }
 
+/// One connection, over TLS when the settings ask for it.
+async fn establish(url: String, tls: PgTls) -> ConnectionResult<AsyncPgConnection> {
+    match tls {
+        PgTls::Off => AsyncPgConnection::establish(&url).await,
+        PgTls::Verified(config) => {
+            let connector = tokio_postgres_rustls::MakeRustlsConnect::new((*config).clone());
+            let (client, connection) = tokio_postgres::connect(&url, connector)
+                .await
+                .map_err(|err| ConnectionError::BadConnection(with_causes(&err)))?;
+            AsyncPgConnection::try_from_client_and_connection(client, connection).await
+        }
+    }
+}
+
+/// An error with the errors under it: tokio-postgres says only "error performing TLS
+/// handshake", and the reason (an untrusted certificate, say) is its source.
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
 /// Runs the embedded migrations on a blocking thread: diesel's migration harness is synchronous,
 /// and `block_in_place` would panic on the single-threaded runtime tests use.
 async fn run_migrations(
     config: &DatabaseConfig,
     migrations: &'static [EmbeddedMigrations],
 ) -> Result<(), DbSetupError> {
-    let url = config.url();
     let migrate_error = |reason: String| DbSetupError::Migrate {
         name: config.name.clone(),
         reason,
     };
-    let applied = tokio::task::spawn_blocking(move || blocking::migrate(&url, migrations))
+    let conn = establish(config.url(), config.tls.clone())
+        .await
+        .map_err(|err| migrate_error(err.to_string()))?;
+    let applied = tokio::task::spawn_blocking(move || blocking::migrate(conn, migrations))
         .await
         .map_err(|err| migrate_error(err.to_string()))?
         .map_err(migrate_error)?;
@@ -129,7 +163,7 @@ mod blocking {
     //! never meet in one scope.
 
     use diesel::{
-        Connection, RunQueryDsl,
+        RunQueryDsl,
         migration::{Migration, MigrationSource},
         pg::Pg,
     };
@@ -139,9 +173,11 @@ mod blocking {
     use super::MIGRATION_LOCK_KEY;
 
     /// Applies every pending migration of each set, in order; returns how many ran.
-    pub(super) fn migrate(url: &str, migrations: &[EmbeddedMigrations]) -> Result<usize, String> {
-        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(url)
-            .map_err(|err| err.to_string())?;
+    pub(super) fn migrate(
+        conn: AsyncPgConnection,
+        migrations: &[EmbeddedMigrations],
+    ) -> Result<usize, String> {
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
         diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
             .execute(&mut conn)
             .map_err(|err| err.to_string())?;

@@ -33,13 +33,9 @@ pub fn unique_id() -> String {
 
 /// Settings for a database of this test's own; the service creates it at start.
 pub fn database(service: &str) -> DatabaseConfig {
-    DatabaseConfig {
-        server_url: var_or("PG_URL", DEFAULT_PG_URL)
-            .trim_end_matches('/')
-            .to_owned(),
-        name: format!("test_{service}_{}", unique_id()),
-        pool_size: 4,
-    }
+    let name = format!("test_{service}_{}", unique_id());
+    DatabaseConfig::new(&var_or("PG_URL", DEFAULT_PG_URL), name, 4)
+        .unwrap_or_else(|err| panic!("PG_URL for the tests: {err}"))
 }
 
 /// The broker tests use.
