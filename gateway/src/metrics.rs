@@ -1,6 +1,9 @@
-//! `/metrics` in the Prometheus text format: how many calls the gateway made to each backend
-//! method and how they ended, and how many subscriptions are open. Enough to see a backend
-//! failing, and to check that a GraphQL request batches its menu lookups into one call.
+//! `/metrics` in the Prometheus text format. This gateway's own counters (kept per instance, so
+//! a test can count the calls one request made): calls to each backend method and how they
+//! ended, requests refused by the rate limit, open subscriptions. Then, in the binary, the
+//! process-wide exporter of `mesh_kit::metrics`: request latency by route and status
+//! ([`track`]), backend call latency by backend, method and code, and each backend endpoint's
+//! health and ejections.
 
 use std::{
     collections::BTreeMap,
@@ -11,7 +14,14 @@ use std::{
     },
 };
 
-use axum::{extract::State, http::header, response::IntoResponse};
+use std::time::Instant;
+
+use axum::{
+    extract::{MatchedPath, Request, State},
+    http::header,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
 
 use crate::startup::AppState;
 
@@ -30,7 +40,7 @@ struct Inner {
 
 impl Metrics {
     pub fn record_call(&self, backend: &'static str, method: &'static str, code: tonic::Code) {
-        let code = code_name(code);
+        let code = mesh_kit::metrics::code_name(code);
         // A poisoned lock only means another thread panicked mid-increment; counting goes on.
         let mut calls = self.inner.calls.lock().unwrap_or_else(|p| p.into_inner());
         *calls.entry((backend, method, code)).or_default() += 1;
@@ -85,35 +95,48 @@ impl Drop for SubscriptionGuard {
     }
 }
 
-fn code_name(code: tonic::Code) -> &'static str {
-    use tonic::Code::*;
-    match code {
-        Ok => "OK",
-        Cancelled => "CANCELLED",
-        Unknown => "UNKNOWN",
-        InvalidArgument => "INVALID_ARGUMENT",
-        DeadlineExceeded => "DEADLINE_EXCEEDED",
-        NotFound => "NOT_FOUND",
-        AlreadyExists => "ALREADY_EXISTS",
-        PermissionDenied => "PERMISSION_DENIED",
-        ResourceExhausted => "RESOURCE_EXHAUSTED",
-        FailedPrecondition => "FAILED_PRECONDITION",
-        Aborted => "ABORTED",
-        OutOfRange => "OUT_OF_RANGE",
-        Unimplemented => "UNIMPLEMENTED",
-        Internal => "INTERNAL",
-        Unavailable => "UNAVAILABLE",
-        DataLoss => "DATA_LOSS",
-        Unauthenticated => "UNAUTHENTICATED",
-    }
-}
-
+/// This gateway's counters, then what the process-wide exporter holds (request and backend
+/// latency histograms, the balancers' endpoint health), when the binary installed one.
 pub async fn handler(State(state): State<AppState>) -> impl IntoResponse {
+    let mut text = state.backends.metrics().render();
+    text.push_str(&mesh_kit::metrics::render());
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.backends.metrics().render(),
+        text,
     )
+}
+
+/// The histogram of every HTTP request the gateway answered.
+pub const HTTP_REQUEST_DURATION: &str = "gateway_http_request_duration_seconds";
+
+/// Times each request by route (the matched pattern, never the raw path, so ids do not make
+/// new series), method and status, through the `metrics` facade.
+pub async fn track(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    ::metrics::histogram!(
+        HTTP_REQUEST_DURATION,
+        "route" => route,
+        "method" => method,
+        "status" => response.status().as_str().to_owned(),
+    )
+    .record(started.elapsed());
+    response
+}
+
+/// Gives the gateway's own histogram its help text (after the exporter is installed).
+pub fn describe() {
+    ::metrics::describe_histogram!(
+        HTTP_REQUEST_DURATION,
+        ::metrics::Unit::Seconds,
+        "HTTP requests the gateway answered, by route, method and status."
+    );
 }

@@ -66,6 +66,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
+        metrics::describe();
         let verifier = match &config.auth.keys {
             TokenKeys::Secret(secret) => Verifier::secret(secret),
             TokenKeys::Jwks(url) => Verifier::jwks(url.clone()).map_err(StartupError::Other)?,
@@ -203,7 +204,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
                 subject = tracing::field::Empty,
             )
         })
-        .on_response(DefaultOnResponse::new().level(Level::INFO))
+        // A line per request at DEBUG (RUST_LOG=gateway=debug); failures (5xx) at WARN.
+        .on_response(DefaultOnResponse::new().level(Level::DEBUG))
         .on_failure(DefaultOnFailure::new().level(Level::WARN));
 
     // The REST routes and health carry their OpenAPI operations; the document is built from
@@ -239,7 +241,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             ApiError::internal().into_response()
-        }));
+        }))
+        .layer(middleware::from_fn(metrics::track));
     let router = security_headers(router, config.tls.is_some());
     let router = match cors(&config.cors_origins) {
         Some(cors) => router.layer(cors),

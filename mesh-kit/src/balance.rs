@@ -298,7 +298,15 @@ impl tower::Service<http::Request<Body>> for Balancer {
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        Box::pin(self.shared.clone().dispatch(request))
+        let shared = self.shared.clone();
+        let method = request.uri().path().to_owned();
+        Box::pin(async move {
+            let started = std::time::Instant::now();
+            let backend = shared.backend.clone();
+            let result = shared.dispatch(request).await;
+            crate::metrics::client_call(&backend, method, &result, started.elapsed());
+            result
+        })
     }
 }
 

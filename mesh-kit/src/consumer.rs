@@ -13,8 +13,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use prost::{Message as ProstMessage, Name};
 use rdkafka::{
-    Message,
-    consumer::{CommitMode, Consumer, StreamConsumer},
+    ClientContext, Message, Statistics,
+    consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer},
     error::KafkaError,
     message::{BorrowedMessage, Header, Headers, OwnedHeaders},
     producer::FutureProducer,
@@ -32,6 +32,7 @@ use crate::{
     event_store::{self, AppendError},
     group_watch::GroupWatch,
     kafka::{self, KafkaConfig, header, header_text},
+    metrics,
 };
 
 /// An event read from a topic, with its CloudEvents attributes.
@@ -160,12 +161,45 @@ pub struct Subscription {
 #[error("cannot start the Kafka consumer: {0}")]
 pub struct ConsumerError(#[from] KafkaError);
 
+/// How often librdkafka reports its statistics, consumer lag among them, when an exporter
+/// collects metrics.
+const STATISTICS_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The consumer's librdkafka context: turns its periodic statistics into the lag gauge.
+struct LagReporter {
+    group: String,
+    kafka: KafkaConfig,
+}
+
+impl ClientContext for LagReporter {
+    fn stats(&self, statistics: Statistics) {
+        for (topic, stats) in &statistics.topics {
+            for (partition, stats) in &stats.partitions {
+                // -1 is librdkafka's internal "unassigned" partition; a lag of -1 is unknown.
+                if *partition >= 0 && stats.consumer_lag >= 0 {
+                    metrics::consumer_lag(
+                        &self.group,
+                        self.kafka.logical(topic),
+                        *partition,
+                        stats.consumer_lag,
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl ConsumerContext for LagReporter {}
+
 /// A consumer group member, ready to run.
 pub struct EventConsumer {
-    consumer: StreamConsumer,
+    consumer: StreamConsumer<LagReporter>,
     dlq: FutureProducer,
     kafka: KafkaConfig,
+    /// The group's physical name (with the topic prefix).
     group: String,
+    /// Its logical name, as metrics label it.
+    name: String,
     /// Physical topic names.
     topics: Vec<String>,
     watch: GroupWatch,
@@ -176,8 +210,14 @@ impl EventConsumer {
     /// group runs, so events published before its first start are not skipped.
     pub fn new(kafka: &KafkaConfig, subscription: &Subscription) -> Result<Self, ConsumerError> {
         let group = kafka.group(&subscription.group);
-        let consumer: StreamConsumer = kafka
-            .client_config()
+        let mut config = kafka.client_config();
+        if metrics::installed() {
+            config.set(
+                "statistics.interval.ms",
+                STATISTICS_INTERVAL.as_millis().to_string(),
+            );
+        }
+        let consumer: StreamConsumer<LagReporter> = config
             .set("group.id", &group)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
@@ -193,7 +233,10 @@ impl EventConsumer {
                 "heartbeat.interval.ms",
                 (kafka.session_timeout.as_millis() / 5).max(100).to_string(),
             )
-            .create()?;
+            .create_with_context(LagReporter {
+                group: subscription.group.clone(),
+                kafka: kafka.clone(),
+            })?;
         let topics: Vec<String> = subscription.topics.iter().map(|t| kafka.topic(t)).collect();
         let this = Self {
             consumer,
@@ -201,6 +244,7 @@ impl EventConsumer {
             watch: GroupWatch::new(kafka, &group)?,
             kafka: kafka.clone(),
             group,
+            name: subscription.group.clone(),
             topics,
         };
         this.subscribe()?;
@@ -282,6 +326,7 @@ impl EventConsumer {
                         match handler.handle(&event).await {
                             Ok(()) => {
                                 tracing::debug!(event_type = %event.event_type, "event applied");
+                                metrics::consumed(&self.name, &event.topic, "applied");
                                 break;
                             }
                             Err(HandleError::Permanent(reason)) => {
@@ -341,6 +386,11 @@ impl EventConsumer {
     /// record is never both skipped and lost.
     async fn dead_letter(&self, message: &BorrowedMessage<'_>, reason: &str) {
         tracing::warn!(%reason, "moving record to the dead-letter topic");
+        metrics::consumed(
+            &self.name,
+            self.kafka.logical(message.topic()),
+            "dead_lettered",
+        );
         let topic = kafka::dlq_of(message.topic());
         let partition = message.partition().to_string();
         let offset = message.offset().to_string();

@@ -2,7 +2,7 @@
 //! reflection (v1 and v1alpha, so old and new `grpcurl` both work), a span per call carrying the
 //! caller's request id, and graceful shutdown that reports NOT_SERVING before draining.
 
-use std::{convert::Infallible, future::Future};
+use std::{convert::Infallible, future::Future, net::SocketAddr};
 
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -20,6 +20,13 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot serve metrics on {addr}: {source}")]
+    Metrics {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// A service's gRPC server, before it serves.
@@ -96,7 +103,8 @@ impl GrpcServer {
                     .unwrap_or("-");
                 tracing::info_span!("grpc", method = %request.uri().path(), request_id = %request_id)
             })
-            .on_response(DefaultOnResponse::new().level(Level::INFO))
+            // A line per call at DEBUG; what went wrong at WARN.
+            .on_response(DefaultOnResponse::new().level(Level::DEBUG))
             // Client errors (NOT_FOUND, INVALID_ARGUMENT, ...) count as failures here; they
             // are worth a line, not an alarm.
             .on_failure(DefaultOnFailure::new().level(Level::WARN));
@@ -109,18 +117,40 @@ impl GrpcServer {
             };
             tracing::info!(%addr, services = ?self.names, tls, "gRPC server listening");
         }
+        // The admin port, in binaries (which install the exporter); it stops with the server.
+        let (admin_stop, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+        if crate::metrics::installed()
+            && let Ok(grpc_addr) = listener.local_addr()
+        {
+            let addr = crate::metrics::admin_addr(grpc_addr)?;
+            let admin = TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::Metrics { addr, source })?;
+            tokio::spawn(async move {
+                let stopped = async {
+                    let _ = admin_stopped.await;
+                };
+                if let Err(err) = crate::metrics::serve_admin(admin, stopped).await {
+                    tracing::warn!(error = %err, "metrics endpoint failed");
+                }
+            });
+        }
+
         let mut builder = Server::builder();
         if let Some(tls) = &self.tls {
             builder = builder.tls_config(tls.config())?;
         }
-        builder
+        let served = builder
             .layer(trace)
+            .layer(crate::metrics::ServerMetricsLayer)
             .add_routes(self.routes.routes())
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-            .await?;
+            .await;
+        let _ = admin_stop.send(());
+        served?;
         tracing::info!("gRPC server stopped");
         Ok(())
     }

@@ -14,6 +14,7 @@ pub mod event_store;
 mod group_watch;
 pub mod grpc;
 pub mod kafka;
+pub mod metrics;
 pub mod relay;
 pub mod shutdown;
 pub mod startup;

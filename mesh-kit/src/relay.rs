@@ -135,10 +135,22 @@ impl Relay {
     /// prefix sent. Returns how many were marked.
     async fn publish_pending(&self) -> Result<usize, RelayError> {
         let mut conn = self.pool.get().await.map_err(StoreError::from)?;
-        conn.transaction::<usize, RelayError, _>(|conn| {
-            async move { self.publish_in(conn).await }.scope_boxed()
-        })
-        .await
+        let published = conn
+            .transaction::<usize, RelayError, _>(|conn| {
+                async move { self.publish_in(conn).await }.scope_boxed()
+            })
+            .await?;
+        // What is left for later rounds (the partial index on unsent rows keeps this cheap);
+        // only when an exporter collects it.
+        if crate::metrics::installed() {
+            let backlog: i64 = outbox::table
+                .filter(outbox::sent_at.is_null())
+                .count()
+                .get_result(&mut conn)
+                .await?;
+            crate::metrics::outbox_backlog(backlog);
+        }
+        Ok(published)
     }
 
     async fn publish_in(&self, conn: &mut AsyncPgConnection) -> Result<usize, RelayError> {

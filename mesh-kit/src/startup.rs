@@ -42,6 +42,7 @@ where
     E: Display,
 {
     crate::telemetry::init();
+    crate::metrics::install();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

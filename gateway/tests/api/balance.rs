@@ -56,12 +56,14 @@ async fn reads_keep_succeeding_when_one_of_two_menu_instances_is_killed_mid_load
         first.run_until_stopped(stop.wait())
     });
     let second_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let second_metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let mut second = Process::start(
         "menu-service",
         &workspace_binary("menu-service"),
         &[],
         &[
             ("MENU_ADDR", second_addr.to_string()),
+            ("METRICS_ADDR", second_metrics.to_string()),
             ("PG_URL", database.server_url.clone()),
             ("MENU_DB_NAME", database.name.clone()),
             ("MENU_SEED", "false".to_owned()),
@@ -131,14 +133,21 @@ async fn reads_keep_succeeding_when_one_of_two_menu_instances_is_killed_mid_load
         })
         .collect();
 
-    // Load is well under way, on both instances, before one dies.
+    // Load is well under way, on both instances (the second counts its calls on its admin
+    // port), before one dies.
+    let served_by_second = format!("http://{second_metrics}/metrics");
     eventually(
         "100 reads, some served by the second instance",
         WAIT,
-        || {
-            let under_way =
-                succeeded.load(Ordering::SeqCst) >= 100 && second.log().contains("ListMenuItems");
-            async move { under_way.then_some(()) }
+        || async {
+            let metrics = match http.get(&served_by_second).send().await {
+                Ok(response) => response.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            let on_second = metrics.contains(
+                r#"mesh_grpc_server_handling_seconds_count{method="/mesh.menu.v1.MenuService/ListMenuItems",code="OK"}"#,
+            );
+            (succeeded.load(Ordering::SeqCst) >= 100 && on_second).then_some(())
         },
     )
     .await;

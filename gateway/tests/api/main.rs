@@ -14,3 +14,4 @@ mod movies;
 mod openapi;
 mod orders;
 mod orders_graphql;
+mod service_metrics;

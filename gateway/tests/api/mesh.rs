@@ -28,6 +28,8 @@ enum Delivery {
     Child {
         process: Box<Process>,
         addr: SocketAddr,
+        /// Its admin port (`METRICS_ADDR`): a binary serves its metrics there.
+        metrics: SocketAddr,
         database: DatabaseConfig,
     },
 }
@@ -101,10 +103,12 @@ pub async fn spawn_mesh(options: Options) -> Mesh {
     let delivery_db = mesh_testkit::database("delivery");
     let delivery = if options.delivery_as_process {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let process = start_delivery_process(addr, &delivery_db, &kafka).await;
+        let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let process = start_delivery_process(addr, metrics, &delivery_db, &kafka).await;
         Delivery::Child {
             process: Box::new(process),
             addr,
+            metrics,
             database: delivery_db,
         }
     } else {
@@ -155,6 +159,7 @@ pub async fn spawn_mesh(options: Options) -> Mesh {
 
 async fn start_delivery_process(
     addr: SocketAddr,
+    metrics: SocketAddr,
     database: &DatabaseConfig,
     kafka: &KafkaConfig,
 ) -> Process {
@@ -165,6 +170,7 @@ async fn start_delivery_process(
         &[],
         &[
             ("DELIVERY_ADDR", addr.to_string()),
+            ("METRICS_ADDR", metrics.to_string()),
             ("PG_URL", database.server_url.clone()),
             ("DELIVERY_DB_NAME", database.name.clone()),
             ("KAFKA_BROKERS", kafka.brokers.clone()),
@@ -314,12 +320,28 @@ impl Mesh {
             Delivery::Child {
                 process,
                 addr,
+                metrics,
                 database,
             } => {
-                **process = start_delivery_process(*addr, database, &kafka).await;
+                **process = start_delivery_process(*addr, *metrics, database, &kafka).await;
             }
             Delivery::InProcess(_) => panic!("delivery-service runs in-process"),
         }
+    }
+
+    /// What the delivery-service process serves on its admin port (it must run as a process).
+    pub async fn delivery_metrics(&self) -> String {
+        let Delivery::Child { metrics, .. } = &self.delivery else {
+            panic!("delivery-service runs in-process; use Options::delivery_as_process")
+        };
+        let response = self
+            .http
+            .get(format!("http://{metrics}/metrics"))
+            .send()
+            .await
+            .expect("the admin port answers");
+        assert_eq!(response.status(), 200);
+        response.text().await.expect("text")
     }
 
     /// The log of the delivery-service process, for failure messages.

@@ -1,0 +1,67 @@
+//! A service binary serves Prometheus metrics on its admin port (`METRICS_ADDR`): latency
+//! histograms of the gRPC calls it answered, the events its consumer applied, its consumer lag
+//! and its outbox backlog.
+
+use mesh_testkit::eventually;
+
+use crate::mesh::{Options, WAIT, spawn_mesh};
+
+/// The value of the series whose line starts with `series` (name and labels, in the
+/// exporter's order), if present.
+fn value(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|line| line.starts_with(series))
+        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+}
+
+#[tokio::test]
+async fn a_service_binary_serves_its_metrics_on_the_admin_port() {
+    let mesh = spawn_mesh(Options {
+        delivery_as_process: true,
+        ..Options::default()
+    })
+    .await;
+    let ids = mesh.menu_ids(1).await;
+    let order = mesh.place(&ids).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    mesh.delivery_with_status(&order, "PENDING").await;
+    assert_eq!(mesh.move_delivery(&order, "ASSIGNED").await.0, 200);
+
+    // librdkafka reports lag every 5 s, the relay its backlog after each round.
+    let metrics: String = eventually("the consumer lag on the admin port", WAIT, || async {
+        let metrics = mesh.delivery_metrics().await;
+        metrics.contains("mesh_consumer_lag{").then_some(metrics)
+    })
+    .await;
+
+    let moved = value(
+        &metrics,
+        r#"mesh_grpc_server_handling_seconds_count{method="/mesh.delivery.v1.DeliveryService/UpdateStatus",code="OK"}"#,
+    );
+    assert_eq!(moved, Some(1.0), "{metrics}");
+    assert!(
+        metrics.contains(
+            r#"mesh_grpc_server_handling_seconds_bucket{method="/mesh.delivery.v1.DeliveryService/UpdateStatus",code="OK",le="0.1"}"#
+        ),
+        "no latency buckets: {metrics}"
+    );
+    let applied = value(
+        &metrics,
+        r#"mesh_consumer_events_total{group="delivery-service",topic="order-events",outcome="applied"}"#,
+    );
+    assert!(applied >= Some(2.0), "OrderPlaced and OrderPaid: {metrics}");
+    assert!(
+        metrics.contains(
+            r#"mesh_consumer_lag{group="delivery-service",topic="order-events",partition=""#
+        ),
+        "{metrics}"
+    );
+    assert_eq!(
+        value(&metrics, "mesh_outbox_backlog "),
+        Some(0.0),
+        "{metrics}"
+    );
+}
