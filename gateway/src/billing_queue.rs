@@ -184,6 +184,7 @@ impl BillingQueue {
         })?;
         let id = request_id.to_string();
         let event_type = <BillingRequested as mesh_proto::Name>::full_name();
+        let traceparent = mesh_kit::telemetry::trace_context::current();
         let headers = CloudEvent {
             id: &id,
             event_type: &event_type,
@@ -191,6 +192,7 @@ impl BillingQueue {
             time: at,
             subject: None,
             request_id: Some(rid.as_str()),
+            traceparent: traceparent.as_deref(),
         }
         .headers();
         let producer = self

@@ -196,13 +196,16 @@ pub fn router(state: AppState, config: &Config) -> Router {
                 .get(REQUEST_ID_HEADER)
                 .and_then(|value| value.to_str().ok())
                 .unwrap_or("-");
-            tracing::info_span!(
+            let span = tracing::info_span!(
                 "http",
                 method = %request.method(),
                 path = %request.uri().path(),
                 request_id = %request_id,
                 subject = tracing::field::Empty,
-            )
+            );
+            // A client that traces (a browser SDK, another service) keeps its trace.
+            mesh_kit::telemetry::trace_context::continue_from_headers(&span, request.headers());
+            span
         })
         // A line per request at DEBUG (RUST_LOG=gateway=debug); failures (5xx) at WARN.
         .on_response(DefaultOnResponse::new().level(Level::DEBUG))

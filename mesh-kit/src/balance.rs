@@ -297,7 +297,9 @@ impl tower::Service<http::Request<Body>> for Balancer {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        // The caller's trace goes on with the backend's work.
+        crate::telemetry::trace_context::inject(request.headers_mut());
         let shared = self.shared.clone();
         let method = request.uri().path().to_owned();
         Box::pin(async move {

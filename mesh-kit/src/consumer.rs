@@ -318,6 +318,10 @@ impl EventConsumer {
             event_id = %event_id,
             request_id = %request_id,
         );
+        crate::telemetry::trace_context::continue_from(
+            &span,
+            header_text(headers, header::TRACEPARENT),
+        );
         async {
             match self.parse(message) {
                 Ok(event) => {

@@ -45,6 +45,7 @@ pub mod schema {
             request_id -> Nullable<Text>,
             occurred_at -> Timestamptz,
             sent_at -> Nullable<Timestamptz>,
+            traceparent -> Nullable<Text>,
         }
     }
 
@@ -175,6 +176,7 @@ pub async fn append<M: Message + Name>(
             outbox::payload.eq(&payload),
             outbox::request_id.eq(&stored.request_id),
             outbox::occurred_at.eq(stored.occurred_at),
+            outbox::traceparent.eq(crate::telemetry::trace_context::current()),
         ))
         .execute(conn)
         .await?;

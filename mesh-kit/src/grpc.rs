@@ -101,7 +101,9 @@ impl GrpcServer {
                     .get(REQUEST_ID_HEADER)
                     .and_then(|value| value.to_str().ok())
                     .unwrap_or("-");
-                tracing::info_span!("grpc", method = %request.uri().path(), request_id = %request_id)
+                let span = tracing::info_span!("grpc", method = %request.uri().path(), request_id = %request_id);
+                crate::telemetry::trace_context::continue_from_headers(&span, request.headers());
+                span
             })
             // A line per call at DEBUG; what went wrong at WARN.
             .on_response(DefaultOnResponse::new().level(Level::DEBUG))

@@ -47,6 +47,8 @@ pub mod header {
     pub const SUBJECT: &str = "ce_subject";
     pub const CONTENT_TYPE: &str = "content-type";
     pub const REQUEST_ID: &str = crate::telemetry::REQUEST_ID_HEADER;
+    /// W3C trace context, as in HTTP.
+    pub const TRACEPARENT: &str = crate::telemetry::trace_context::TRACEPARENT;
     /// Why a record was moved to a dead-letter topic.
     pub const DLQ_REASON: &str = "dlq_reason";
     pub const DLQ_TOPIC: &str = "dlq_topic";
@@ -285,6 +287,8 @@ pub struct CloudEvent<'a> {
     pub subject: Option<&'a str>,
     /// The request that caused it, carried from the gateway through every hop.
     pub request_id: Option<&'a str>,
+    /// The W3C trace context of that request, when traces are exported.
+    pub traceparent: Option<&'a str>,
 }
 
 impl CloudEvent<'_> {
@@ -302,6 +306,9 @@ impl CloudEvent<'_> {
         }
         if let Some(request_id) = self.request_id {
             headers = headers.insert(text(header::REQUEST_ID, request_id));
+        }
+        if let Some(traceparent) = self.traceparent {
+            headers = headers.insert(text(header::TRACEPARENT, traceparent));
         }
         headers
     }
@@ -397,6 +404,7 @@ mod tests {
             time: DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
             subject: Some("o-1"),
             request_id: Some("r-1"),
+            traceparent: None,
         };
         let headers = event.headers();
         let value = |key: &str| {

@@ -53,6 +53,7 @@ struct Row {
     payload: String,
     request_id: Option<String>,
     occurred_at: chrono::DateTime<chrono::Utc>,
+    traceparent: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -186,6 +187,7 @@ impl Relay {
                 time: row.occurred_at,
                 subject: Some(&row.record_key),
                 request_id: row.request_id.as_deref(),
+                traceparent: row.traceparent.as_deref(),
             }
             .headers();
             let topic = self.kafka.topic(&row.topic);

@@ -41,7 +41,7 @@ where
     F: Future<Output = Result<(), E>>,
     E: Display,
 {
-    crate::telemetry::init();
+    crate::telemetry::init(name);
     crate::metrics::install();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -53,7 +53,7 @@ where
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run()) {
+    let code = match runtime.block_on(run()) {
         Ok(()) => {
             tracing::info!(service = name, "stopped");
             ExitCode::SUCCESS
@@ -62,7 +62,9 @@ where
             tracing::error!(service = name, error = %err, "service failed");
             ExitCode::FAILURE
         }
-    }
+    };
+    crate::telemetry::shutdown();
+    code
 }
 
 /// One stop signal fanned out to every part of a service: its server, relay and consumers.

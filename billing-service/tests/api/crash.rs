@@ -75,6 +75,7 @@ async fn queue_burst(kafka: &KafkaConfig, user_id: i64) -> HashSet<String> {
                 time: chrono::Utc::now(),
                 subject: None,
                 request_id: None,
+                traceparent: None,
             }
             .headers();
             mesh_kit::kafka::publish(

@@ -23,7 +23,7 @@ pub struct Stack {
 }
 
 /// The secret the test gateways check tokens with.
-const SECRET: &[u8] = b"the gateway tests' own HS256 secret, 32+ bytes";
+pub const SECRET: &[u8] = b"the gateway tests' own HS256 secret, 32+ bytes";
 
 /// The token keys every test gateway is configured with.
 pub fn token_keys() -> TokenKeys {

@@ -15,3 +15,4 @@ mod openapi;
 mod orders;
 mod orders_graphql;
 mod service_metrics;
+mod traces;
