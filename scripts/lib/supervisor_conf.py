@@ -124,7 +124,9 @@ def environment_of(program, reads):
     if crate != "-":
         for name, value in os.environ.items():
             wanted = name in reads.get(crate, ()) if reads is not None else FALLBACK_NAMES.match(name)
-            if wanted:
+            # The OpenTelemetry SDK in every binary reads the standard OTEL_* settings itself
+            # (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_BSP_SCHEDULE_DELAY, ...): no scan finds those.
+            if wanted or name.startswith("OTEL_"):
                 env[name] = value
     env.update(program["set"])
     return dict(sorted(env.items()))
