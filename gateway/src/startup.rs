@@ -2,6 +2,7 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
+use axum::serve::ListenerExt;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, Request},
@@ -10,7 +11,10 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::{
+    accept::NoDelayAcceptor,
+    tls_rustls::{RustlsAcceptor, RustlsConfig},
+};
 use mesh_kit::{
     startup::{self, StartupError},
     telemetry::REQUEST_ID_HEADER,
@@ -138,7 +142,7 @@ impl Application {
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
         let served = match self.tls {
-            None => axum::serve(self.listener, service)
+            None => axum::serve(nodelay(self.listener), service)
                 .with_graceful_shutdown(stopped.wait())
                 .await
                 .map_err(|err| err.to_string()),
@@ -150,9 +154,11 @@ impl Application {
                     stop_signal.wait().await;
                     stopping.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
                 });
+                let acceptor = RustlsAcceptor::new(tls).acceptor(NoDelayAcceptor::new());
                 match self.listener.into_std() {
-                    Ok(listener) => match axum_server::from_tcp_rustls(listener, tls) {
+                    Ok(listener) => match axum_server::from_tcp(listener) {
                         Ok(server) => server
+                            .acceptor(acceptor)
                             .handle(handle)
                             .serve(service)
                             .await
@@ -167,6 +173,19 @@ impl Application {
         let _ = feed.await;
         served.map_err(|err| StartupError::Other(format!("HTTP server failed: {err}")))
     }
+}
+
+/// The connections `listener` accepts, with `TCP_NODELAY` set: without it a small response
+/// waits for the client's delayed ACK (Nagle), ~40 ms for every back-to-back request on a
+/// kept-alive connection.
+pub fn nodelay(
+    listener: TcpListener,
+) -> axum::serve::TapIo<TcpListener, impl FnMut(&mut tokio::net::TcpStream) + Send + 'static> {
+    listener.tap_io(|stream: &mut tokio::net::TcpStream| {
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+        }
+    })
 }
 
 /// The certificate and key, read and checked at start so a bad file fails the start, not the
@@ -334,4 +353,21 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Response {
         format!("{method} is not allowed on {}", uri.path()),
     )
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::serve::Listener;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_connections_have_nodelay_set() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut listener = nodelay(listener);
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (accepted, _) = listener.accept().await;
+        assert!(accepted.nodelay().unwrap());
+    }
 }
