@@ -8,6 +8,7 @@ const PROTOS: &[&str] = &[
     "order.proto",
     "delivery.proto",
     "billing.proto",
+    "event_record.proto",
     "events.proto",
 ];
 

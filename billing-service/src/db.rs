@@ -1,5 +1,6 @@
-//! billing-service's tables (`payments`, `billing_orders`) and every query on them. Events
-//! live in the event store's `events` table (see `mesh_kit::event_store`).
+//! billing-service's tables (`payments`: the [`Payments`] projection, the fold of each order's
+//! payment event; `billing_orders`) and every query on them. Events live in the event store's
+//! `events` table (see `mesh_kit::event_store`).
 
 use chrono::{DateTime, Utc};
 use diesel::{
@@ -7,6 +8,7 @@ use diesel::{
     result::Error as DieselError,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use mesh_kit::aggregate::Projection;
 use uuid::Uuid;
 
 use crate::domain::{BillingOrder, NewBillingOrder, PageToken, Payment, PaymentStatus};
@@ -101,21 +103,53 @@ impl From<BillingOrderRow> for BillingOrder {
     }
 }
 
-/// Records an order's payment. Returns false when the order already has one.
-pub async fn insert_payment(conn: &mut AsyncPgConnection, payment: &Payment) -> QueryResult<bool> {
-    let inserted = diesel::insert_into(payments::table)
-        .values((
-            payments::order_id.eq(payment.order_id),
-            payments::status.eq(payment.status.as_str()),
-            payments::amount_cents.eq(payment.amount_cents),
-            payments::currency.eq(&payment.currency),
-            payments::decline_reason.eq(payment.decline_reason.as_deref()),
-            payments::created_at.eq(payment.created_at),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)
+/// The read model of payments, written by `mesh_kit::aggregate` with the payment's event.
+pub struct Payments;
+
+impl Projection for Payments {
+    type Aggregate = Payment;
+
+    /// The payment's event was appended at sequence 1 first, so a second payment of one
+    /// order fails there.
+    async fn insert(conn: &mut AsyncPgConnection, payment: &Payment) -> QueryResult<()> {
+        diesel::insert_into(payments::table)
+            .values((
+                payments::order_id.eq(payment.order_id),
+                payments::status.eq(payment.status.as_str()),
+                payments::amount_cents.eq(payment.amount_cents),
+                payments::currency.eq(&payment.currency),
+                payments::decline_reason.eq(payment.decline_reason.as_deref()),
+                payments::created_at.eq(payment.created_at),
+            ))
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+
+    /// A payment has one event: nothing ever moves it on.
+    async fn update(_: &mut AsyncPgConnection, _: &Payment) -> QueryResult<()> {
+        Ok(())
+    }
+
+    async fn clear(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+        diesel::delete(payments::table)
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+}
+
+/// The payments of the given orders, those that have one.
+pub async fn payments_of(
+    conn: &mut AsyncPgConnection,
+    order_ids: &[Uuid],
+) -> QueryResult<Vec<Payment>> {
+    let rows: Vec<PaymentRow> = payments::table
+        .filter(payments::order_id.eq_any(order_ids))
+        .select(PaymentRow::as_select())
+        .load(conn)
         .await?;
-    Ok(inserted == 1)
+    rows.into_iter().map(Payment::try_from).collect()
 }
 
 pub async fn payment(conn: &mut AsyncPgConnection, order_id: Uuid) -> QueryResult<Option<Payment>> {

@@ -38,6 +38,29 @@ pub struct Payment {
     pub created_at: DateTime<Utc>,
 }
 
+/// What charging an order decided: the one event of the order's payment stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentDecided {
+    pub status: PaymentStatus,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub decline_reason: Option<String>,
+}
+
+impl Payment {
+    /// The payment its one event makes.
+    pub fn decided(order_id: Uuid, event: &PaymentDecided, at: DateTime<Utc>) -> Self {
+        Self {
+            order_id,
+            status: event.status,
+            amount_cents: event.amount_cents,
+            currency: event.currency.clone(),
+            decline_reason: event.decline_reason.clone(),
+            created_at: at,
+        }
+    }
+}
+
 /// A billing order as the gateway queued it, checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewBillingOrder {

@@ -1,55 +1,129 @@
-//! What billing-service does with the events it consumes: it charges placed orders (from
-//! `order-events`, publishing the outcome on `billing-events`) and stores billing requests (from
-//! `billing-requests`). Both exactly once, however often a record is delivered.
+//! The payment as an event-sourced aggregate (one event per order: `PaymentCaptured` or
+//! `PaymentDeclined` on `billing-events`, recorded by `mesh_kit::aggregate`), and what
+//! billing-service does with the events it consumes, through one consumer: it charges placed
+//! orders (from `order-events`) and stores billing requests (from `billing-requests`). Both
+//! exactly once, however often a record is delivered.
 
-use chrono::{SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use mesh_kit::{
-    consumer::{Applied, HandleError, Handler, IncomingEvent, apply_once},
+    aggregate::{self, Aggregate},
+    consumer::{Applied, HandleError, IncomingEvent, apply_once},
     db::PgPool,
-    event_store::{self, AppendError, NewEvent},
-    kafka::BILLING_EVENTS,
+    dispatch::{Dispatcher, On},
+    event_store::{EventPayload, StoredEvent},
+    kafka::{BILLING_EVENTS, BILLING_REQUESTS},
     relay::OutboxSignal,
 };
-use mesh_proto::events::v1 as pb;
+use mesh_proto::{Name, events::v1 as pb, json::JsonError};
 use uuid::Uuid;
 
 use crate::{
-    db,
-    domain::{NewBillingOrder, Payment, PaymentStatus},
+    db::{self, Payments},
+    domain::{NewBillingOrder, Payment, PaymentDecided, PaymentStatus},
     provider::{Decision, PaymentProvider},
 };
 
-/// The names under which this service's consumers record the events they applied (and their
-/// consumer groups).
+/// The consumer group of billing-service, and the name under which it records the payments it
+/// applied.
 pub const PAYMENTS_CONSUMER: &str = "billing-service";
+/// The name under which it records the billing requests it stored.
 pub const REQUESTS_CONSUMER: &str = "billing-service-requests";
 
-// === payments ===
+// === impl Aggregate ===
 
-/// Charges each placed order once and publishes the outcome.
-pub struct PaymentHandler<P> {
+impl Aggregate for Payment {
+    type Event = PaymentDecided;
+    const TOPIC: &'static str = BILLING_EVENTS;
+
+    fn id(&self) -> Uuid {
+        self.order_id
+    }
+
+    /// A payment is its one event.
+    fn version(&self) -> i64 {
+        1
+    }
+
+    fn create(order_id: Uuid, event: &PaymentDecided, at: DateTime<Utc>) -> Option<Self> {
+        Some(Payment::decided(order_id, event, at))
+    }
+
+    /// Never called: nothing follows a payment's decision.
+    fn apply(&mut self, _: &PaymentDecided, _: DateTime<Utc>) {}
+
+    fn encode(
+        order_id: Uuid,
+        _before: Option<&Self>,
+        event: &PaymentDecided,
+    ) -> Result<EventPayload, JsonError> {
+        let order_id = order_id.to_string();
+        match event.status {
+            PaymentStatus::Captured => EventPayload::of(&pb::PaymentCaptured {
+                order_id,
+                amount_cents: event.amount_cents,
+                currency: event.currency.clone(),
+            }),
+            PaymentStatus::Declined => EventPayload::of(&pb::PaymentDeclined {
+                order_id,
+                amount_cents: event.amount_cents,
+                currency: event.currency.clone(),
+                reason: event.decline_reason.clone().unwrap_or_default(),
+            }),
+        }
+    }
+
+    fn decode(stored: &StoredEvent) -> Result<PaymentDecided, JsonError> {
+        if stored.event_type == pb::PaymentCaptured::full_name() {
+            let captured: pb::PaymentCaptured = stored.decode()?;
+            Ok(PaymentDecided {
+                status: PaymentStatus::Captured,
+                amount_cents: captured.amount_cents,
+                currency: captured.currency,
+                decline_reason: None,
+            })
+        } else if stored.event_type == pb::PaymentDeclined::full_name() {
+            let declined: pb::PaymentDeclined = stored.decode()?;
+            Ok(PaymentDecided {
+                status: PaymentStatus::Declined,
+                amount_cents: declined.amount_cents,
+                currency: declined.currency,
+                decline_reason: Some(declined.reason),
+            })
+        } else {
+            Err(JsonError::UnknownType(stored.event_type.clone()))
+        }
+    }
+}
+
+// === consuming ===
+
+/// Charges placed orders and stores billing requests.
+pub struct BillingHandler<P> {
     pool: PgPool,
     provider: P,
     signal: OutboxSignal,
 }
 
-impl<P: PaymentProvider> PaymentHandler<P> {
-    pub fn new(pool: PgPool, provider: P, signal: OutboxSignal) -> Self {
-        Self {
-            pool,
-            provider,
-            signal,
-        }
-    }
+/// The consumer's routes: placed orders and billing requests. Anything on `billing-requests`
+/// that is not a valid `BillingRequested` goes to its dead-letter topic with the reason.
+pub fn dispatcher<P: PaymentProvider>(
+    pool: PgPool,
+    provider: P,
+    signal: OutboxSignal,
+) -> Dispatcher<BillingHandler<P>> {
+    Dispatcher::new(BillingHandler {
+        pool,
+        provider,
+        signal,
+    })
+    .on::<pb::OrderPlaced>()
+    .on::<pb::BillingRequested>()
+    .strict_on(BILLING_REQUESTS)
 }
 
-impl<P: PaymentProvider> Handler for PaymentHandler<P> {
-    async fn handle(&self, event: &IncomingEvent) -> Result<(), HandleError> {
-        if !event.is::<pb::OrderPlaced>() {
-            return Ok(());
-        }
-        let placed: pb::OrderPlaced = event.decode()?;
+impl<P: PaymentProvider> On<pb::OrderPlaced> for BillingHandler<P> {
+    async fn on(&self, event: &IncomingEvent, placed: pb::OrderPlaced) -> Result<(), HandleError> {
         let order_id = Uuid::parse_str(&placed.order_id).map_err(|_| {
             HandleError::Permanent(format!("order id {:?} is not a UUID", placed.order_id))
         })?;
@@ -71,8 +145,7 @@ impl<P: PaymentProvider> Handler for PaymentHandler<P> {
             .provider
             .charge(order_id, placed.total_cents, &placed.currency)
             .await;
-        let payment = Payment {
-            order_id,
+        let decided = PaymentDecided {
             status: match decision {
                 Decision::Approved => PaymentStatus::Captured,
                 Decision::Declined { .. } => PaymentStatus::Declined,
@@ -83,49 +156,13 @@ impl<P: PaymentProvider> Handler for PaymentHandler<P> {
                 Decision::Approved => None,
                 Decision::Declined { reason } => Some(reason),
             },
-            created_at: Utc::now().trunc_subsecs(6),
         };
         let request_id = event.request_id.as_deref();
-        let payment = &payment;
+        let decided = &decided;
         let applied = apply_once(&self.pool, PAYMENTS_CONSUMER, &event.id, |conn| {
             async move {
-                if !db::insert_payment(conn, payment).await? {
-                    return Ok(());
-                }
-                let key = order_id.to_string();
-                let appended = match payment.status {
-                    PaymentStatus::Captured => {
-                        append(
-                            conn,
-                            order_id,
-                            &key,
-                            request_id,
-                            &pb::PaymentCaptured {
-                                order_id: key.clone(),
-                                amount_cents: payment.amount_cents,
-                                currency: payment.currency.clone(),
-                            },
-                        )
-                        .await
-                    }
-                    PaymentStatus::Declined => {
-                        append(
-                            conn,
-                            order_id,
-                            &key,
-                            request_id,
-                            &pb::PaymentDeclined {
-                                order_id: key.clone(),
-                                amount_cents: payment.amount_cents,
-                                currency: payment.currency.clone(),
-                                reason: payment.decline_reason.clone().unwrap_or_default(),
-                            },
-                        )
-                        .await
-                    }
-                };
-                appended?;
-                tracing::info!(%order_id, status = payment.status.as_str(), "payment recorded");
+                aggregate::create::<Payments>(conn, order_id, decided, request_id).await?;
+                tracing::info!(%order_id, status = decided.status.as_str(), "payment recorded");
                 Ok(())
             }
             .scope_boxed()
@@ -138,53 +175,12 @@ impl<P: PaymentProvider> Handler for PaymentHandler<P> {
     }
 }
 
-/// Appends the payment's outcome: the first and only event of the order's payment stream.
-async fn append<M: mesh_proto::Message + mesh_proto::Name>(
-    conn: &mut diesel_async::AsyncPgConnection,
-    order_id: Uuid,
-    key: &str,
-    request_id: Option<&str>,
-    payload: &M,
-) -> Result<(), AppendError> {
-    event_store::append(
-        conn,
-        NewEvent {
-            aggregate_id: order_id,
-            sequence: 1,
-            topic: BILLING_EVENTS,
-            key,
-            payload,
-            request_id,
-        },
-    )
-    .await
-    .map(drop)
-}
-
-// === billing requests ===
-
-/// Stores each billing request once. Anything on `billing-requests` that is not a valid
-/// `BillingRequested` goes to the dead-letter topic with the reason.
-#[derive(Clone)]
-pub struct RequestHandler {
-    pool: PgPool,
-}
-
-impl RequestHandler {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
-    }
-}
-
-impl Handler for RequestHandler {
-    async fn handle(&self, event: &IncomingEvent) -> Result<(), HandleError> {
-        if !event.is::<pb::BillingRequested>() {
-            return Err(HandleError::Permanent(format!(
-                "billing-requests carries BillingRequested events, not {}",
-                event.event_type
-            )));
-        }
-        let requested: pb::BillingRequested = event.decode()?;
+impl<P: PaymentProvider> On<pb::BillingRequested> for BillingHandler<P> {
+    async fn on(
+        &self,
+        event: &IncomingEvent,
+        requested: pb::BillingRequested,
+    ) -> Result<(), HandleError> {
         let order = NewBillingOrder::parse(
             &requested.request_id,
             requested.user_id,

@@ -1,9 +1,10 @@
 //! `mesh.billing.v1.BillingService`: proto in, domain through, proto out.
 
-use mesh_kit::{InvalidField, db::PgPool};
+use mesh_kit::{InvalidField, batch, db::PgPool};
 use mesh_proto::billing::v1::{
-    self as pb, GetBillingOrderRequest, GetPaymentRequest, ListBillingOrdersRequest,
-    ListBillingOrdersResponse, billing_service_server::BillingService,
+    self as pb, BatchGetPaymentsRequest, BatchGetPaymentsResponse, GetBillingOrderRequest,
+    GetPaymentRequest, ListBillingOrdersRequest, ListBillingOrdersResponse,
+    billing_service_server::BillingService,
 };
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -71,6 +72,14 @@ impl BillingService for BillingApi {
         reply(self.payment(&request.into_inner().order_id).await)
     }
 
+    #[tracing::instrument(skip_all, fields(ids = request.get_ref().order_ids.len()))]
+    async fn batch_get_payments(
+        &self,
+        request: Request<BatchGetPaymentsRequest>,
+    ) -> Result<Response<BatchGetPaymentsResponse>, Status> {
+        reply(self.payments(&request.into_inner().order_ids).await)
+    }
+
     #[tracing::instrument(skip_all, fields(billing_request = %request.get_ref().request_id))]
     async fn get_billing_order(
         &self,
@@ -98,6 +107,17 @@ impl BillingApi {
             .await?
             .ok_or_else(|| Error::NotFound(format!("no payment for order {order_id} yet")))?;
         Ok(payment_to_proto(payment))
+    }
+
+    async fn payments(&self, order_ids: &[String]) -> Result<BatchGetPaymentsResponse, Error> {
+        let wanted = batch::parse_ids("order_ids", order_ids)?;
+        let mut conn = self.pool.get().await?;
+        let found = db::payments_of(&mut conn, &wanted).await?;
+        let (found, missing) = batch::in_request_order(&wanted, found, |p| p.order_id);
+        Ok(BatchGetPaymentsResponse {
+            payments: found.into_iter().map(payment_to_proto).collect(),
+            missing_order_ids: missing.iter().map(Uuid::to_string).collect(),
+        })
     }
 
     async fn billing_order(&self, request_id: &str) -> Result<pb::BillingOrder, Error> {

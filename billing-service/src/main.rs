@@ -1,12 +1,20 @@
-//! billing-service: config → telemetry → Application::build → run until SIGTERM/Ctrl-C.
+//! billing-service: config → telemetry → Application::build → run until SIGTERM/Ctrl-C; or, with
+//! `rebuild-projection`, rewrite its read model from the event table and exit.
 
 use std::process::ExitCode;
 
 use billing_service::{Application, Config};
+use mesh_kit::startup::{self, Command};
 
 fn main() -> ExitCode {
-    mesh_kit::startup::run_service("billing-service", || async {
-        let app = Application::build(Config::from_env()?).await?;
-        app.run_until_stopped(mesh_kit::shutdown::signal()).await
+    startup::run_command("billing-service", |command| async move {
+        let config = Config::from_env()?;
+        match command {
+            Command::Serve => {
+                let app = Application::build(config).await?;
+                app.run_until_stopped(mesh_kit::shutdown::signal()).await
+            }
+            Command::RebuildProjection => billing_service::rebuild_projection(&config).await,
+        }
     })
 }

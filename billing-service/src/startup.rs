@@ -1,5 +1,5 @@
-//! Wires billing-service: database, gRPC server, outbox relay, the payments consumer of
-//! `order-events` and the consumer of `billing-requests`, all stopped together.
+//! Wires billing-service: database, gRPC server, outbox relay and one consumer of
+//! `order-events` and `billing-requests`, all stopped together.
 
 use std::net::SocketAddr;
 
@@ -15,8 +15,8 @@ use mesh_proto::billing::v1::billing_service_server::BillingServiceServer;
 
 use crate::{
     config::Config,
-    db::MIGRATIONS,
-    events::{PAYMENTS_CONSUMER, PaymentHandler, REQUESTS_CONSUMER, RequestHandler},
+    db::{MIGRATIONS, Payments},
+    events::{self, PAYMENTS_CONSUMER},
     grpc::BillingApi,
     provider::SimulatedProvider,
 };
@@ -35,19 +35,12 @@ impl Application {
             .ensure_topics(&[ORDER_EVENTS, BILLING_EVENTS, BILLING_REQUESTS])
             .await?;
         let signal = OutboxSignal::new();
-        // Two groups, so a burst of billing requests never delays a payment.
-        let payments = EventConsumer::new(
+        // One consumer for both topics: every consumer costs the broker a fetch loop.
+        let consumer = EventConsumer::new(
             &config.kafka,
             &Subscription {
                 group: PAYMENTS_CONSUMER.to_owned(),
-                topics: vec![ORDER_EVENTS],
-            },
-        )?;
-        let requests = EventConsumer::new(
-            &config.kafka,
-            &Subscription {
-                group: REQUESTS_CONSUMER.to_owned(),
-                topics: vec![BILLING_REQUESTS],
+                topics: vec![ORDER_EVENTS, BILLING_REQUESTS],
             },
         )?;
         let relay = Relay::new(
@@ -73,10 +66,8 @@ impl Application {
         let provider = SimulatedProvider {
             limit_cents: config.payment_limit_cents,
         };
-        let handler = PaymentHandler::new(pool.clone(), provider, signal);
-        service.spawn(|stop| payments.run(handler, stop.wait()));
-        let handler = RequestHandler::new(pool);
-        service.spawn(|stop| requests.run(handler, stop.wait()));
+        let handler = events::dispatcher(pool, provider, signal);
+        service.spawn(|stop| consumer.run(handler, stop.wait()));
         Ok(Self { addr, service })
     }
 
@@ -91,4 +82,13 @@ impl Application {
     ) -> Result<(), StartupError> {
         self.service.run_until_stopped(shutdown).await
     }
+}
+
+/// `billing-service rebuild-projection`: rewrites `payments` from the events.
+pub async fn rebuild_projection(config: &Config) -> Result<(), StartupError> {
+    startup::rebuild_projection::<Payments>(
+        &config.database,
+        &[event_store::MIGRATIONS, MIGRATIONS],
+    )
+    .await
 }

@@ -1,5 +1,6 @@
-//! The deliveries read model (`deliveries`) and every query on it. Events live in the event
-//! store's `events` table (see `mesh_kit::event_store`).
+//! The deliveries read model (`deliveries`: the [`Deliveries`] projection, the fold of each
+//! delivery's events) and every query on it. Events live in the event store's `events` table
+//! (see `mesh_kit::event_store`).
 
 use chrono::{DateTime, Utc};
 use diesel::{
@@ -7,6 +8,7 @@ use diesel::{
     result::Error as DieselError,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use mesh_kit::aggregate::Projection;
 use uuid::Uuid;
 
 use crate::domain::{Delivery, DeliveryStatus};
@@ -66,9 +68,32 @@ impl TryFrom<DeliveryRow> for Delivery {
     }
 }
 
-/// Inserts a new delivery. Returns false when the order already has one.
-pub async fn insert(conn: &mut AsyncPgConnection, delivery: &Delivery) -> QueryResult<bool> {
-    let inserted = diesel::insert_into(deliveries::table)
+/// The read model of deliveries, written by `mesh_kit::aggregate` with every event.
+pub struct Deliveries;
+
+impl Projection for Deliveries {
+    type Aggregate = Delivery;
+
+    async fn insert(conn: &mut AsyncPgConnection, delivery: &Delivery) -> QueryResult<()> {
+        insert(conn, delivery).await
+    }
+
+    async fn update(conn: &mut AsyncPgConnection, delivery: &Delivery) -> QueryResult<()> {
+        save_state(conn, delivery).await
+    }
+
+    async fn clear(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+        diesel::delete(deliveries::table)
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+}
+
+/// Inserts a new delivery (its opening event was appended at sequence 1 first, so a second
+/// one for the same order fails there).
+async fn insert(conn: &mut AsyncPgConnection, delivery: &Delivery) -> QueryResult<()> {
+    diesel::insert_into(deliveries::table)
         .values((
             deliveries::order_id.eq(delivery.order_id),
             deliveries::status.eq(delivery.status.as_str()),
@@ -78,10 +103,9 @@ pub async fn insert(conn: &mut AsyncPgConnection, delivery: &Delivery) -> QueryR
             deliveries::created_at.eq(delivery.created_at),
             deliveries::updated_at.eq(delivery.updated_at),
         ))
-        .on_conflict_do_nothing()
         .execute(conn)
-        .await?;
-    Ok(inserted == 1)
+        .await
+        .map(drop)
 }
 
 /// One order's delivery. With `for_update`, the row stays locked until the transaction ends,
@@ -102,8 +126,21 @@ pub async fn load(
     row.map(Delivery::try_from).transpose()
 }
 
+/// The deliveries of the given orders, those that have one.
+pub async fn load_many(
+    conn: &mut AsyncPgConnection,
+    order_ids: &[Uuid],
+) -> QueryResult<Vec<Delivery>> {
+    let rows: Vec<DeliveryRow> = deliveries::table
+        .filter(deliveries::order_id.eq_any(order_ids))
+        .select(DeliveryRow::as_select())
+        .load(conn)
+        .await?;
+    rows.into_iter().map(Delivery::try_from).collect()
+}
+
 /// Writes the delivery's new state after an event was appended.
-pub async fn save_state(conn: &mut AsyncPgConnection, delivery: &Delivery) -> QueryResult<()> {
+async fn save_state(conn: &mut AsyncPgConnection, delivery: &Delivery) -> QueryResult<()> {
     diesel::update(deliveries::table.find(delivery.order_id))
         .set((
             deliveries::status.eq(delivery.status.as_str()),

@@ -79,13 +79,14 @@ pub struct IllegalTransition {
 }
 
 /// The one thing that happens to a delivery: its status changes. `from` is `None` for the
-/// event that opens it.
+/// event that opens it, which alone says where the order goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatusChanged {
     pub from: Option<DeliveryStatus>,
     pub to: DeliveryStatus,
     pub courier: Option<String>,
     pub note: Option<String>,
+    pub delivery_address: Option<String>,
 }
 
 /// A delivery: the fold of its events.
@@ -103,26 +104,30 @@ pub struct Delivery {
 
 impl Delivery {
     /// The event that opens the delivery of a paid order.
-    pub fn open() -> StatusChanged {
+    pub fn open(delivery_address: &str) -> StatusChanged {
         StatusChanged {
             from: None,
             to: DeliveryStatus::Pending,
             courier: None,
             note: Some("order paid".to_owned()),
+            delivery_address: Some(delivery_address.to_owned()),
         }
     }
 
-    /// A new delivery in `PENDING`, as [`Delivery::open`]'s event leaves it.
-    pub fn opened(order_id: Uuid, delivery_address: &str, at: DateTime<Utc>) -> Self {
-        Self {
+    /// The delivery its opening event makes; `None` for any other event.
+    pub fn opened(order_id: Uuid, event: &StatusChanged, at: DateTime<Utc>) -> Option<Self> {
+        if event.from.is_some() {
+            return None;
+        }
+        Some(Self {
             order_id,
-            status: DeliveryStatus::Pending,
-            courier: None,
-            delivery_address: delivery_address.to_owned(),
+            status: event.to,
+            courier: event.courier.clone(),
+            delivery_address: event.delivery_address.clone().unwrap_or_default(),
             version: 1,
             created_at: at,
             updated_at: at,
-        }
+        })
     }
 
     /// Decides the event a move to `to` produces. Asking for the status the delivery already
@@ -148,6 +153,7 @@ impl Delivery {
             to,
             courier: courier.map(str::to_owned),
             note: note.map(str::to_owned),
+            delivery_address: None,
         }))
     }
 
@@ -182,7 +188,8 @@ mod tests {
     fn delivery(status: DeliveryStatus) -> Delivery {
         Delivery {
             status,
-            ..Delivery::opened(Uuid::nil(), "1 Main St", Utc::now())
+            ..Delivery::opened(Uuid::nil(), &Delivery::open("1 Main St"), Utc::now())
+                .expect("the opening event opens")
         }
     }
 

@@ -1,12 +1,15 @@
-//! The delivery's events on the wire (`delivery-events`), and what delivery-service does with
-//! the order events it consumes: a paid order opens a delivery, a cancelled one fails it.
+//! The delivery as an event-sourced aggregate: its events on the wire (`delivery-events`),
+//! folded and recorded by `mesh_kit::aggregate`; and what delivery-service does with the order
+//! events it consumes: a paid order opens a delivery, a cancelled one fails it.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use diesel_async::{AsyncPgConnection, scoped_futures::ScopedFutureExt};
+use diesel_async::scoped_futures::ScopedFutureExt;
 use mesh_kit::{
-    consumer::{Applied, HandleError, Handler, IncomingEvent, apply_once},
+    aggregate::{self, Aggregate},
+    consumer::{Applied, HandleError, IncomingEvent, apply_once},
     db::PgPool,
-    event_store::{self, AppendError, NewEvent, StoredEvent},
+    dispatch::{Dispatcher, On},
+    event_store::{EventPayload, StoredEvent},
     kafka::DELIVERY_EVENTS,
     relay::OutboxSignal,
 };
@@ -14,7 +17,7 @@ use mesh_proto::{delivery::v1::DeliveryStatus as PbStatus, events::v1 as pb, jso
 use uuid::Uuid;
 
 use crate::{
-    db,
+    db::{self, Deliveries},
     domain::{Delivery, DeliveryStatus, StatusChanged},
 };
 
@@ -45,97 +48,73 @@ pub fn status_from_proto(status: PbStatus) -> Option<DeliveryStatus> {
     }
 }
 
-/// Appends `event` to the delivery's stream (with its outbox row) and updates the read model,
-/// in the caller's transaction. For the opening event, `delivery` is the new delivery and is
-/// inserted; otherwise it is the state before the event.
-pub async fn record(
-    conn: &mut AsyncPgConnection,
-    delivery: &mut Delivery,
-    event: &StatusChanged,
-    request_id: Option<&str>,
-) -> Result<StoredEvent, AppendError> {
-    let opening = event.from.is_none();
-    let sequence = if opening { 1 } else { delivery.version + 1 };
-    let key = delivery.order_id.to_string();
-    let payload = pb::DeliveryStatusChanged {
-        order_id: key.clone(),
-        from: event
-            .from
-            .map_or(PbStatus::Unspecified, status_to_proto)
-            .into(),
-        to: status_to_proto(event.to).into(),
-        courier: event.courier.clone().unwrap_or_default(),
-        note: event.note.clone().unwrap_or_default(),
-        occur_time: Some(mesh_proto::timestamp(Utc::now().trunc_subsecs(6))),
-    };
-    let stored = event_store::append(
-        conn,
-        NewEvent {
-            aggregate_id: delivery.order_id,
-            sequence,
-            topic: DELIVERY_EVENTS,
-            key: &key,
-            payload: &payload,
-            request_id,
-        },
-    )
-    .await?;
-    if opening {
-        // The read model takes its times from the event, so a projection rebuilt from the
-        // event store is identical.
-        delivery.created_at = stored.occurred_at;
-        delivery.updated_at = stored.occurred_at;
-        db::insert(conn, delivery).await?;
-    } else {
-        delivery.apply(event, stored.occurred_at);
-        db::save_state(conn, delivery).await?;
+// === impl Aggregate ===
+
+impl Aggregate for Delivery {
+    type Event = StatusChanged;
+    const TOPIC: &'static str = DELIVERY_EVENTS;
+
+    fn id(&self) -> Uuid {
+        self.order_id
     }
-    Ok(stored)
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    fn create(order_id: Uuid, event: &StatusChanged, at: DateTime<Utc>) -> Option<Self> {
+        Delivery::opened(order_id, event, at)
+    }
+
+    fn apply(&mut self, event: &StatusChanged, at: DateTime<Utc>) {
+        Delivery::apply(self, event, at);
+    }
+
+    fn encode(
+        order_id: Uuid,
+        _before: Option<&Self>,
+        event: &StatusChanged,
+    ) -> Result<EventPayload, JsonError> {
+        EventPayload::of(&pb::DeliveryStatusChanged {
+            order_id: order_id.to_string(),
+            from: event
+                .from
+                .map_or(PbStatus::Unspecified, status_to_proto)
+                .into(),
+            to: status_to_proto(event.to).into(),
+            courier: event.courier.clone().unwrap_or_default(),
+            note: event.note.clone().unwrap_or_default(),
+            occur_time: Some(mesh_proto::timestamp(Utc::now().trunc_subsecs(6))),
+            delivery_address: event.delivery_address.clone().unwrap_or_default(),
+        })
+    }
+
+    fn decode(stored: &StoredEvent) -> Result<StatusChanged, JsonError> {
+        decode(stored)
+    }
 }
 
-/// A stored event back as the domain's, with when it happened.
-pub fn decode(stored: &StoredEvent) -> Result<(StatusChanged, DateTime<Utc>), JsonError> {
+/// A stored event back as the domain's.
+pub fn decode(stored: &StoredEvent) -> Result<StatusChanged, JsonError> {
     let changed: pb::DeliveryStatusChanged = stored.decode()?;
     let to = status_from_proto(changed.to()).ok_or_else(|| JsonError::Decode {
         type_name: stored.event_type.clone(),
         reason: "the new status is unspecified".to_owned(),
     })?;
     let text = |value: String| (!value.is_empty()).then_some(value);
-    let event = StatusChanged {
-        from: status_from_proto(changed.from()),
+    let from = status_from_proto(changed.from());
+    Ok(StatusChanged {
+        from,
         to,
         courier: text(changed.courier),
         note: text(changed.note),
-    };
-    Ok((event, stored.occurred_at))
+        // Only the opening event says where the order goes; an old one (schema version 1)
+        // says it is unknown.
+        delivery_address: from.is_none().then_some(changed.delivery_address),
+    })
 }
 
 // === consuming ===
-
-/// What a consumed order event asks of a delivery.
-#[derive(Debug)]
-enum Command {
-    Open { delivery_address: String },
-    Cancel { reason: String },
-}
-
-fn command_of(event: &IncomingEvent) -> Result<Option<(String, Command)>, HandleError> {
-    if event.is::<pb::OrderPaid>() {
-        let paid: pb::OrderPaid = event.decode()?;
-        let command = Command::Open {
-            delivery_address: paid.delivery_address,
-        };
-        return Ok(Some((paid.order_id, command)));
-    }
-    if event.is::<pb::OrderCancelled>() {
-        let cancelled: pb::OrderCancelled = event.decode()?;
-        let command = Command::Cancel {
-            reason: cancelled.reason,
-        };
-        return Ok(Some((cancelled.order_id, command)));
-    }
-    Ok(None)
-}
 
 /// Opens deliveries for paid orders and fails those of cancelled ones.
 #[derive(Clone)]
@@ -144,49 +123,76 @@ pub struct DeliveryHandler {
     signal: OutboxSignal,
 }
 
+/// The consumer's routes: one handler per event type it reads.
+pub fn dispatcher(pool: PgPool, signal: OutboxSignal) -> Dispatcher<DeliveryHandler> {
+    Dispatcher::new(DeliveryHandler { pool, signal })
+        .on::<pb::OrderPaid>()
+        .on::<pb::OrderCancelled>()
+}
+
+fn parse_order_id(raw: &str) -> Result<Uuid, HandleError> {
+    Uuid::parse_str(raw)
+        .map_err(|_| HandleError::Permanent(format!("order id {raw:?} is not a UUID")))
+}
+
 impl DeliveryHandler {
-    pub fn new(pool: PgPool, signal: OutboxSignal) -> Self {
-        Self { pool, signal }
+    fn notify_if(&self, applied: Applied) {
+        if applied == Applied::Now {
+            self.signal.notify();
+        }
     }
 }
 
-impl Handler for DeliveryHandler {
-    async fn handle(&self, event: &IncomingEvent) -> Result<(), HandleError> {
-        let Some((order_id, command)) = command_of(event)? else {
-            return Ok(());
-        };
-        let order_id = Uuid::parse_str(&order_id)
-            .map_err(|_| HandleError::Permanent(format!("order id {order_id:?} is not a UUID")))?;
+impl On<pb::OrderPaid> for DeliveryHandler {
+    async fn on(&self, event: &IncomingEvent, paid: pb::OrderPaid) -> Result<(), HandleError> {
+        let order_id = parse_order_id(&paid.order_id)?;
         let request_id = event.request_id.as_deref();
+        let address = paid.delivery_address;
         let applied = apply_once(&self.pool, CONSUMER, &event.id, |conn| {
             async move {
-                let existing = db::load(conn, order_id, true).await?;
-                match (&command, existing) {
-                    (Command::Open { delivery_address }, None) => {
-                        let mut delivery = Delivery::opened(order_id, delivery_address, Utc::now());
-                        record(conn, &mut delivery, &Delivery::open(), request_id).await?;
-                        tracing::info!(%order_id, "delivery opened");
-                    }
-                    (Command::Open { .. }, Some(_)) => {
-                        tracing::info!(%order_id, "the order already has a delivery");
-                    }
-                    (Command::Cancel { reason }, Some(mut delivery)) => {
-                        if let Some(failed) = delivery.cancel(reason) {
-                            record(conn, &mut delivery, &failed, request_id).await?;
-                            tracing::info!(%order_id, "delivery failed: order cancelled");
-                        }
-                    }
-                    // Cancelled before it was paid: there is no delivery to stop.
-                    (Command::Cancel { .. }, None) => {}
+                if db::load(conn, order_id, true).await?.is_some() {
+                    tracing::info!(%order_id, "the order already has a delivery");
+                    return Ok(());
+                }
+                let opening = Delivery::open(&address);
+                aggregate::create::<Deliveries>(conn, order_id, &opening, request_id).await?;
+                tracing::info!(%order_id, "delivery opened");
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await?;
+        self.notify_if(applied);
+        Ok(())
+    }
+}
+
+impl On<pb::OrderCancelled> for DeliveryHandler {
+    async fn on(
+        &self,
+        event: &IncomingEvent,
+        cancelled: pb::OrderCancelled,
+    ) -> Result<(), HandleError> {
+        let order_id = parse_order_id(&cancelled.order_id)?;
+        let request_id = event.request_id.as_deref();
+        let reason = cancelled.reason;
+        let applied = apply_once(&self.pool, CONSUMER, &event.id, |conn| {
+            async move {
+                // Cancelled before it was paid: there is no delivery to stop.
+                let Some(mut delivery) = db::load(conn, order_id, true).await? else {
+                    return Ok(());
+                };
+                if let Some(failed) = delivery.cancel(&reason) {
+                    aggregate::record::<Deliveries>(conn, &mut delivery, &failed, request_id)
+                        .await?;
+                    tracing::info!(%order_id, "delivery failed: order cancelled");
                 }
                 Ok(())
             }
             .scope_boxed()
         })
         .await?;
-        if applied == Applied::Now {
-            self.signal.notify();
-        }
+        self.notify_if(applied);
         Ok(())
     }
 }

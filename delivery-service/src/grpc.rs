@@ -1,15 +1,24 @@
 //! `mesh.delivery.v1.DeliveryService`: proto in, domain through, proto out.
 
+use std::collections::HashMap;
+
 use diesel_async::{AsyncConnection, AsyncPgConnection, scoped_futures::ScopedFutureExt};
-use mesh_kit::{InvalidField, db::PgPool, event_store, relay::OutboxSignal, text::TextRule};
+use mesh_kit::{
+    InvalidField, aggregate, batch,
+    db::PgPool,
+    event_store::{self, StoredEvent},
+    relay::OutboxSignal,
+    text::TextRule,
+};
 use mesh_proto::delivery::v1::{
-    self as pb, GetStatusRequest, UpdateStatusRequest, delivery_service_server::DeliveryService,
+    self as pb, BatchGetStatusRequest, BatchGetStatusResponse, GetStatusRequest,
+    UpdateStatusRequest, delivery_service_server::DeliveryService,
 };
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::{
-    db,
+    db::{self, Deliveries},
     domain::Delivery,
     error::Error,
     events::{self, status_from_proto, status_to_proto},
@@ -48,15 +57,15 @@ fn to_proto(
     let history = history
         .iter()
         .map(|stored| {
-            let (event, at) =
-                events::decode(stored).map_err(|err| Error::Internal(err.to_string()))?;
+            let event = events::decode(stored).map_err(|err| Error::Internal(err.to_string()))?;
             Ok(pb::DeliveryHistoryEntry {
                 sequence: stored.sequence,
                 status: status_to_proto(event.to).into(),
                 courier: event.courier.unwrap_or_default(),
                 note: event.note.unwrap_or_default(),
-                occur_time: Some(mesh_proto::timestamp(at)),
+                occur_time: Some(mesh_proto::timestamp(stored.occurred_at)),
                 event_id: stored.id.to_string(),
+                event: Some(stored.record()),
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
@@ -67,6 +76,7 @@ fn to_proto(
         create_time: Some(mesh_proto::timestamp(delivery.created_at)),
         update_time: Some(mesh_proto::timestamp(delivery.updated_at)),
         history,
+        delivery_address: delivery.delivery_address,
     })
 }
 
@@ -88,6 +98,14 @@ impl DeliveryService for DeliveryApi {
         let rid = mesh_kit::grpc::request_id(&request);
         reply(self.update(request.into_inner(), rid.as_deref()).await)
     }
+
+    #[tracing::instrument(skip_all, fields(ids = request.get_ref().order_ids.len()))]
+    async fn batch_get_status(
+        &self,
+        request: Request<BatchGetStatusRequest>,
+    ) -> Result<Response<BatchGetStatusResponse>, Status> {
+        reply(self.batch_get(&request.into_inner().order_ids).await)
+    }
 }
 
 // === impl DeliveryApi ===
@@ -103,6 +121,30 @@ impl DeliveryApi {
             .ok_or(Error::NotFound(order_id))?;
         let history = event_store::history(conn, order_id).await?;
         to_proto(delivery, &history)
+    }
+
+    /// Each with its history, as `GetStatus` answers: two queries for the whole batch.
+    async fn batch_get(&self, order_ids: &[String]) -> Result<BatchGetStatusResponse, Error> {
+        let wanted = batch::parse_ids("order_ids", order_ids)?;
+        let mut conn = self.pool.get().await?;
+        let found = db::load_many(&mut conn, &wanted).await?;
+        let (found, missing) = batch::in_request_order(&wanted, found, |d| d.order_id);
+        let ids: Vec<Uuid> = found.iter().map(|delivery| delivery.order_id).collect();
+        let events = event_store::histories(&mut conn, &ids).await?;
+        let mut histories: HashMap<Uuid, &[StoredEvent]> = events
+            .chunk_by(|a, b| a.aggregate_id == b.aggregate_id)
+            .map(|history| (history[0].aggregate_id, history))
+            .collect();
+        Ok(BatchGetStatusResponse {
+            deliveries: found
+                .into_iter()
+                .map(|delivery| {
+                    let history = histories.remove(&delivery.order_id).unwrap_or_default();
+                    to_proto(delivery, history)
+                })
+                .collect::<Result<_, _>>()?,
+            missing_order_ids: missing.iter().map(Uuid::to_string).collect(),
+        })
     }
 
     async fn get(&self, order_id: &str) -> Result<pb::Delivery, Error> {
@@ -142,7 +184,7 @@ impl DeliveryApi {
                     else {
                         return Ok(false);
                     };
-                    events::record(conn, &mut delivery, &changed, rid).await?;
+                    aggregate::record::<Deliveries>(conn, &mut delivery, &changed, rid).await?;
                     Ok(true)
                 }
                 .scope_boxed()

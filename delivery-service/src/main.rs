@@ -1,12 +1,20 @@
-//! delivery-service: config → telemetry → Application::build → run until SIGTERM/Ctrl-C.
+//! delivery-service: config → telemetry → Application::build → run until SIGTERM/Ctrl-C; or, with
+//! `rebuild-projection`, rewrite its read model from the event table and exit.
 
 use std::process::ExitCode;
 
 use delivery_service::{Application, Config};
+use mesh_kit::startup::{self, Command};
 
 fn main() -> ExitCode {
-    mesh_kit::startup::run_service("delivery-service", || async {
-        let app = Application::build(Config::from_env()?).await?;
-        app.run_until_stopped(mesh_kit::shutdown::signal()).await
+    startup::run_command("delivery-service", |command| async move {
+        let config = Config::from_env()?;
+        match command {
+            Command::Serve => {
+                let app = Application::build(config).await?;
+                app.run_until_stopped(mesh_kit::shutdown::signal()).await
+            }
+            Command::RebuildProjection => delivery_service::rebuild_projection(&config).await,
+        }
     })
 }

@@ -15,8 +15,8 @@ use mesh_proto::delivery::v1::delivery_service_server::DeliveryServiceServer;
 
 use crate::{
     config::Config,
-    db::MIGRATIONS,
-    events::{CONSUMER, DeliveryHandler},
+    db::{Deliveries, MIGRATIONS},
+    events::{self, CONSUMER},
     grpc::DeliveryApi,
 };
 
@@ -62,7 +62,7 @@ impl Application {
                 .add_service(DeliveryServiceServer::new(api)),
         );
         service.spawn(|stop| relay.run(stop.wait()));
-        let handler = DeliveryHandler::new(pool, signal);
+        let handler = events::dispatcher(pool, signal);
         service.spawn(|stop| consumer.run(handler, stop.wait()));
         Ok(Self { addr, service })
     }
@@ -78,4 +78,13 @@ impl Application {
     ) -> Result<(), StartupError> {
         self.service.run_until_stopped(shutdown).await
     }
+}
+
+/// `delivery-service rebuild-projection`: rewrites `deliveries` from the events.
+pub async fn rebuild_projection(config: &Config) -> Result<(), StartupError> {
+    startup::rebuild_projection::<Deliveries>(
+        &config.database,
+        &[event_store::MIGRATIONS, MIGRATIONS],
+    )
+    .await
 }

@@ -193,6 +193,7 @@ impl BillingQueue {
             subject: None,
             request_id: Some(rid.as_str()),
             traceparent: traceparent.as_deref(),
+            schema_version: mesh_kit::schema::current_version(&event_type),
         }
         .headers();
         let producer = self

@@ -15,13 +15,11 @@ use std::{
     time::Duration,
 };
 
-use async_graphql::ID;
 use chrono::{DateTime, Utc};
 use mesh_kit::{
     kafka::{DELIVERY_EVENTS, KafkaConfig, ORDER_EVENTS, header, header_text},
     startup::StopSignal,
 };
-use mesh_proto::{Name, events::v1 as pb};
 use rdkafka::{
     Message, Offset, TopicPartitionList,
     consumer::{Consumer, StreamConsumer},
@@ -29,10 +27,7 @@ use rdkafka::{
 };
 use tokio::sync::broadcast;
 
-use crate::{
-    backends::delivery,
-    model::{OrderStatus, OrderUpdate},
-};
+use crate::{model::OrderUpdate, updates};
 
 /// Updates buffered per subscriber before a slow one is told it fell behind.
 const CAPACITY: usize = 4096;
@@ -171,71 +166,19 @@ async fn position(kafka: &KafkaConfig, consumer: Arc<StreamConsumer>) -> Result<
     .map_err(|_| KafkaError::Canceled)?
 }
 
+/// The update a Kafka record makes, through the same conversion as a replayed history.
 fn parse(message: &rdkafka::message::BorrowedMessage<'_>) -> Option<OrderUpdate> {
     let headers = message.headers();
-    let event_id = header_text(headers, header::ID)?.to_owned();
-    let event_type = header_text(headers, header::TYPE)?;
-    let time: DateTime<Utc> = header_text(headers, header::TIME)
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
-    let payload = message.payload()?;
-    let short = event_type
-        .rsplit('.')
-        .next()
-        .unwrap_or(event_type)
-        .to_owned();
-    let order = |order_id: String, status: OrderStatus, detail: Option<String>| OrderUpdate {
-        order_id: ID(order_id),
-        event_id: ID(event_id.clone()),
-        event_type: short.clone(),
-        order_status: Some(status),
-        delivery_status: None,
-        occurred_at: time,
-        detail,
+    let event = updates::Event {
+        id: header_text(headers, header::ID)?,
+        event_type: header_text(headers, header::TYPE)?,
+        time: header_text(headers, header::TIME)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map_or_else(Utc::now, |t| t.with_timezone(&Utc)),
+        schema_version: header_text(headers, header::SCHEMA_VERSION)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1),
+        data: message.payload()?,
     };
-    fn json<M: mesh_proto::Message + Name + Default>(
-        payload: &[u8],
-    ) -> Result<M, mesh_proto::json::JsonError> {
-        mesh_proto::json::from_json(payload)
-    }
-    let decode_error = |err: mesh_proto::json::JsonError| {
-        tracing::debug!(%event_type, error = %err, "feed skipped an unreadable event");
-    };
-    let update = if event_type == pb::OrderPlaced::full_name() {
-        let e: pb::OrderPlaced = json(payload).map_err(decode_error).ok()?;
-        order(e.order_id, OrderStatus::Placed, None)
-    } else if event_type == pb::OrderPaid::full_name() {
-        let e: pb::OrderPaid = json(payload).map_err(decode_error).ok()?;
-        order(e.order_id, OrderStatus::Paid, None)
-    } else if event_type == pb::OrderPaymentFailed::full_name() {
-        let e: pb::OrderPaymentFailed = json(payload).map_err(decode_error).ok()?;
-        order(e.order_id, OrderStatus::PaymentFailed, Some(e.reason))
-    } else if event_type == pb::OrderOutForDelivery::full_name() {
-        let e: pb::OrderOutForDelivery = json(payload).map_err(decode_error).ok()?;
-        order(e.order_id, OrderStatus::OutForDelivery, None)
-    } else if event_type == pb::OrderDelivered::full_name() {
-        let e: pb::OrderDelivered = json(payload).map_err(decode_error).ok()?;
-        order(e.order_id, OrderStatus::Delivered, None)
-    } else if event_type == pb::OrderCancelled::full_name() {
-        let e: pb::OrderCancelled = json(payload).map_err(decode_error).ok()?;
-        order(e.order_id, OrderStatus::Cancelled, Some(e.reason))
-    } else if event_type == pb::DeliveryStatusChanged::full_name() {
-        let e: pb::DeliveryStatusChanged = json(payload).map_err(decode_error).ok()?;
-        OrderUpdate {
-            delivery_status: delivery::status_of(e.to()),
-            order_id: ID(e.order_id),
-            event_id: ID(event_id.clone()),
-            event_type: short,
-            order_status: None,
-            occurred_at: e
-                .occur_time
-                .as_ref()
-                .and_then(mesh_proto::from_timestamp)
-                .unwrap_or(time),
-            detail: Some(e.note).filter(|n| !n.is_empty()),
-        }
-    } else {
-        return None;
-    };
-    Some(update)
+    updates::update(&event)
 }

@@ -3,6 +3,7 @@
 
 use async_graphql::{ComplexObject, ID, SimpleObject};
 use chrono::{DateTime, Utc};
+use mesh_proto::events::v1::EventRecord;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -139,6 +140,10 @@ pub struct OrderHistoryEntry {
     pub detail: String,
     #[schema(value_type = String)]
     pub event_id: ID,
+    /// The event itself, for a subscription's replay (`updates`).
+    #[graphql(skip)]
+    #[serde(skip)]
+    pub record: Option<EventRecord>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, SimpleObject, ToSchema)]
@@ -168,6 +173,10 @@ pub struct DeliveryHistoryEntry {
     pub occurred_at: DateTime<Utc>,
     #[schema(value_type = String)]
     pub event_id: ID,
+    /// The event itself, for a subscription's replay (`updates`).
+    #[graphql(skip)]
+    #[serde(skip)]
+    pub record: Option<EventRecord>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, SimpleObject, ToSchema)]

@@ -226,9 +226,6 @@ impl PageToken {
     }
 }
 
-/// At most this many ids in one batch request.
-pub const MAX_BATCH: usize = 1000;
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,18 +1,19 @@
 //! `mesh.menu.v1.MenuService`: proto in, domain through, proto out. Nothing else lives here.
 
-use mesh_kit::db::PgPool;
+use mesh_kit::{batch, db::PgPool};
 use mesh_proto::menu::v1::{
     self as pb, BatchGetMenuItemsRequest, BatchGetMenuItemsResponse, CreateMenuItemRequest,
     DeleteMenuItemRequest, DeleteMenuItemResponse, GetMenuItemRequest, ListMenuItemsRequest,
     ListMenuItemsResponse, UpdateMenuItemRequest, menu_service_server::MenuService,
 };
 use tonic::{Request, Response, Status};
+use uuid::Uuid;
 
 use crate::{
     db,
     domain::{
-        self, Category, Currency, Description, ItemName, ListFilter, MAX_BATCH, MenuItem,
-        MenuItemPatch, NewMenuItem, PageSize, PageToken, PriceCents,
+        self, Category, Currency, Description, ItemName, ListFilter, MenuItem, MenuItemPatch,
+        NewMenuItem, PageSize, PageToken, PriceCents,
     },
     error::Error,
 };
@@ -138,32 +139,14 @@ impl MenuApi {
     }
 
     async fn batch_get(&self, ids: Vec<String>) -> Result<BatchGetMenuItemsResponse, Error> {
-        if ids.len() > MAX_BATCH {
-            return Err(mesh_kit::InvalidField::new(
-                "ids",
-                format!("at most {MAX_BATCH} ids per request"),
-            )
-            .into());
-        }
-        // Keep the first appearance of each id, in request order.
-        let mut wanted = Vec::with_capacity(ids.len());
-        for raw in &ids {
-            let id = domain::parse_id("ids", raw)?;
-            if !wanted.contains(&id) {
-                wanted.push(id);
-            }
-        }
+        let wanted = batch::parse_ids("ids", &ids)?;
         let mut conn = self.pool.get().await?;
-        let mut found = db::get_many(&mut conn, &wanted).await?;
-        let mut items = Vec::with_capacity(found.len());
-        let mut missing_ids = Vec::new();
-        for id in wanted {
-            match found.iter().position(|item| item.id == id) {
-                Some(index) => items.push(to_proto(found.swap_remove(index))),
-                None => missing_ids.push(id.to_string()),
-            }
-        }
-        Ok(BatchGetMenuItemsResponse { items, missing_ids })
+        let found = db::get_many(&mut conn, &wanted).await?;
+        let (found, missing) = batch::in_request_order(&wanted, found, |item| item.id);
+        Ok(BatchGetMenuItemsResponse {
+            items: found.into_iter().map(to_proto).collect(),
+            missing_ids: missing.iter().map(Uuid::to_string).collect(),
+        })
     }
 
     async fn create(&self, request: CreateMenuItemRequest) -> Result<pb::MenuItem, Error> {

@@ -48,6 +48,9 @@ pub struct IncomingEvent {
     pub payload: Vec<u8>,
     pub time: Option<DateTime<Utc>>,
     pub request_id: Option<String>,
+    /// `ce_schemaversion`: the version of the type's schema the payload was written with (1
+    /// when absent, as from producers older than versioning).
+    pub schema_version: i32,
 }
 
 impl IncomingEvent {
@@ -56,9 +59,11 @@ impl IncomingEvent {
         self.event_type == M::full_name()
     }
 
-    /// The payload as `M`; a payload that does not parse is a permanent failure.
+    /// The payload as `M`, upcast to the current schema first; a payload that does not parse
+    /// is a permanent failure.
     pub fn decode<M: ProstMessage + Name + Default>(&self) -> Result<M, HandleError> {
-        mesh_proto::json::from_json(&self.payload)
+        crate::schema::MESH
+            .decode(&self.event_type, self.schema_version, &self.payload)
             .map_err(|err| HandleError::Permanent(err.to_string()))
     }
 }
@@ -88,7 +93,7 @@ impl From<AppendError> for HandleError {
             AppendError::Conflict { .. } | AppendError::Store(_) => {
                 Self::Transient(err.to_string())
             }
-            AppendError::Encode(_) => Self::Permanent(err.to_string()),
+            AppendError::Encode(_) | AppendError::NotAStart(_) => Self::Permanent(err.to_string()),
         }
     }
 }
@@ -383,6 +388,9 @@ impl EventConsumer {
                 .and_then(|time| DateTime::parse_from_rfc3339(time).ok())
                 .map(|time| time.with_timezone(&Utc)),
             request_id: header_text(headers, header::REQUEST_ID).map(str::to_owned),
+            schema_version: header_text(headers, header::SCHEMA_VERSION)
+                .and_then(|version| version.parse().ok())
+                .unwrap_or(1),
         })
     }
 

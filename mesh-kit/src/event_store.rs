@@ -1,7 +1,8 @@
 //! The event store of an event-sourced service: events are appended to an append-only table in
 //! the same transaction as the read-model update and an outbox row, so state, history and what
 //! gets published can never disagree. [`crate::relay`] publishes the outbox; consumers record
-//! what they applied with [`claim`].
+//! what they applied with [`claim`]. [`crate::aggregate`] builds aggregates and their read
+//! models on top of it.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use diesel::{
@@ -31,6 +32,7 @@ pub mod schema {
             payload -> Jsonb,
             request_id -> Nullable<Text>,
             occurred_at -> Timestamptz,
+            schema_version -> Int4,
         }
     }
 
@@ -46,6 +48,7 @@ pub mod schema {
             occurred_at -> Timestamptz,
             sent_at -> Nullable<Timestamptz>,
             traceparent -> Nullable<Text>,
+            schema_version -> Int4,
         }
     }
 
@@ -63,9 +66,32 @@ pub mod schema {
 
 use schema::{events, outbox, processed_events};
 
+/// An event's payload, encoded once for the store and the wire.
+#[derive(Clone, Debug)]
+pub struct EventPayload {
+    /// The message's full proto name: the CloudEvents type.
+    pub event_type: String,
+    /// Canonical proto3 JSON, exactly what is published.
+    pub json: String,
+    /// The version of the type's schema it is written with.
+    pub schema_version: i32,
+}
+
+impl EventPayload {
+    /// `message` as the event store and Kafka carry it.
+    pub fn of<M: Message + Name>(message: &M) -> Result<Self, JsonError> {
+        let event_type = M::full_name();
+        Ok(Self {
+            schema_version: crate::schema::current_version(&event_type),
+            json: json::to_json(message)?,
+            event_type,
+        })
+    }
+}
+
 /// One event to append.
 #[derive(Debug)]
-pub struct NewEvent<'a, M> {
+pub struct NewEvent<'a> {
     pub aggregate_id: Uuid,
     /// The position this event takes: the aggregate's current version plus one.
     pub sequence: i64,
@@ -73,7 +99,7 @@ pub struct NewEvent<'a, M> {
     pub topic: &'a str,
     /// The record key: the order id, so every event of an order lands on one partition.
     pub key: &'a str,
-    pub payload: &'a M,
+    pub payload: &'a EventPayload,
     pub request_id: Option<&'a str>,
 }
 
@@ -88,18 +114,41 @@ pub struct StoredEvent {
     pub payload: serde_json::Value,
     pub request_id: Option<String>,
     pub occurred_at: DateTime<Utc>,
+    pub schema_version: i32,
 }
 
 impl StoredEvent {
-    /// The payload as its proto message. Fails when `M` is not the stored type.
+    /// Whether the payload is an `M`.
+    pub fn is<M: Name>(&self) -> bool {
+        self.event_type == M::full_name()
+    }
+
+    /// The payload as its proto message, upcast to the current schema first. Fails when `M`
+    /// is not the stored type.
     pub fn decode<M: Message + Name + Default>(&self) -> Result<M, JsonError> {
-        if self.event_type != M::full_name() {
+        if !self.is::<M>() {
             return Err(JsonError::Decode {
                 type_name: M::full_name(),
                 reason: format!("the stored event is a {}", self.event_type),
             });
         }
-        json::from_json(self.payload.to_string().as_bytes())
+        let payload = crate::schema::MESH.upcast(
+            &self.event_type,
+            self.schema_version,
+            self.payload.clone(),
+        )?;
+        json::from_json(payload.to_string().as_bytes())
+    }
+
+    /// The event as it was published, for a reader outside the service (an order's history).
+    pub fn record(&self) -> mesh_proto::events::v1::EventRecord {
+        mesh_proto::events::v1::EventRecord {
+            id: self.id.to_string(),
+            r#type: self.event_type.clone(),
+            time: Some(mesh_proto::timestamp(self.occurred_at)),
+            data: self.payload.to_string(),
+            schema_version: self.schema_version,
+        }
     }
 }
 
@@ -111,6 +160,9 @@ pub enum AppendError {
     Conflict { aggregate_id: Uuid, sequence: i64 },
     #[error(transparent)]
     Encode(#[from] JsonError),
+    /// The event cannot start a stream (a bug of the caller, not a condition to retry).
+    #[error("{0}")]
+    NotAStart(String),
     #[error(transparent)]
     Store(DieselError),
 }
@@ -123,25 +175,26 @@ impl From<DieselError> for AppendError {
 
 /// Appends `event` and its outbox row. Call it inside the transaction that updates the read
 /// model; the caller wakes the relay after the commit.
-pub async fn append<M: Message + Name>(
+pub async fn append(
     conn: &mut AsyncPgConnection,
-    event: NewEvent<'_, M>,
+    event: NewEvent<'_>,
 ) -> Result<StoredEvent, AppendError> {
-    let payload = json::to_json(event.payload)?;
+    let payload = event.payload;
     let value: serde_json::Value =
-        serde_json::from_str(&payload).map_err(|err| JsonError::Encode {
-            type_name: M::full_name(),
+        serde_json::from_str(&payload.json).map_err(|err| JsonError::Encode {
+            type_name: payload.event_type.clone(),
             reason: err.to_string(),
         })?;
     let stored = StoredEvent {
         id: Uuid::new_v4(),
         aggregate_id: event.aggregate_id,
         sequence: event.sequence,
-        event_type: M::full_name(),
+        event_type: payload.event_type.clone(),
         payload: value,
         request_id: event.request_id.map(str::to_owned),
         // PostgreSQL keeps microseconds; so do we, so a re-read event equals the appended one.
         occurred_at: Utc::now().trunc_subsecs(6),
+        schema_version: payload.schema_version,
     };
     let inserted = diesel::insert_into(events::table)
         .values((
@@ -152,6 +205,7 @@ pub async fn append<M: Message + Name>(
             events::payload.eq(&stored.payload),
             events::request_id.eq(&stored.request_id),
             events::occurred_at.eq(stored.occurred_at),
+            events::schema_version.eq(stored.schema_version),
         ))
         .execute(conn)
         .await;
@@ -173,7 +227,8 @@ pub async fn append<M: Message + Name>(
             outbox::topic.eq(event.topic),
             outbox::record_key.eq(event.key),
             outbox::event_type.eq(&stored.event_type),
-            outbox::payload.eq(&payload),
+            outbox::payload.eq(&payload.json),
+            outbox::schema_version.eq(payload.schema_version),
             outbox::request_id.eq(&stored.request_id),
             outbox::occurred_at.eq(stored.occurred_at),
             outbox::traceparent.eq(crate::telemetry::trace_context::current()),
@@ -194,6 +249,37 @@ pub async fn history(
         .select(StoredEvent::as_select())
         .load(conn)
         .await
+}
+
+/// Every event of the given aggregates, each aggregate's oldest first.
+pub async fn histories(
+    conn: &mut AsyncPgConnection,
+    aggregate_ids: &[Uuid],
+) -> Result<Vec<StoredEvent>, DieselError> {
+    events::table
+        .filter(events::aggregate_id.eq_any(aggregate_ids))
+        .order((events::aggregate_id.asc(), events::sequence.asc()))
+        .select(StoredEvent::as_select())
+        .load(conn)
+        .await
+}
+
+/// A page of the ids of every aggregate with events, in id order, after `after`.
+pub async fn aggregate_ids(
+    conn: &mut AsyncPgConnection,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Uuid>, DieselError> {
+    let mut query = events::table
+        .filter(events::sequence.eq(1))
+        .select(events::aggregate_id)
+        .order(events::aggregate_id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(events::aggregate_id.gt(after));
+    }
+    query.load(conn).await
 }
 
 /// The aggregate's version: the sequence of its last event, 0 when it has none.

@@ -24,6 +24,11 @@ pub const BILLING_EVENTS: &str = "billing-events";
 /// Billing orders queued by the gateway, keyed by user id.
 pub const BILLING_REQUESTS: &str = "billing-requests";
 
+/// The fetch wait when `KAFKA_FETCH_WAIT_MS` is unset, chosen for tansu by `scripts/bench`:
+/// each hop of the order flow costs about 1.5 waits there, and the broker's idle CPU is
+/// proportional to consumers × partitions / wait.
+pub const DEFAULT_FETCH_WAIT_MS: u64 = 40;
+
 /// Every topic of the mesh, each with its dead-letter topic beside it.
 pub const ALL_TOPICS: [&str; 4] = [
     ORDER_EVENTS,
@@ -45,6 +50,8 @@ pub mod header {
     pub const TIME: &str = "ce_time";
     pub const SPEC_VERSION: &str = "ce_specversion";
     pub const SUBJECT: &str = "ce_subject";
+    /// CloudEvents extension: the version of the payload type's schema (see [`crate::schema`]).
+    pub const SCHEMA_VERSION: &str = "ce_schemaversion";
     pub const CONTENT_TYPE: &str = "content-type";
     pub const REQUEST_ID: &str = crate::telemetry::REQUEST_ID_HEADER;
     /// W3C trace context, as in HTTP.
@@ -65,12 +72,26 @@ pub struct KafkaConfig {
     /// Put before every topic and consumer-group name. Empty in a deployment; tests set a
     /// unique one so parallel tests never read each other's events.
     pub prefix: String,
-    /// Partitions of topics the mesh creates.
+    /// Partitions of topics the mesh creates: at least the instances of any one consumer
+    /// group, or the extra instances consume nothing. Fewer partitions cost a broker like
+    /// tansu less (it queries each partition on every fetch), so the local stack uses as many
+    /// as its largest group needs.
     pub partitions: i32,
     pub replication_factor: i32,
-    /// How long a fetch may wait for data. Some brokers (tansu) always wait this long, so it
-    /// bounds the latency of every hop of the order flow.
+    /// How long a fetch may wait for data: the latency/CPU trade-off on tansu, which always
+    /// waits this long and queries every partition once per fetch, so each hop of the order
+    /// flow costs about 1.5 waits and the broker's idle CPU falls as the wait grows (see
+    /// `docs/benchmarks.md`). Apache Kafka answers as soon as data arrives, so there the wait
+    /// costs no latency and its own default (500 ms) is right.
     pub fetch_wait: Duration,
+    /// How long a producer waits to batch records (`linger.ms`). Order survives batching: one
+    /// request in flight per connection, or an idempotent producer.
+    pub linger: Duration,
+    /// How long the broker keeps records of the topics the mesh creates (`retention.ms` with
+    /// `cleanup.policy=delete`); `None` keeps the broker's default. Events stay in each
+    /// service's event store whatever the broker keeps: this bounds the local broker's data,
+    /// which its fetches grow slower with.
+    pub retention: Option<Duration>,
     /// How long a write may take before it counts as failed (`message.timeout.ms`).
     pub publish_timeout: Duration,
     /// How long the broker waits for a consumer's heartbeat before handing its partitions to
@@ -150,17 +171,23 @@ impl std::fmt::Debug for KafkaSecurity {
 }
 
 impl KafkaConfig {
-    /// Reads `KAFKA_BROKERS`, `KAFKA_TOPIC_PREFIX`, `KAFKA_TOPIC_PARTITIONS`,
-    /// `KAFKA_REPLICATION_FACTOR`, `KAFKA_FETCH_WAIT_MS`, `KAFKA_PUBLISH_TIMEOUT_MS`,
-    /// `KAFKA_SESSION_TIMEOUT_MS`, `KAFKA_IDEMPOTENCE`, `KAFKA_DEBUG` and the TLS and SASL
-    /// settings of [`KafkaSecurity`].
+    /// Reads `KAFKA_BROKERS`, `KAFKA_TOPIC_PREFIX`, `KAFKA_PARTITIONS`,
+    /// `KAFKA_REPLICATION_FACTOR`, `KAFKA_FETCH_WAIT_MS`, `KAFKA_LINGER_MS`,
+    /// `KAFKA_RETENTION_MS`, `KAFKA_PUBLISH_TIMEOUT_MS`, `KAFKA_SESSION_TIMEOUT_MS`,
+    /// `KAFKA_IDEMPOTENCE`, `KAFKA_DEBUG` and the TLS and SASL settings of [`KafkaSecurity`].
     pub fn from_env() -> Result<Self, ConfigError> {
+        let retention_ms: u64 = parse_or("KAFKA_RETENTION_MS", 0)?;
         Ok(Self {
             brokers: var_or("KAFKA_BROKERS", "127.0.0.1:9092"),
             prefix: var_or("KAFKA_TOPIC_PREFIX", ""),
-            partitions: parse_or("KAFKA_TOPIC_PARTITIONS", 3)?,
+            partitions: parse_or("KAFKA_PARTITIONS", 3)?,
             replication_factor: parse_or("KAFKA_REPLICATION_FACTOR", 1)?,
-            fetch_wait: Duration::from_millis(parse_or("KAFKA_FETCH_WAIT_MS", 20)?),
+            fetch_wait: Duration::from_millis(parse_or(
+                "KAFKA_FETCH_WAIT_MS",
+                DEFAULT_FETCH_WAIT_MS,
+            )?),
+            linger: Duration::from_millis(parse_or("KAFKA_LINGER_MS", 5)?),
+            retention: (retention_ms > 0).then(|| Duration::from_millis(retention_ms)),
             publish_timeout: Duration::from_millis(parse_or("KAFKA_PUBLISH_TIMEOUT_MS", 5_000)?),
             session_timeout: Duration::from_millis(parse_or("KAFKA_SESSION_TIMEOUT_MS", 10_000)?),
             idempotence: crate::config::flag_or("KAFKA_IDEMPOTENCE", false)?,
@@ -177,6 +204,8 @@ impl KafkaConfig {
             partitions: 3,
             replication_factor: 1,
             fetch_wait: Duration::from_millis(10),
+            linger: Duration::from_millis(1),
+            retention: None,
             publish_timeout: Duration::from_secs(5),
             session_timeout: Duration::from_secs(6),
             idempotence: false,
@@ -210,6 +239,8 @@ impl KafkaConfig {
             // Some brokers listen on IPv4 only; "localhost" must not stall on ::1.
             .set("broker.address.family", "v4")
             .set("socket.keepalive.enable", "true")
+            // Small request/response traffic: no waiting for the broker's delayed ACK.
+            .set("socket.nagle.disable", "true")
             .set("reconnect.backoff.max.ms", "2000");
         if !self.debug.is_empty() {
             config.set("debug", &self.debug);
@@ -236,14 +267,16 @@ impl KafkaConfig {
                 "message.timeout.ms",
                 self.publish_timeout.as_millis().to_string(),
             )
-            // Our records are small and latency matters more than batching.
-            .set("linger.ms", "1")
+            .set("linger.ms", self.linger.as_millis().to_string())
             .create()
     }
 
     /// Creates the topics (and a dead-letter topic for each) that do not exist yet.
     pub async fn ensure_topics(&self, logical: &[&str]) -> Result<(), KafkaError> {
         let admin: AdminClient<DefaultClientContext> = self.client_config().create()?;
+        let retention_ms = self
+            .retention
+            .map(|retention| retention.as_millis().to_string());
         let names: Vec<String> = logical
             .iter()
             .flat_map(|topic| [self.topic(topic), self.topic(&dlq_of(topic))])
@@ -251,11 +284,17 @@ impl KafkaConfig {
         let topics: Vec<NewTopic<'_>> = names
             .iter()
             .map(|name| {
-                NewTopic::new(
+                let topic = NewTopic::new(
                     name,
                     self.partitions,
                     TopicReplication::Fixed(self.replication_factor),
-                )
+                );
+                match &retention_ms {
+                    Some(ms) => topic
+                        .set("cleanup.policy", "delete")
+                        .set("retention.ms", ms),
+                    None => topic,
+                }
             })
             .collect();
         let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
@@ -289,18 +328,22 @@ pub struct CloudEvent<'a> {
     pub request_id: Option<&'a str>,
     /// The W3C trace context of that request, when traces are exported.
     pub traceparent: Option<&'a str>,
+    /// The version of the payload type's schema (`ce_schemaversion`).
+    pub schema_version: i32,
 }
 
 impl CloudEvent<'_> {
     pub fn headers(&self) -> OwnedHeaders {
         let time = self.time.to_rfc3339_opts(SecondsFormat::Micros, true);
-        let mut headers = OwnedHeaders::new_with_capacity(8)
+        let schema_version = self.schema_version.to_string();
+        let mut headers = OwnedHeaders::new_with_capacity(10)
             .insert(text(header::SPEC_VERSION, "1.0"))
             .insert(text(header::ID, self.id))
             .insert(text(header::TYPE, self.event_type))
             .insert(text(header::SOURCE, self.source))
             .insert(text(header::TIME, &time))
-            .insert(text(header::CONTENT_TYPE, "application/json"));
+            .insert(text(header::CONTENT_TYPE, "application/json"))
+            .insert(text(header::SCHEMA_VERSION, &schema_version));
         if let Some(subject) = self.subject {
             headers = headers.insert(text(header::SUBJECT, subject));
         }
@@ -405,6 +448,7 @@ mod tests {
             subject: Some("o-1"),
             request_id: Some("r-1"),
             traceparent: None,
+            schema_version: 1,
         };
         let headers = event.headers();
         let value = |key: &str| {
@@ -427,5 +471,6 @@ mod tests {
         );
         assert_eq!(value("content-type").as_deref(), Some("application/json"));
         assert_eq!(value("x-request-id").as_deref(), Some("r-1"));
+        assert_eq!(value("ce_schemaversion").as_deref(), Some("1"));
     }
 }

@@ -4,10 +4,13 @@
 //! relay that publishes it, and the consumer loop with its dead-letter topics; and the client
 //! side of gRPC: a health-aware, per-request balancer with retries and a circuit breaker.
 
+pub mod aggregate;
 pub mod balance;
+pub mod batch;
 pub mod config;
 pub mod consumer;
 pub mod db;
+pub mod dispatch;
 pub mod dlq;
 pub mod error;
 pub mod event_store;
@@ -16,6 +19,7 @@ pub mod grpc;
 pub mod kafka;
 pub mod metrics;
 pub mod relay;
+pub mod schema;
 pub mod shutdown;
 pub mod startup;
 pub mod telemetry;

@@ -54,6 +54,7 @@ struct Row {
     request_id: Option<String>,
     occurred_at: chrono::DateTime<chrono::Utc>,
     traceparent: Option<String>,
+    schema_version: i32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +189,7 @@ impl Relay {
                 subject: Some(&row.record_key),
                 request_id: row.request_id.as_deref(),
                 traceparent: row.traceparent.as_deref(),
+                schema_version: row.schema_version,
             }
             .headers();
             let topic = self.kafka.topic(&row.topic);

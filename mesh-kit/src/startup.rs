@@ -67,6 +67,71 @@ where
     code
 }
 
+/// What a service binary is asked to do: serve (no argument), or rebuild its read model from
+/// its event table (`<service> rebuild-projection`) and exit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    Serve,
+    RebuildProjection,
+}
+
+impl Command {
+    /// The command the arguments name; anything else is the usage line on stderr and exit 2.
+    pub fn from_args(name: &str) -> Result<Self, ExitCode> {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        match args
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            [] => Ok(Self::Serve),
+            ["rebuild-projection"] => Ok(Self::RebuildProjection),
+            _ => {
+                eprintln!(
+                    "usage: {name}                      serve (settings from the environment)\n       \
+                     {name} rebuild-projection   rewrite the read model from the event table"
+                );
+                Err(ExitCode::from(2))
+            }
+        }
+    }
+}
+
+/// [`run_service`] for a binary that takes a [`Command`]: the whole body of an event-sourced
+/// service's `main`.
+pub fn run_command<F, E>(name: &'static str, run: impl FnOnce(Command) -> F) -> ExitCode
+where
+    F: Future<Output = Result<(), E>>,
+    E: Display,
+{
+    match Command::from_args(name) {
+        Ok(command) => run_service(name, || run(command)),
+        Err(code) => code,
+    }
+}
+
+/// Connects to the service's database (migrating it) and rewrites projection `P` from the
+/// event table, in one transaction; logs how many aggregates it wrote.
+pub async fn rebuild_projection<P: crate::aggregate::Projection>(
+    database: &crate::config::DatabaseConfig,
+    migrations: &'static [crate::db::EmbeddedMigrations],
+) -> Result<(), StartupError> {
+    let pool = crate::db::connect(database, migrations).await?;
+    let mut conn = pool
+        .get()
+        .await
+        .map_err(|err| StartupError::Other(format!("cannot get a connection: {err}")))?;
+    let written = crate::aggregate::rebuild::<P>(&mut conn)
+        .await
+        .map_err(|err| StartupError::Other(format!("rebuild failed: {err}")))?;
+    tracing::info!(
+        aggregates = written,
+        "projection rebuilt from the event table"
+    );
+    Ok(())
+}
+
 /// One stop signal fanned out to every part of a service: its server, relay and consumers.
 #[derive(Clone, Debug)]
 pub struct StopSignal(tokio::sync::watch::Receiver<bool>);

@@ -1,5 +1,6 @@
-//! The orders read model (`orders`, `order_lines`) and every query on it. Events live in the
-//! event store's `events` table (see `mesh_kit::event_store`).
+//! The orders read model (`orders`, `order_lines`: the [`Orders`] projection, the fold of each
+//! order's events) and every query on it, and the idempotency keys of placed orders. Events
+//! live in the event store's `events` table (see `mesh_kit::event_store`).
 
 use std::collections::HashMap;
 
@@ -11,6 +12,8 @@ use diesel::{
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
+
+use mesh_kit::aggregate::Projection;
 
 use crate::domain::{Order, OrderLine, OrderStatus, PageToken};
 
@@ -26,7 +29,6 @@ pub mod schema {
             total_cents -> Int8,
             currency -> Bpchar,
             delivery_address -> Text,
-            idempotency_key -> Nullable<Text>,
             version -> Int8,
             created_at -> Timestamptz,
             updated_at -> Timestamptz,
@@ -44,11 +46,18 @@ pub mod schema {
         }
     }
 
+    diesel::table! {
+        idempotency_keys (key) {
+            key -> Text,
+            order_id -> Uuid,
+        }
+    }
+
     diesel::joinable!(order_lines -> orders (order_id));
-    diesel::allow_tables_to_appear_in_same_query!(orders, order_lines);
+    diesel::allow_tables_to_appear_in_same_query!(orders, order_lines, idempotency_keys);
 }
 
-use schema::{order_lines, orders};
+use schema::{idempotency_keys, order_lines, orders};
 
 type QueryResult<T> = Result<T, DieselError>;
 
@@ -99,23 +108,30 @@ impl OrderRow {
     }
 }
 
-/// Why an order could not be inserted.
-#[derive(Debug, thiserror::Error)]
-pub enum InsertError {
-    /// Another order already has this idempotency key (a concurrent retry won).
-    #[error("idempotency key already used")]
-    DuplicateKey,
-    #[error(transparent)]
-    Query(#[from] DieselError),
+/// The read model of orders, written by `mesh_kit::aggregate` with every event.
+pub struct Orders;
+
+impl Projection for Orders {
+    type Aggregate = Order;
+
+    async fn insert(conn: &mut AsyncPgConnection, order: &Order) -> QueryResult<()> {
+        insert(conn, order).await
+    }
+
+    async fn update(conn: &mut AsyncPgConnection, order: &Order) -> QueryResult<()> {
+        save_state(conn, order).await
+    }
+
+    async fn clear(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+        diesel::delete(order_lines::table).execute(conn).await?;
+        diesel::delete(orders::table).execute(conn).await?;
+        Ok(())
+    }
 }
 
 /// Inserts a new order and its lines.
-pub async fn insert(
-    conn: &mut AsyncPgConnection,
-    order: &Order,
-    idempotency_key: Option<&str>,
-) -> Result<(), InsertError> {
-    let inserted = diesel::insert_into(orders::table)
+async fn insert(conn: &mut AsyncPgConnection, order: &Order) -> QueryResult<()> {
+    diesel::insert_into(orders::table)
         .values((
             orders::id.eq(order.id),
             orders::customer_id.eq(&order.customer_id),
@@ -123,22 +139,12 @@ pub async fn insert(
             orders::total_cents.eq(order.total_cents),
             orders::currency.eq(&order.currency),
             orders::delivery_address.eq(&order.delivery_address),
-            orders::idempotency_key.eq(idempotency_key),
             orders::version.eq(order.version),
             orders::created_at.eq(order.created_at),
             orders::updated_at.eq(order.updated_at),
         ))
         .execute(conn)
-        .await;
-    match inserted {
-        Ok(_) => {}
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
-            if info.constraint_name() == Some("orders_idempotency_key_key") =>
-        {
-            return Err(InsertError::DuplicateKey);
-        }
-        Err(err) => return Err(err.into()),
-    }
+        .await?;
     let lines: Vec<_> = order
         .lines
         .iter()
@@ -161,14 +167,46 @@ pub async fn insert(
     Ok(())
 }
 
+/// Why an idempotency key could not be kept.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// Another order already has this idempotency key (a concurrent retry won).
+    #[error("idempotency key already used")]
+    Taken,
+    #[error(transparent)]
+    Query(#[from] DieselError),
+}
+
+/// Remembers that `key` placed `order_id`, in the placement's transaction.
+pub async fn keep_idempotency_key(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    order_id: Uuid,
+) -> Result<(), KeyError> {
+    let inserted = diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::key.eq(key),
+            idempotency_keys::order_id.eq(order_id),
+        ))
+        .execute(conn)
+        .await;
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            Err(KeyError::Taken)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// The order placed with this idempotency key, if any.
 pub async fn find_by_idempotency_key(
     conn: &mut AsyncPgConnection,
     key: &str,
 ) -> QueryResult<Option<Uuid>> {
-    orders::table
-        .filter(orders::idempotency_key.eq(key))
-        .select(orders::id)
+    idempotency_keys::table
+        .find(key)
+        .select(idempotency_keys::order_id)
         .first(conn)
         .await
         .optional()
@@ -218,7 +256,7 @@ async fn lines_of(
 }
 
 /// Writes the order's new status and version after an event was appended.
-pub async fn save_state(conn: &mut AsyncPgConnection, order: &Order) -> QueryResult<()> {
+async fn save_state(conn: &mut AsyncPgConnection, order: &Order) -> QueryResult<()> {
     diesel::update(orders::table.find(order.id))
         .set((
             orders::status.eq(order.status.as_str()),

@@ -50,6 +50,7 @@ impl From<AppendError> for Error {
             AppendError::Conflict { aggregate_id, .. } => Self::Conflict(aggregate_id),
             AppendError::Store(err) => Self::Store(err.into()),
             AppendError::Encode(err) => Self::Internal(err.to_string()),
+            AppendError::NotAStart(reason) => Self::Internal(reason),
         }
     }
 }

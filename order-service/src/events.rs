@@ -1,96 +1,104 @@
-//! The order's events on the wire (`order-events`), and what order-service does with the events
-//! it consumes: payments from `billing-events`, courier progress from `delivery-events`.
+//! The order as an event-sourced aggregate: its events on the wire (`order-events`), folded and
+//! recorded by `mesh_kit::aggregate`; and what order-service does with the events it consumes,
+//! payments from `billing-events` and courier progress from `delivery-events`, each type routed
+//! to its own handler.
 
-use diesel_async::{AsyncPgConnection, scoped_futures::ScopedFutureExt};
+use chrono::{DateTime, Utc};
+use diesel_async::scoped_futures::ScopedFutureExt;
 use mesh_kit::{
-    consumer::{Applied, HandleError, Handler, IncomingEvent, apply_once},
+    aggregate::{self, Aggregate},
+    consumer::{Applied, HandleError, IncomingEvent, apply_once},
     db::PgPool,
-    event_store::{self, AppendError, NewEvent, StoredEvent},
+    dispatch::{Dispatcher, On},
+    event_store::{EventPayload, StoredEvent},
     kafka::ORDER_EVENTS,
     relay::OutboxSignal,
 };
 use mesh_proto::{
-    delivery::v1::DeliveryStatus, events::v1 as pb, json::JsonError, order::v1::OrderLine as PbLine,
+    Name, delivery::v1::DeliveryStatus, events::v1 as pb, json::JsonError,
+    order::v1::OrderLine as PbLine,
 };
 use uuid::Uuid;
 
 use crate::{
-    db,
-    domain::{Order, OrderEvent, OrderLine},
+    db::{self, Orders},
+    domain::{IllegalTransition, Order, OrderEvent, OrderLine},
 };
 
 /// The name under which this service records the events it applied.
 pub const CONSUMER: &str = "order-service";
 
-/// Appends `event` to `order`'s stream (with its outbox row) and updates the read model, in the
-/// caller's transaction. `order` is the state before the event; for `Placed`, the new order.
-pub async fn record(
-    conn: &mut AsyncPgConnection,
-    order: &mut Order,
-    event: &OrderEvent,
-    request_id: Option<&str>,
-) -> Result<StoredEvent, AppendError> {
-    let first = matches!(event, OrderEvent::Placed { .. });
-    let sequence = if first { 1 } else { order.version + 1 };
-    let key = order.id.to_string();
-    let order_id = key.clone();
-    macro_rules! append {
-        ($payload:expr) => {
-            event_store::append(
-                conn,
-                NewEvent {
-                    aggregate_id: order.id,
-                    sequence,
-                    topic: ORDER_EVENTS,
-                    key: &key,
-                    payload: &$payload,
-                    request_id,
-                },
-            )
-            .await?
-        };
+// === impl Aggregate ===
+
+impl Aggregate for Order {
+    type Event = OrderEvent;
+    const TOPIC: &'static str = ORDER_EVENTS;
+
+    fn id(&self) -> Uuid {
+        self.id
     }
-    let stored = match event {
-        OrderEvent::Placed {
-            customer_id,
-            lines,
-            total_cents,
-            currency,
-            delivery_address,
-        } => append!(pb::OrderPlaced {
-            order_id,
-            customer_id: customer_id.clone(),
-            items: lines.iter().map(line_to_proto).collect(),
-            total_cents: *total_cents,
-            currency: currency.clone(),
-            delivery_address: delivery_address.clone(),
-        }),
-        OrderEvent::Paid {
-            amount_cents,
-            currency,
-        } => append!(pb::OrderPaid {
-            order_id,
-            amount_cents: *amount_cents,
-            currency: currency.clone(),
-            // delivery-service opens the delivery from this event alone.
-            delivery_address: order.delivery_address.clone(),
-        }),
-        OrderEvent::PaymentFailed { reason } => append!(pb::OrderPaymentFailed {
-            order_id,
-            reason: reason.clone(),
-        }),
-        OrderEvent::OutForDelivery => append!(pb::OrderOutForDelivery { order_id }),
-        OrderEvent::Delivered => append!(pb::OrderDelivered { order_id }),
-        OrderEvent::Cancelled { reason } => append!(pb::OrderCancelled {
-            order_id,
-            reason: reason.clone(),
-        }),
-    };
-    if !first {
-        order.apply(event, stored.occurred_at);
-        db::save_state(conn, order).await?;
+
+    fn version(&self) -> i64 {
+        self.version
     }
-    Ok(stored)
+
+    fn create(id: Uuid, event: &OrderEvent, at: DateTime<Utc>) -> Option<Self> {
+        Order::placed(id, event, at)
+    }
+
+    fn apply(&mut self, event: &OrderEvent, at: DateTime<Utc>) {
+        Order::apply(self, event, at);
+    }
+
+    fn encode(
+        id: Uuid,
+        before: Option<&Self>,
+        event: &OrderEvent,
+    ) -> Result<EventPayload, JsonError> {
+        let order_id = id.to_string();
+        match event {
+            OrderEvent::Placed {
+                customer_id,
+                lines,
+                total_cents,
+                currency,
+                delivery_address,
+            } => EventPayload::of(&pb::OrderPlaced {
+                order_id,
+                customer_id: customer_id.clone(),
+                items: lines.iter().map(line_to_proto).collect(),
+                total_cents: *total_cents,
+                currency: currency.clone(),
+                delivery_address: delivery_address.clone(),
+            }),
+            OrderEvent::Paid {
+                amount_cents,
+                currency,
+            } => EventPayload::of(&pb::OrderPaid {
+                order_id,
+                amount_cents: *amount_cents,
+                currency: currency.clone(),
+                // delivery-service opens the delivery from this event alone.
+                delivery_address: before
+                    .map(|order| order.delivery_address.clone())
+                    .unwrap_or_default(),
+            }),
+            OrderEvent::PaymentFailed { reason } => EventPayload::of(&pb::OrderPaymentFailed {
+                order_id,
+                reason: reason.clone(),
+            }),
+            OrderEvent::OutForDelivery => EventPayload::of(&pb::OrderOutForDelivery { order_id }),
+            OrderEvent::Delivered => EventPayload::of(&pb::OrderDelivered { order_id }),
+            OrderEvent::Cancelled { reason } => EventPayload::of(&pb::OrderCancelled {
+                order_id,
+                reason: reason.clone(),
+            }),
+        }
+    }
+
+    fn decode(stored: &StoredEvent) -> Result<OrderEvent, JsonError> {
+        decode(stored)
+    }
 }
 
 fn line_to_proto(line: &OrderLine) -> PbLine {
@@ -104,9 +112,8 @@ fn line_to_proto(line: &OrderLine) -> PbLine {
 
 /// A stored event back as the domain's.
 pub fn decode(stored: &StoredEvent) -> Result<OrderEvent, JsonError> {
-    use mesh_proto::Name;
-    let ty = stored.event_type.as_str();
-    if ty == pb::OrderPlaced::full_name() {
+    let name = stored.event_type.as_str();
+    let event = if name == pb::OrderPlaced::full_name() {
         let placed: pb::OrderPlaced = stored.decode()?;
         let lines = placed
             .items
@@ -125,48 +132,40 @@ pub fn decode(stored: &StoredEvent) -> Result<OrderEvent, JsonError> {
                 })
             })
             .collect::<Result<_, JsonError>>()?;
-        Ok(OrderEvent::Placed {
+        OrderEvent::Placed {
             customer_id: placed.customer_id,
             lines,
             total_cents: placed.total_cents,
             currency: placed.currency,
             delivery_address: placed.delivery_address,
-        })
-    } else if ty == pb::OrderPaid::full_name() {
+        }
+    } else if name == pb::OrderPaid::full_name() {
         let paid: pb::OrderPaid = stored.decode()?;
-        Ok(OrderEvent::Paid {
+        OrderEvent::Paid {
             amount_cents: paid.amount_cents,
             currency: paid.currency,
-        })
-    } else if ty == pb::OrderPaymentFailed::full_name() {
+        }
+    } else if name == pb::OrderPaymentFailed::full_name() {
         let failed: pb::OrderPaymentFailed = stored.decode()?;
-        Ok(OrderEvent::PaymentFailed {
+        OrderEvent::PaymentFailed {
             reason: failed.reason,
-        })
-    } else if ty == pb::OrderOutForDelivery::full_name() {
-        Ok(OrderEvent::OutForDelivery)
-    } else if ty == pb::OrderDelivered::full_name() {
-        Ok(OrderEvent::Delivered)
-    } else if ty == pb::OrderCancelled::full_name() {
+        }
+    } else if name == pb::OrderOutForDelivery::full_name() {
+        OrderEvent::OutForDelivery
+    } else if name == pb::OrderDelivered::full_name() {
+        OrderEvent::Delivered
+    } else if name == pb::OrderCancelled::full_name() {
         let cancelled: pb::OrderCancelled = stored.decode()?;
-        Ok(OrderEvent::Cancelled {
+        OrderEvent::Cancelled {
             reason: cancelled.reason,
-        })
+        }
     } else {
-        Err(JsonError::UnknownType(stored.event_type.clone()))
-    }
+        return Err(JsonError::UnknownType(stored.event_type.clone()));
+    };
+    Ok(event)
 }
 
 // === consuming ===
-
-/// What a consumed event asks of an order.
-#[derive(Debug)]
-enum Command {
-    Pay { amount_cents: i64, currency: String },
-    FailPayment { reason: String },
-    Dispatch,
-    Deliver,
-}
 
 /// Moves orders along as payments and deliveries progress.
 #[derive(Clone)]
@@ -175,48 +174,25 @@ pub struct OrderHandler {
     signal: OutboxSignal,
 }
 
+/// The consumer's routes: one handler per event type it reads.
+pub fn dispatcher(pool: PgPool, signal: OutboxSignal) -> Dispatcher<OrderHandler> {
+    Dispatcher::new(OrderHandler { pool, signal })
+        .on::<pb::PaymentCaptured>()
+        .on::<pb::PaymentDeclined>()
+        .on::<pb::DeliveryStatusChanged>()
+}
+
 impl OrderHandler {
-    pub fn new(pool: PgPool, signal: OutboxSignal) -> Self {
-        Self { pool, signal }
-    }
-}
-
-fn command_of(event: &IncomingEvent) -> Result<Option<(String, Command)>, HandleError> {
-    if event.is::<pb::PaymentCaptured>() {
-        let captured: pb::PaymentCaptured = event.decode()?;
-        let command = Command::Pay {
-            amount_cents: captured.amount_cents,
-            currency: captured.currency,
-        };
-        return Ok(Some((captured.order_id, command)));
-    }
-    if event.is::<pb::PaymentDeclined>() {
-        let declined: pb::PaymentDeclined = event.decode()?;
-        let command = Command::FailPayment {
-            reason: declined.reason,
-        };
-        return Ok(Some((declined.order_id, command)));
-    }
-    if event.is::<pb::DeliveryStatusChanged>() {
-        let changed: pb::DeliveryStatusChanged = event.decode()?;
-        let command = match changed.to() {
-            DeliveryStatus::PickedUp | DeliveryStatus::InTransit => Command::Dispatch,
-            DeliveryStatus::Delivered => Command::Deliver,
-            // Assignment and the like do not change the order; a failed delivery is the
-            // courier's problem to retry, not a new order status.
-            _ => return Ok(None),
-        };
-        return Ok(Some((changed.order_id, command)));
-    }
-    Ok(None)
-}
-
-impl Handler for OrderHandler {
-    async fn handle(&self, event: &IncomingEvent) -> Result<(), HandleError> {
-        let Some((order_id, command)) = command_of(event)? else {
-            return Ok(());
-        };
-        let order_id = Uuid::parse_str(&order_id)
+    /// Decides with `decide` on the order `order_id` names and records the event it yields,
+    /// once per consumed event. An event that no longer applies (a payment captured after the
+    /// customer cancelled) is recorded as seen and changes nothing.
+    async fn move_order(
+        &self,
+        event: &IncomingEvent,
+        order_id: &str,
+        decide: impl FnOnce(&Order) -> Result<Option<OrderEvent>, IllegalTransition> + Send,
+    ) -> Result<(), HandleError> {
+        let order_id = Uuid::parse_str(order_id)
             .map_err(|_| HandleError::Permanent(format!("order id {order_id:?} is not a UUID")))?;
         let request_id = event.request_id.as_deref();
         let applied = apply_once(&self.pool, CONSUMER, &event.id, |conn| {
@@ -224,25 +200,14 @@ impl Handler for OrderHandler {
                 let Some(mut order) = db::load(conn, order_id, true).await? else {
                     return Err(HandleError::Permanent(format!("no order {order_id}")));
                 };
-                let decided = match &command {
-                    Command::Pay {
-                        amount_cents,
-                        currency,
-                    } => order.pay(*amount_cents, currency).map(Some),
-                    Command::FailPayment { reason } => order.fail_payment(reason).map(Some),
-                    Command::Dispatch => order.dispatch(),
-                    Command::Deliver => order.deliver().map(Some),
-                };
-                match decided {
+                match decide(&order) {
                     Ok(Some(next)) => {
-                        record(conn, &mut order, &next, request_id).await?;
+                        aggregate::record::<Orders>(conn, &mut order, &next, request_id).await?;
                         tracing::info!(%order_id, status = %order.status, "order moved");
                     }
                     Ok(None) => {}
-                    // A fact that came too late: the order moved on (a payment captured after
-                    // the customer cancelled). Recorded as seen; the order stays as it is.
                     Err(illegal) => {
-                        tracing::warn!(%illegal, ?command, "event does not apply to the order any more")
+                        tracing::warn!(%illegal, "event does not apply to the order any more")
                     }
                 }
                 Ok(())
@@ -254,5 +219,55 @@ impl Handler for OrderHandler {
             self.signal.notify();
         }
         Ok(())
+    }
+}
+
+impl On<pb::PaymentCaptured> for OrderHandler {
+    async fn on(
+        &self,
+        event: &IncomingEvent,
+        captured: pb::PaymentCaptured,
+    ) -> Result<(), HandleError> {
+        let currency = captured.currency;
+        self.move_order(event, &captured.order_id, |order| {
+            order.pay(captured.amount_cents, &currency).map(Some)
+        })
+        .await
+    }
+}
+
+impl On<pb::PaymentDeclined> for OrderHandler {
+    async fn on(
+        &self,
+        event: &IncomingEvent,
+        declined: pb::PaymentDeclined,
+    ) -> Result<(), HandleError> {
+        let reason = declined.reason;
+        self.move_order(event, &declined.order_id, |order| {
+            order.fail_payment(&reason).map(Some)
+        })
+        .await
+    }
+}
+
+impl On<pb::DeliveryStatusChanged> for OrderHandler {
+    async fn on(
+        &self,
+        event: &IncomingEvent,
+        changed: pb::DeliveryStatusChanged,
+    ) -> Result<(), HandleError> {
+        match changed.to() {
+            DeliveryStatus::PickedUp | DeliveryStatus::InTransit => {
+                self.move_order(event, &changed.order_id, Order::dispatch)
+                    .await
+            }
+            DeliveryStatus::Delivered => {
+                self.move_order(event, &changed.order_id, |order| order.deliver().map(Some))
+                    .await
+            }
+            // Assignment and the like do not change the order; a failed delivery is the
+            // courier's problem to retry, not a new order status.
+            _ => Ok(()),
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! `mesh.order.v1.OrderService`: proto in, domain through, proto out.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, scoped_futures::ScopedFutureExt};
-use mesh_kit::{db::PgPool, event_store, relay::OutboxSignal, text::TextRule};
+use mesh_kit::{aggregate, db::PgPool, event_store, relay::OutboxSignal, text::TextRule};
 use mesh_proto::order::v1::{
     self as pb, CancelOrderRequest, CreateOrderRequest, GetOrderRequest, ListOrdersRequest,
     ListOrdersResponse, order_service_server::OrderService,
@@ -10,10 +10,10 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::{
-    db::{self, InsertError},
+    db::{self, KeyError, Orders},
     domain::{self, Order, OrderStatus, PageToken, PlaceOrder},
     error::Error,
-    events::{self, decode},
+    events::decode,
     menu::MenuClient,
 };
 
@@ -69,6 +69,7 @@ fn to_proto(order: Order, history: &[event_store::StoredEvent]) -> Result<pb::Or
                 occur_time: Some(mesh_proto::timestamp(stored.occurred_at)),
                 detail: event.detail(),
                 event_id: stored.id.to_string(),
+                event: Some(stored.record()),
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
@@ -170,20 +171,16 @@ impl OrderApi {
         let placement = conn
             .transaction::<(), Error, _>(|conn| {
                 async move {
-                    let Some(mut order) = Order::placed(id, &placed, chrono::Utc::now()) else {
-                        return Err(Error::Internal("priced event is not a placement".into()));
-                    };
-                    // The read model takes its times from the event, so a projection rebuilt
-                    // from the event store is identical.
-                    let stored = events::record(conn, &mut order, &placed, rid).await?;
-                    order.created_at = stored.occurred_at;
-                    order.updated_at = stored.occurred_at;
-                    db::insert(conn, &order, key.as_deref())
-                        .await
-                        .map_err(|err| match err {
-                            InsertError::DuplicateKey => Error::IdempotencyRace,
-                            InsertError::Query(err) => err.into(),
-                        })
+                    aggregate::create::<Orders>(conn, id, &placed, rid).await?;
+                    if let Some(key) = &key {
+                        db::keep_idempotency_key(conn, key, id)
+                            .await
+                            .map_err(|err| match err {
+                                KeyError::Taken => Error::IdempotencyRace,
+                                KeyError::Query(err) => err.into(),
+                            })?;
+                    }
+                    Ok(())
                 }
                 .scope_boxed()
             })
@@ -271,9 +268,16 @@ impl OrderApi {
             Some(last) if more => last.clone(),
             _ => String::new(),
         };
+        // Every listed order's history in one query.
+        let ids: Vec<Uuid> = orders.iter().map(|order| order.id).collect();
+        let histories = event_store::histories(&mut conn, &ids).await?;
         let mut out = Vec::with_capacity(orders.len());
         for order in orders {
-            let history = event_store::history(&mut conn, order.id).await?;
+            let history: Vec<_> = histories
+                .iter()
+                .filter(|stored| stored.aggregate_id == order.id)
+                .cloned()
+                .collect();
             out.push(to_proto(order, &history)?);
         }
         Ok(ListOrdersResponse {
@@ -295,7 +299,7 @@ impl OrderApi {
             async move {
                 let mut order = db::load(conn, id, true).await?.ok_or(Error::NotFound(id))?;
                 let cancelled = order.cancel(&reason)?;
-                events::record(conn, &mut order, &cancelled, rid).await?;
+                aggregate::record::<Orders>(conn, &mut order, &cancelled, rid).await?;
                 Ok(())
             }
             .scope_boxed()

@@ -1,12 +1,20 @@
-//! order-service: config → telemetry → Application::build → run until SIGTERM/Ctrl-C.
+//! order-service: config → telemetry → Application::build → run until SIGTERM/Ctrl-C; or, with
+//! `rebuild-projection`, rewrite its read model from the event table and exit.
 
 use std::process::ExitCode;
 
+use mesh_kit::startup::{self, Command};
 use order_service::{Application, Config};
 
 fn main() -> ExitCode {
-    mesh_kit::startup::run_service("order-service", || async {
-        let app = Application::build(Config::from_env()?).await?;
-        app.run_until_stopped(mesh_kit::shutdown::signal()).await
+    startup::run_command("order-service", |command| async move {
+        let config = Config::from_env()?;
+        match command {
+            Command::Serve => {
+                let app = Application::build(config).await?;
+                app.run_until_stopped(mesh_kit::shutdown::signal()).await
+            }
+            Command::RebuildProjection => order_service::rebuild_projection(&config).await,
+        }
     })
 }

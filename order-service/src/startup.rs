@@ -16,8 +16,8 @@ use mesh_proto::order::v1::order_service_server::OrderServiceServer;
 
 use crate::{
     config::Config,
-    db::MIGRATIONS,
-    events::{CONSUMER, OrderHandler},
+    db::{MIGRATIONS, Orders},
+    events::{self, CONSUMER},
     grpc::OrderApi,
     menu::MenuClient,
 };
@@ -66,7 +66,7 @@ impl Application {
                 .add_service(OrderServiceServer::new(api)),
         );
         service.spawn(|stop| relay.run(stop.wait()));
-        let handler = OrderHandler::new(pool, signal);
+        let handler = events::dispatcher(pool, signal);
         service.spawn(|stop| consumer.run(handler, stop.wait()));
         Ok(Self { addr, service })
     }
@@ -82,4 +82,10 @@ impl Application {
     ) -> Result<(), StartupError> {
         self.service.run_until_stopped(shutdown).await
     }
+}
+
+/// `order-service rebuild-projection`: rewrites `orders` and `order_lines` from the events.
+pub async fn rebuild_projection(config: &Config) -> Result<(), StartupError> {
+    startup::rebuild_projection::<Orders>(&config.database, &[event_store::MIGRATIONS, MIGRATIONS])
+        .await
 }

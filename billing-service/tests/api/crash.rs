@@ -76,6 +76,7 @@ async fn queue_burst(kafka: &KafkaConfig, user_id: i64) -> HashSet<String> {
                 subject: None,
                 request_id: None,
                 traceparent: None,
+                schema_version: 1,
             }
             .headers();
             mesh_kit::kafka::publish(

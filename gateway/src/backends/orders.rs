@@ -47,6 +47,7 @@ fn to_model(order: pb::Order) -> Result<Order, ApiError> {
             event_type: entry.event_type,
             detail: entry.detail,
             event_id: ID(entry.event_id),
+            record: entry.event,
         })
         .collect();
     Ok(Order {

@@ -16,6 +16,7 @@ use crate::{
     feed::OrderFeed,
     metrics::{Metrics, SubscriptionGuard},
     model::OrderUpdate,
+    updates,
 };
 
 pub struct SubscriptionRoot;
@@ -41,30 +42,19 @@ impl SubscriptionRoot {
             Err(err) if err.code == ErrorCode::NotFound => None,
             Err(err) => return Err(err.extend()),
         };
-        let mut backlog: Vec<OrderUpdate> = order
+        // The same conversion as the live feed's, from the same events.
+        let records = order
             .history
             .iter()
-            .map(|entry| OrderUpdate {
-                order_id: order.id.clone(),
-                event_id: entry.event_id.clone(),
-                event_type: entry.event_type.clone(),
-                order_status: Some(entry.status),
-                delivery_status: None,
-                occurred_at: entry.occurred_at,
-                detail: Some(entry.detail.clone()).filter(|d| !d.is_empty()),
-            })
+            .filter_map(|entry| entry.record.as_ref());
+        let delivery_records = delivery
+            .iter()
+            .flat_map(|delivery| delivery.history.iter())
+            .filter_map(|entry| entry.record.as_ref());
+        let mut backlog: Vec<OrderUpdate> = records
+            .chain(delivery_records)
+            .filter_map(|record| updates::update(&updates::Event::from_record(record)))
             .collect();
-        backlog.extend(delivery.iter().flat_map(|delivery| {
-            delivery.history.iter().map(|entry| OrderUpdate {
-                order_id: order.id.clone(),
-                event_id: entry.event_id.clone(),
-                event_type: "DeliveryStatusChanged".to_owned(),
-                order_status: None,
-                delivery_status: Some(entry.status),
-                occurred_at: entry.occurred_at,
-                detail: entry.note.clone(),
-            })
-        }));
         // Each history is in order; merged by time, an order and its delivery read as one story.
         backlog.sort_by_key(|update| update.occurred_at);
 

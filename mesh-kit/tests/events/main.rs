@@ -9,7 +9,7 @@ use diesel_async::{RunQueryDsl, scoped_futures::ScopedFutureExt};
 use mesh_kit::{
     consumer::{EventConsumer, HandleError, Handler, IncomingEvent, Subscription, apply_once},
     db::{self, PgPool},
-    event_store::{self, NewEvent},
+    event_store::{self, EventPayload, NewEvent},
     kafka::{KafkaConfig, ORDER_EVENTS, dlq_of},
     relay::{OutboxSignal, Relay},
 };
@@ -119,7 +119,7 @@ async fn the_relay_publishes_appended_events_in_order_with_cloudevents_headers()
     {
         let mut conn = pool.get().await.expect("connection");
         for (sequence, total) in [(1, 100), (2, 200), (3, 300)] {
-            let message = placed(&key, total);
+            let message = EventPayload::of(&placed(&key, total)).expect("encodes");
             event_store::append(
                 &mut conn,
                 NewEvent {
@@ -141,7 +141,7 @@ async fn the_relay_publishes_appended_events_in_order_with_cloudevents_headers()
                 sequence: 3,
                 topic: ORDER_EVENTS,
                 key: &key,
-                payload: &placed(&key, 0),
+                payload: &EventPayload::of(&placed(&key, 0)).expect("encodes"),
                 request_id: None,
             },
         )

@@ -1,0 +1,2 @@
+ALTER TABLE outbox DROP COLUMN schema_version;
+ALTER TABLE events DROP COLUMN schema_version;

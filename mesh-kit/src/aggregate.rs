@@ -1,0 +1,214 @@
+//! The event-sourcing core every event-sourced service uses the same way: an [`Aggregate`] is
+//! the fold of its events, a [`Projection`] is the read model kept beside them, and
+//!
+//! - [`create`] and [`record`] append an event (with its outbox row) and write the projection
+//!   in the caller's transaction, the projection's times taken from the stored event;
+//! - [`load`] folds an aggregate from its events;
+//! - [`rebuild`] throws the projection away and writes it again from the event table, so the
+//!   read model is provably nothing but the fold of the events (each service's
+//!   `rebuild-projection` command, and the tests that compare the rebuilt rows with the live ones).
+//!
+//! Services implement the two traits where prost types may live (their `events.rs`); the
+//! domain's `apply` stays pure.
+
+use chrono::{DateTime, Utc};
+use diesel::result::Error as DieselError;
+use diesel_async::{AsyncConnection, AsyncPgConnection, scoped_futures::ScopedFutureExt};
+use mesh_proto::json::JsonError;
+use uuid::Uuid;
+
+use crate::event_store::{self, AppendError, EventPayload, NewEvent, StoredEvent};
+
+/// Something whose state is the fold of its events.
+pub trait Aggregate: Sized + Send + Sync {
+    /// What can happen to it: the domain's event type.
+    type Event: std::fmt::Debug + Send + Sync;
+
+    /// The logical topic its events are published on.
+    const TOPIC: &'static str;
+
+    fn id(&self) -> Uuid;
+
+    /// The sequence of its last event; the next one takes `version() + 1`.
+    fn version(&self) -> i64;
+
+    /// The aggregate its first event makes, `None` when `event` cannot start a stream.
+    fn create(id: Uuid, event: &Self::Event, at: DateTime<Utc>) -> Option<Self>;
+
+    /// Moves it on by one event that happened (its version included). Events are facts: this
+    /// never fails.
+    fn apply(&mut self, event: &Self::Event, at: DateTime<Utc>);
+
+    /// `event` as it is stored and published; `before` is the aggregate before it (`None` for
+    /// the first event).
+    fn encode(
+        id: Uuid,
+        before: Option<&Self>,
+        event: &Self::Event,
+    ) -> Result<EventPayload, JsonError>;
+
+    /// A stored event back as the domain's (upcast to the current schema by
+    /// [`StoredEvent::decode`]).
+    fn decode(stored: &StoredEvent) -> Result<Self::Event, JsonError>;
+
+    /// The record key of its events: the id, so every event of one aggregate lands on one
+    /// partition, in order.
+    fn key(id: Uuid) -> String {
+        id.to_string()
+    }
+}
+
+/// A read model of an aggregate: rows the queries read, written in the events' transaction.
+pub trait Projection: Send + Sync + 'static {
+    type Aggregate: Aggregate;
+
+    /// Writes a new aggregate's rows.
+    fn insert(
+        conn: &mut AsyncPgConnection,
+        aggregate: &Self::Aggregate,
+    ) -> impl Future<Output = Result<(), DieselError>> + Send;
+
+    /// Writes an aggregate's state after an event.
+    fn update(
+        conn: &mut AsyncPgConnection,
+        aggregate: &Self::Aggregate,
+    ) -> impl Future<Output = Result<(), DieselError>> + Send;
+
+    /// Deletes every row: the first step of a rebuild.
+    fn clear(conn: &mut AsyncPgConnection) -> impl Future<Output = Result<(), DieselError>> + Send;
+}
+
+/// Why an aggregate could not be loaded from its events.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("aggregate {aggregate_id}: {reason}")]
+    Corrupt { aggregate_id: Uuid, reason: String },
+    #[error(transparent)]
+    Decode(#[from] JsonError),
+    #[error(transparent)]
+    Store(#[from] DieselError),
+}
+
+/// Appends the first event of a new aggregate and inserts its projection, in the caller's
+/// transaction. The aggregate's times are the stored event's, as a rebuild would make them.
+pub async fn create<P: Projection>(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    event: &<P::Aggregate as Aggregate>::Event,
+    request_id: Option<&str>,
+) -> Result<(P::Aggregate, StoredEvent), AppendError> {
+    let payload = P::Aggregate::encode(id, None, event)?;
+    let key = P::Aggregate::key(id);
+    let stored = event_store::append(
+        conn,
+        NewEvent {
+            aggregate_id: id,
+            sequence: 1,
+            topic: P::Aggregate::TOPIC,
+            key: &key,
+            payload: &payload,
+            request_id,
+        },
+    )
+    .await?;
+    let aggregate = P::Aggregate::create(id, event, stored.occurred_at)
+        .ok_or_else(|| AppendError::NotAStart(format!("{event:?} cannot start a stream")))?;
+    P::insert(conn, &aggregate).await?;
+    Ok((aggregate, stored))
+}
+
+/// Appends `event` to `aggregate`'s stream, applies it and updates the projection, in the
+/// caller's transaction. A concurrent writer that appended first makes this fail with
+/// [`AppendError::Conflict`].
+pub async fn record<P: Projection>(
+    conn: &mut AsyncPgConnection,
+    aggregate: &mut P::Aggregate,
+    event: &<P::Aggregate as Aggregate>::Event,
+    request_id: Option<&str>,
+) -> Result<StoredEvent, AppendError> {
+    let id = aggregate.id();
+    let payload = P::Aggregate::encode(id, Some(aggregate), event)?;
+    let key = P::Aggregate::key(id);
+    let stored = event_store::append(
+        conn,
+        NewEvent {
+            aggregate_id: id,
+            sequence: aggregate.version() + 1,
+            topic: P::Aggregate::TOPIC,
+            key: &key,
+            payload: &payload,
+            request_id,
+        },
+    )
+    .await?;
+    aggregate.apply(event, stored.occurred_at);
+    P::update(conn, aggregate).await?;
+    Ok(stored)
+}
+
+/// Folds a stream of stored events (oldest first) into its aggregate.
+pub fn fold<'a, A: Aggregate>(
+    id: Uuid,
+    history: impl IntoIterator<Item = &'a StoredEvent>,
+) -> Result<Option<A>, LoadError> {
+    let mut aggregate: Option<A> = None;
+    for stored in history {
+        let event = A::decode(stored)?;
+        match &mut aggregate {
+            None => {
+                aggregate = Some(A::create(id, &event, stored.occurred_at).ok_or_else(|| {
+                    LoadError::Corrupt {
+                        aggregate_id: id,
+                        reason: format!("its first event, {event:?}, does not start a stream"),
+                    }
+                })?);
+            }
+            Some(aggregate) => aggregate.apply(&event, stored.occurred_at),
+        }
+    }
+    Ok(aggregate)
+}
+
+/// The aggregate as its events make it, `None` when it has none.
+pub async fn load<A: Aggregate>(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> Result<Option<A>, LoadError> {
+    let history = event_store::history(conn, id).await?;
+    fold(id, &history)
+}
+
+/// Aggregates folded and written per round of a rebuild.
+const REBUILD_PAGE: i64 = 500;
+
+/// Deletes the projection and writes it again from every event in the store (a service's
+/// event table holds the events of its one aggregate type), in one transaction: readers see the old rows or the new ones, never half. Returns how many
+/// aggregates it wrote.
+pub async fn rebuild<P: Projection>(conn: &mut AsyncPgConnection) -> Result<u64, LoadError> {
+    conn.transaction::<u64, LoadError, _>(|conn| {
+        async move {
+            P::clear(conn).await?;
+            let mut written = 0;
+            let mut after = None;
+            loop {
+                let ids = event_store::aggregate_ids(conn, after, REBUILD_PAGE).await?;
+                let Some(last) = ids.last().copied() else {
+                    break;
+                };
+                let events = event_store::histories(conn, &ids).await?;
+                // Sorted by aggregate, then sequence: each run is one aggregate's history.
+                for history in events.chunk_by(|a, b| a.aggregate_id == b.aggregate_id) {
+                    let id = history[0].aggregate_id;
+                    if let Some(aggregate) = fold::<P::Aggregate>(id, history)? {
+                        P::insert(conn, &aggregate).await?;
+                        written += 1;
+                    }
+                }
+                after = Some(last);
+            }
+            Ok(written)
+        }
+        .scope_boxed()
+    })
+    .await
+}
