@@ -24,6 +24,7 @@ use tonic_reflection::pb::v1::{
 
 pub mod certs;
 pub mod process;
+pub mod projection;
 pub mod records;
 
 /// A short random id for names: databases, topic prefixes, groups.

@@ -1,6 +1,9 @@
 //! Couriers moving a delivery through its lifecycle with UpdateStatus, and reading it back.
 
-use mesh_proto::{delivery::v1::DeliveryStatus, events::v1::DeliveryStatusChanged};
+use mesh_proto::{
+    delivery::v1::{BatchGetStatusRequest, DeliveryStatus},
+    events::v1::DeliveryStatusChanged,
+};
 use tonic::Code;
 
 use crate::helpers::{new_order_id, spawn_app, steps};
@@ -187,6 +190,73 @@ async fn bad_requests_name_what_is_wrong() {
         "{}",
         too_long.message()
     );
+}
+
+#[tokio::test]
+async fn a_batch_answers_each_delivery_as_get_status_does_and_names_the_missing() {
+    let app = spawn_app().await;
+    let first = app.open_delivery().await;
+    let second = app.open_delivery().await;
+    app.update(&second, Assigned, Some("Ana"))
+        .await
+        .expect("assigned");
+    let unknown = new_order_id();
+
+    let batch = app
+        .client
+        .clone()
+        .batch_get_status(BatchGetStatusRequest {
+            order_ids: vec![
+                second.clone(),
+                unknown.clone(),
+                first.clone(),
+                second.clone(),
+            ],
+        })
+        .await
+        .expect("the batch answers")
+        .into_inner();
+
+    let found: Vec<&str> = batch
+        .deliveries
+        .iter()
+        .map(|d| d.order_id.as_str())
+        .collect();
+    assert_eq!(
+        found,
+        [second.as_str(), first.as_str()],
+        "request order, once each"
+    );
+    assert_eq!(batch.missing_order_ids, [unknown]);
+    assert_eq!(
+        batch.deliveries[0],
+        app.status(&second).await.expect("found")
+    );
+    assert_eq!(steps(&batch.deliveries[0]), [Pending, Assigned]);
+
+    let refused = app
+        .client
+        .clone()
+        .batch_get_status(BatchGetStatusRequest {
+            order_ids: vec![first, "abc".into()],
+        })
+        .await
+        .expect_err("a bad id");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().starts_with("order_ids:"),
+        "{}",
+        refused.message()
+    );
+    let too_many = app
+        .client
+        .clone()
+        .batch_get_status(BatchGetStatusRequest {
+            order_ids: vec![new_order_id(); mesh_kit::batch::MAX_BATCH + 1],
+        })
+        .await
+        .expect_err("too many");
+    assert_eq!(too_many.code(), Code::InvalidArgument);
 }
 
 #[tokio::test]

@@ -4,3 +4,4 @@
 mod consuming;
 mod helpers;
 mod placing;
+mod projection;
