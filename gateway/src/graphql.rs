@@ -4,7 +4,7 @@
 //! `_entities` for `MenuItem`, `Movie` and `Order` by `id`), takes automatic persisted queries,
 //! and refuses queries that would cost the backends too much ([`limits`]).
 
-use async_graphql::{Context, Schema, dataloader::DataLoader};
+use async_graphql::{Context, Schema};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
     extract::State,
@@ -29,7 +29,7 @@ mod sse;
 mod subscription;
 pub mod ws;
 
-pub use loaders::MenuItemLoader;
+pub use loaders::{Loaders, MenuItemLoader};
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;
@@ -81,8 +81,9 @@ pub fn schema(
     }
 }
 
-/// `POST /graphql`. Each request gets its own id and its own batch loader, so menu items named
-/// anywhere in one request are fetched in one call, and nothing is cached across requests.
+/// `POST /graphql`. Each request gets its own id and its own batch loaders, so the menu items,
+/// deliveries and payments named anywhere in one request are fetched in one call per backend,
+/// and nothing is cached.
 /// With `Accept: text/event-stream` the answer is a graphql-sse stream (any operation,
 /// subscriptions included).
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str()))]
@@ -93,10 +94,7 @@ pub async fn handler(
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> Response {
-    let loader = DataLoader::new(
-        MenuItemLoader::new(state.backends.clone(), rid.clone()),
-        tokio::spawn,
-    );
+    let loader = Loaders::new(&state.backends, &rid);
     let request = request.into_inner().data(rid).data(loader).data(caller);
     if wants_event_stream(&headers) {
         return sse::respond(state.schema.clone(), request, state.graphql.keepalive);

@@ -1,5 +1,7 @@
 //! Calls to billing-service.
 
+use std::collections::HashMap;
+
 use async_graphql::ID;
 use mesh_proto::billing::v1 as pb;
 
@@ -24,23 +26,50 @@ impl Backends {
                 .get_payment(request(rid, message))
                 .await,
         )?;
-        let status = match payment.status() {
-            pb::PaymentStatus::Captured => PaymentStatus::Captured,
-            pb::PaymentStatus::Declined => PaymentStatus::Declined,
-            pb::PaymentStatus::Unspecified => {
-                tracing::error!(order_id, "billing-service sent a payment without a status");
-                return Err(ApiError::internal());
-            }
-        };
-        Ok(Payment {
-            created_at: time(payment.create_time.as_ref()),
-            order_id: ID(payment.order_id),
-            status,
-            amount_cents: payment.amount_cents,
-            currency: payment.currency,
-            decline_reason: Some(payment.decline_reason).filter(|r| !r.is_empty()),
-        })
+        to_payment(payment)
     }
+
+    /// The payments of many orders in one call, keyed by order id; orders billing has not seen
+    /// are simply absent. What the GraphQL loader batches a request's `Order.payment` fields into.
+    pub async fn payments_by_order(
+        &self,
+        rid: &RequestId,
+        order_ids: Vec<String>,
+    ) -> Result<HashMap<String, Payment>, ApiError> {
+        let message = pb::BatchGetPaymentsRequest { order_ids };
+        let found = self.finish(
+            Backend::Billing,
+            "BatchGetPayments",
+            self.billing
+                .clone()
+                .batch_get_payments(request(rid, message))
+                .await,
+        )?;
+        found
+            .payments
+            .into_iter()
+            .map(|payment| Ok((payment.order_id.clone(), to_payment(payment)?)))
+            .collect()
+    }
+}
+
+fn to_payment(payment: pb::Payment) -> Result<Payment, ApiError> {
+    let status = match payment.status() {
+        pb::PaymentStatus::Captured => PaymentStatus::Captured,
+        pb::PaymentStatus::Declined => PaymentStatus::Declined,
+        pb::PaymentStatus::Unspecified => {
+            tracing::error!(order_id = %payment.order_id, "billing-service sent a payment without a status");
+            return Err(ApiError::internal());
+        }
+    };
+    Ok(Payment {
+        created_at: time(payment.create_time.as_ref()),
+        order_id: ID(payment.order_id),
+        status,
+        amount_cents: payment.amount_cents,
+        currency: payment.currency,
+        decline_reason: Some(payment.decline_reason).filter(|r| !r.is_empty()),
+    })
 }
 
 fn to_billing_order(order: pb::BillingOrder) -> BillingOrder {

@@ -1,5 +1,7 @@
 //! Calls to delivery-service.
 
+use std::collections::HashMap;
+
 use async_graphql::ID;
 use mesh_proto::delivery::v1 as pb;
 
@@ -55,6 +57,7 @@ fn to_model(delivery: pb::Delivery) -> Result<Delivery, ApiError> {
                 courier: non_empty(entry.courier),
                 note: non_empty(entry.note),
                 event_id: ID(entry.event_id),
+                record: entry.event,
             })
             .collect(),
         order_id: ID(delivery.order_id),
@@ -78,6 +81,29 @@ impl Backends {
                 .await,
         )?;
         to_model(delivery)
+    }
+
+    /// The deliveries of many orders in one call, keyed by order id; orders without one yet are
+    /// simply absent. What the GraphQL loader batches a request's `Order.delivery` fields into.
+    pub async fn deliveries_by_order(
+        &self,
+        rid: &RequestId,
+        order_ids: Vec<String>,
+    ) -> Result<HashMap<String, Delivery>, ApiError> {
+        let message = pb::BatchGetStatusRequest { order_ids };
+        let found = self.finish(
+            Backend::Delivery,
+            "BatchGetStatus",
+            self.delivery
+                .clone()
+                .batch_get_status(request(rid, message))
+                .await,
+        )?;
+        found
+            .deliveries
+            .into_iter()
+            .map(|delivery| Ok((delivery.order_id.clone(), to_model(delivery)?)))
+            .collect()
     }
 
     /// Moves a delivery on; an illegal move is FAILED_PRECONDITION (409).

@@ -4,10 +4,9 @@
 use async_graphql::{
     Context, ErrorExtensions, ID, Object, OutputType, Result,
     connection::{Connection, Edge},
-    dataloader::DataLoader,
 };
 
-use super::{MenuItemLoader, caller, env};
+use super::{Loaders, caller, env};
 use crate::{
     auth::{self, Action},
     backends::{inventory::parse_movie_id, menu::MenuQuery},
@@ -179,8 +178,8 @@ impl QueryRoot {
 
     #[graphql(entity)]
     async fn find_menu_item_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<MenuItem> {
-        let loader = ctx.data::<DataLoader<MenuItemLoader>>()?;
-        loader
+        ctx.data::<Loaders>()?
+            .menu_items
             .load_one(id.to_string())
             .await
             .map_err(|err| err.extend())?

@@ -24,9 +24,9 @@ use axum::{
 };
 use futures::{SinkExt, StreamExt, future};
 
-use async_graphql::{Data, dataloader::DataLoader};
+use async_graphql::Data;
 
-use super::{MenuItemLoader, MeshSchema};
+use super::{Loaders, MeshSchema};
 use crate::{
     auth::{self, Auth, Caller},
     error::{ApiError, ErrorCode},
@@ -53,10 +53,7 @@ pub async fn handler(
     let keepalive = state.graphql.keepalive;
     // What every operation of the connection shares: its id, its batch loader.
     let mut data = Data::default();
-    data.insert(DataLoader::new(
-        MenuItemLoader::new(state.backends.clone(), rid.clone()),
-        tokio::spawn,
-    ));
+    data.insert(Loaders::new(&state.backends, &rid));
     data.insert(rid);
     let connection = Connection {
         schema,
