@@ -18,6 +18,7 @@ pub mod rate_limit;
 pub mod request_id;
 pub mod rest;
 pub mod startup;
+pub mod web_app;
 
 pub use config::Config;
 pub use startup::Application;
