@@ -14,6 +14,13 @@ WORKDIR /web
 COPY gateway/web/package.json gateway/web/package-lock.json ./
 RUN if [ "$BIN" = "gateway" ]; then npm ci --omit=dev --no-audit --no-fund; else mkdir node_modules; fi
 
+# The web page (/app/), built from its npm packages; other binaries get an empty directory.
+FROM node:20.20.2-bookworm-slim AS app
+ARG BIN
+WORKDIR /app
+COPY gateway/app/ ./
+RUN if [ "$BIN" = "gateway" ]; then rm -rf node_modules dist && npm ci --no-audit --no-fund && npm run build; else mkdir dist; fi
+
 FROM rust:1.95.0-bookworm AS build
 # Nothing to install: rdkafka builds its bundled librdkafka with the image's gcc, make and
 # perl (./configure, no compression codecs, no TLS), and the proto crate brings its own protoc
@@ -40,6 +47,8 @@ RUN apt-get update \
         --shell /usr/sbin/nologin mesh
 COPY --from=web /web/node_modules /usr/share/mesh/web/node_modules
 ENV GATEWAY_ASSETS_DIR=/usr/share/mesh/web/node_modules
+COPY --from=app /app/dist /usr/share/mesh/app
+ENV GATEWAY_APP_DIR=/usr/share/mesh/app
 COPY --from=build /out/app /usr/local/bin/app
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001

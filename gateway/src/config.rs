@@ -71,6 +71,9 @@ pub struct Config {
     pub backend_timeout: Duration,
     /// `GATEWAY_ASSETS_DIR`: the `node_modules` folder GraphiQL's browser files are served from.
     pub assets_dir: PathBuf,
+    /// `GATEWAY_APP_DIR`: the built web page (`npm run build` in `gateway/app` writes `dist`),
+    /// served under `/app/`.
+    pub app_dir: PathBuf,
     /// The broker, for billing requests and subscriptions.
     pub kafka: KafkaConfig,
     pub graphql: crate::graphql::GraphqlConfig,
@@ -227,6 +230,7 @@ impl Config {
             backends,
             backend_timeout: Duration::from_millis(5_000),
             assets_dir: PathBuf::from(DEFAULT_ASSETS_DIR),
+            app_dir: PathBuf::from(DEFAULT_APP_DIR),
             kafka,
             graphql: crate::graphql::GraphqlConfig::default(),
             auth: AuthConfig {
@@ -245,6 +249,7 @@ impl Config {
             backends: BackendUrls::from_env()?,
             backend_timeout: Duration::from_millis(parse_or("GATEWAY_BACKEND_TIMEOUT_MS", 5_000)?),
             assets_dir: PathBuf::from(var_or("GATEWAY_ASSETS_DIR", DEFAULT_ASSETS_DIR)),
+            app_dir: PathBuf::from(var_or("GATEWAY_APP_DIR", DEFAULT_APP_DIR)),
             kafka: KafkaConfig::from_env()?,
             graphql: crate::graphql::GraphqlConfig {
                 introspection: parse_or("GATEWAY_GRAPHQL_INTROSPECTION", true)?,
@@ -265,6 +270,9 @@ impl Config {
 
 /// Where `npm ci` in `gateway/web` puts the assets in a source checkout.
 pub const DEFAULT_ASSETS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/web/node_modules");
+
+/// Where `npm run build` in `gateway/app` puts the web page in a source checkout.
+pub const DEFAULT_APP_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/app/dist");
 
 #[cfg(test)]
 mod tests {

@@ -19,6 +19,7 @@ pub mod request_id;
 pub mod rest;
 pub mod startup;
 pub mod updates;
+pub mod web_app;
 
 pub use config::Config;
 pub use startup::Application;

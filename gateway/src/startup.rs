@@ -41,7 +41,7 @@ use crate::{
     graphiql, graphql, health, metrics,
     rate_limit::{self, RateLimits},
     request_id::MakeRequestId,
-    rest,
+    rest, web_app,
 };
 
 /// The largest request body the gateway reads. Every body it takes is a small JSON document.
@@ -246,7 +246,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/graphql/ws", get(graphql::ws::handler))
         .route("/metrics", get(metrics::handler))
         .merge(api_docs::routes(ApiDocument::new(&api), &config.assets_dir))
-        .merge(graphiql::assets(&config.assets_dir));
+        .merge(graphiql::assets(&config.assets_dir))
+        .merge(web_app::routes(&config.app_dir));
     if state.auth.dev_login {
         tracing::warn!("GATEWAY_DEV_LOGIN is on: POST /auth/dev-token hands out any role");
         routes = routes.route("/auth/dev-token", post(auth::dev_token));

@@ -368,6 +368,42 @@ ensure_web_assets() {
 # The directory the gateway serves GraphiQL's assets from.
 web_assets_dir() { printf '%s\n' "$MESH_ROOT/gateway/web/node_modules"; }
 
+# === The web page (gateway/app) ===
+
+# npm ci + npm run build in a directory (a subshell: the caller's directory stays put).
+_npm_build_in() (cd "$1" && npm ci --no-audit --no-fund && npm run build)
+
+# True when gateway/app/dist is newer than everything it is built from.
+_app_is_built() {
+    local app="$MESH_ROOT/gateway/app" stamp="$MESH_ROOT/gateway/app/dist/index.html"
+    [[ -f $stamp ]] || return 1
+    [[ -z $(find "$app/src" "$app/public" "$app/index.html" "$app/package.json" \
+        "$app/package-lock.json" "$app/vite.config.ts" "$app/tsconfig.json" \
+        -newer "$stamp" -print -quit 2>/dev/null) ]]
+}
+
+_build_app() {
+    _app_is_built && return 0
+    command -v npm >/dev/null || ensure_apt_packages nodejs npm
+    run_logged "$MESH_TOOLS_DIR/logs/app-build.log" \
+        "building the web page (npm ci && npm run build in gateway/app)" _npm_build_in "$MESH_ROOT/gateway/app"
+    # A build with nothing to change may leave the old file's time: mark it fresh.
+    touch "$MESH_ROOT/gateway/app/dist/index.html"
+}
+
+# Builds the web page into gateway/app/dist unless dist is newer than its sources and lock.
+# Two scripts at once (scripts/up beside scripts/test) take turns on the same checkout.
+ensure_app_assets() {
+    if [[ ! -f $MESH_ROOT/gateway/app/package-lock.json ]]; then
+        warn "gateway/app/package-lock.json does not exist: skipping the web page"
+        return 0
+    fi
+    with_tool_lock "app-build-$(printf '%s' "$MESH_ROOT" | cksum | cut -d' ' -f1)" _build_app
+}
+
+# The directory the gateway serves the web page from.
+app_dist_dir() { printf '%s\n' "$MESH_ROOT/gateway/app/dist"; }
+
 # Everything scripts/up needs that may be missing on a fresh machine, including the tools its
 # printed examples use (grpcurl, kcat).
 ensure_tools() {
@@ -376,12 +412,13 @@ ensure_tools() {
     ensure_grpcurl
 }
 
-# What scripts/test needs: the build's system packages, the broker, the GraphiQL assets. The
-# tests speak gRPC reflection and Kafka from Rust, so no grpcurl or kcat.
+# What scripts/test needs: the build's system packages, the broker, the GraphiQL assets and
+# the web page. The tests speak gRPC reflection and Kafka from Rust, so no grpcurl or kcat.
 ensure_test_tools() {
     ensure_system_packages
     ensure_tansu
     ensure_web_assets
+    ensure_app_assets
 }
 
 # === Network helpers ===
@@ -644,9 +681,10 @@ export_mesh_env() {
         export "${prefix}_URL=$(service_url "$svc")"
     done
     export KAFKA_BROKERS=${KAFKA_BROKERS:-127.0.0.1:9092}
-    export PG_URL GATEWAY_ASSETS_DIR
+    export PG_URL GATEWAY_ASSETS_DIR GATEWAY_APP_DIR
     PG_URL=$(pg_url)
     GATEWAY_ASSETS_DIR=$(web_assets_dir)
+    GATEWAY_APP_DIR=$(app_dist_dir)
 }
 
 # === API contract checkers ===

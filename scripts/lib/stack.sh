@@ -38,8 +38,9 @@ start_test_stack() {
             echo "$port" >"$state/$svc.port"
         done
         port=$(free_port)
-        export GATEWAY_ADDR="127.0.0.1:$port" GATEWAY_ASSETS_DIR
+        export GATEWAY_ADDR="127.0.0.1:$port" GATEWAY_ASSETS_DIR GATEWAY_APP_DIR
         GATEWAY_ASSETS_DIR=$(web_assets_dir)
+        GATEWAY_APP_DIR=$(app_dist_dir)
         echo "$port" >"$state/gateway.port"
         if [[ -n $certs ]]; then
             export GRPC_TLS_CA="$certs/ca.pem" GRPC_TLS_REQUIRE_CLIENT_CERT=true

@@ -263,3 +263,62 @@ async fn responses_carry_security_headers() {
             .contains_key("access-control-allow-origin")
     );
 }
+
+#[tokio::test]
+async fn the_root_redirects_to_the_web_page_and_its_routes_serve_index_html() {
+    let dir = std::env::temp_dir().join(format!("mesh-app-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(dir.join("assets")).expect("temp dir");
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>app</title>").expect("index");
+    std::fs::write(dir.join("assets/app.js"), "export {}").expect("asset");
+    let app_dir = dir.clone();
+    let stack = spawn_stack_with(move |config| config.app_dir = app_dir).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+
+    let root = http.get(stack.url("/")).send().await.expect("answers");
+    assert_eq!(root.status(), 307);
+    assert_eq!(root.headers()["location"], "/app/");
+
+    for path in ["/app/", "/app/orders/x", "/app/menu/some-id"] {
+        let page = http.get(stack.url(path)).send().await.expect("answers");
+        assert_eq!(page.status(), 200, "{path}");
+        let csp = page.headers()["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert!(csp.contains("connect-src 'self'"), "{path}: {csp}");
+        assert!(
+            page.text()
+                .await
+                .expect("body")
+                .contains("<title>app</title>"),
+            "{path}"
+        );
+    }
+    let asset = http
+        .get(stack.url("/app/assets/app.js"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(asset.status(), 200);
+    assert!(
+        asset.headers()["cache-control"]
+            .to_str()
+            .unwrap_or_default()
+            .contains("immutable")
+    );
+    let (code, _) = error_of(
+        http.get(stack.url("/app/assets/gone.js"))
+            .send()
+            .await
+            .expect("answers"),
+        404,
+    )
+    .await;
+    assert_eq!(code, "NOT_FOUND");
+    // The REST routes keep their paths.
+    assert_eq!(stack.get("/menu/items").await.status(), 200);
+    let _ = std::fs::remove_dir_all(dir);
+}
