@@ -702,7 +702,7 @@ def check_kafka(cluster, envs, code, report, kafka):
     for binary, benv in envs.items():
         if "KAFKA_BROKERS" not in code.env[binary].required:
             continue
-        for key in ("KAFKA_BROKERS", "KAFKA_TOPIC_PARTITIONS", "KAFKA_REPLICATION_FACTOR"):
+        for key in ("KAFKA_BROKERS", "KAFKA_PARTITIONS", "KAFKA_REPLICATION_FACTOR"):
             theirs = effective(binary, key, benv, code)
             ours = (job_env.get(key) or Value(None, "")).value
             report.check(
@@ -985,7 +985,7 @@ def check_compose(root, compose, code, image_uid, report):
                 and depends(svc).get(topic_service, {}).get("condition") == "service_completed_successfully",
                 f"{where}: uses Kafka, so it must wait for {topic_service} to complete (topics first)",
             )
-            for key in ("KAFKA_BROKERS", "KAFKA_TOPIC_PARTITIONS", "KAFKA_REPLICATION_FACTOR"):
+            for key in ("KAFKA_BROKERS", "KAFKA_PARTITIONS", "KAFKA_REPLICATION_FACTOR"):
                 theirs = effective(binary, key, env, code)
                 ours = (tenv.get(key) or Value(None, "")).value
                 report.check(

@@ -6,12 +6,12 @@
 # service, in the apache/kafka image. Idempotent: existing topics are kept, and checked.
 #
 # Input (the same variables the mesh's own Kafka clients read, so the Job and the services
-# agree): KAFKA_BROKERS, KAFKA_TOPIC_PARTITIONS, KAFKA_REPLICATION_FACTOR; MESH_TOPICS, the
+# agree): KAFKA_BROKERS, KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR; MESH_TOPICS, the
 # topics, space-separated (each topic and its .dlq).
 set -euo pipefail
 
 : "${KAFKA_BROKERS:?}" "${MESH_TOPICS:?}"
-partitions=${KAFKA_TOPIC_PARTITIONS:-3}
+partitions=${KAFKA_PARTITIONS:-3}
 replication=${KAFKA_REPLICATION_FACTOR:-1}
 bin=${KAFKA_BIN:-/opt/kafka/bin}
 wait_seconds=${WAIT_SECONDS:-300}
