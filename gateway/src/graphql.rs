@@ -29,7 +29,7 @@ mod sse;
 mod subscription;
 pub mod ws;
 
-pub use loaders::{Loaders, MenuItemLoader};
+pub use loaders::Loaders;
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;

@@ -176,3 +176,15 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Asserts that a call was refused as `INVALID_ARGUMENT` naming `field` first, the way every
+/// service reports a bad request field (`order_ids: …`).
+#[track_caller]
+pub fn assert_invalid_argument(status: &tonic::Status, field: &str) {
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert!(
+        status.message().starts_with(field),
+        "{:?} does not start with {field:?}",
+        status.message()
+    );
+}

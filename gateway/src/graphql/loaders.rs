@@ -2,13 +2,9 @@
 //! in one call per backend (the loader waits [`BATCH_DELAY`] for the rest of the query's fields
 //! to ask before it calls).
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, future::Future, marker::PhantomData, sync::Arc, time::Duration};
 
-use async_graphql::dataloader::Loader;
-
-use std::time::Duration;
-
-use async_graphql::dataloader::DataLoader;
+use async_graphql::dataloader::{DataLoader, Loader};
 
 use crate::{
     backends::Backends,
@@ -23,90 +19,96 @@ pub const BATCH_DELAY: Duration = Duration::from_micros(200);
 
 /// The loaders one request (or one WebSocket connection) shares.
 pub struct Loaders {
-    pub menu_items: DataLoader<MenuItemLoader>,
-    pub deliveries: DataLoader<DeliveryLoader>,
-    pub payments: DataLoader<PaymentLoader>,
+    pub menu_items: DataLoader<BatchLoader<MenuItem>>,
+    pub deliveries: DataLoader<BatchLoader<Delivery>>,
+    pub payments: DataLoader<BatchLoader<Payment>>,
 }
 
 impl Loaders {
     pub fn new(backends: &Backends, rid: &RequestId) -> Self {
-        fn loader<L: Loader<String>>(inner: L) -> DataLoader<L> {
-            DataLoader::new(inner, tokio::spawn)
-                .delay(BATCH_DELAY)
-                .max_batch_size(mesh_kit::batch::MAX_BATCH)
-        }
         Self {
-            menu_items: loader(MenuItemLoader::new(backends.clone(), rid.clone())),
-            deliveries: loader(DeliveryLoader {
-                backends: backends.clone(),
-                rid: rid.clone(),
-            }),
-            payments: loader(PaymentLoader {
-                backends: backends.clone(),
-                rid: rid.clone(),
-            }),
+            menu_items: BatchLoader::data_loader(backends, rid),
+            deliveries: BatchLoader::data_loader(backends, rid),
+            payments: BatchLoader::data_loader(backends, rid),
         }
     }
 }
 
-/// Loads menu items by id through `BatchGetMenuItems`.
-pub struct MenuItemLoader {
-    backends: Backends,
-    rid: RequestId,
+/// A value the gateway can fetch many of, by id, in one backend call.
+pub trait BatchFetch: Sized + Clone + Send + Sync + 'static {
+    /// What the debug log calls a batch of these.
+    const WHAT: &'static str;
+
+    fn fetch(
+        backends: &Backends,
+        rid: &RequestId,
+        ids: Vec<String>,
+    ) -> impl Future<Output = Result<HashMap<String, Self>, ApiError>> + Send;
 }
 
-impl MenuItemLoader {
-    pub fn new(backends: Backends, rid: RequestId) -> Self {
-        Self { backends, rid }
+impl BatchFetch for MenuItem {
+    const WHAT: &'static str = "menu items";
+
+    async fn fetch(
+        backends: &Backends,
+        rid: &RequestId,
+        ids: Vec<String>,
+    ) -> Result<HashMap<String, Self>, ApiError> {
+        backends.menu_items_by_id(rid, ids).await // BatchGetMenuItems
     }
 }
 
-impl Loader<String> for MenuItemLoader {
-    type Value = MenuItem;
-    type Error = Arc<ApiError>;
+impl BatchFetch for Delivery {
+    const WHAT: &'static str = "deliveries";
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, MenuItem>, Self::Error> {
-        tracing::debug!(ids = keys.len(), "batch-loading menu items");
-        self.backends
-            .menu_items_by_id(&self.rid, keys.to_vec())
-            .await
-            .map_err(Arc::new)
+    async fn fetch(
+        backends: &Backends,
+        rid: &RequestId,
+        order_ids: Vec<String>,
+    ) -> Result<HashMap<String, Self>, ApiError> {
+        backends.deliveries_by_order(rid, order_ids).await // BatchGetStatus
     }
 }
 
-/// Loads deliveries by order id through `BatchGetStatus`.
-pub struct DeliveryLoader {
-    backends: Backends,
-    rid: RequestId,
-}
+impl BatchFetch for Payment {
+    const WHAT: &'static str = "payments";
 
-impl Loader<String> for DeliveryLoader {
-    type Value = Delivery;
-    type Error = Arc<ApiError>;
-
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Delivery>, Self::Error> {
-        tracing::debug!(ids = keys.len(), "batch-loading deliveries");
-        self.backends
-            .deliveries_by_order(&self.rid, keys.to_vec())
-            .await
-            .map_err(Arc::new)
+    async fn fetch(
+        backends: &Backends,
+        rid: &RequestId,
+        order_ids: Vec<String>,
+    ) -> Result<HashMap<String, Self>, ApiError> {
+        backends.payments_by_order(rid, order_ids).await // BatchGetPayments
     }
 }
 
-/// Loads payments by order id through `BatchGetPayments`.
-pub struct PaymentLoader {
+/// Loads `V`s by id, in calls of at most [`mesh_kit::batch::MAX_BATCH`] ids, under the request's id.
+pub struct BatchLoader<V> {
     backends: Backends,
     rid: RequestId,
+    value: PhantomData<fn() -> V>,
 }
 
-impl Loader<String> for PaymentLoader {
-    type Value = Payment;
+impl<V: BatchFetch> BatchLoader<V> {
+    pub fn data_loader(backends: &Backends, rid: &RequestId) -> DataLoader<Self> {
+        let loader = Self {
+            backends: backends.clone(),
+            rid: rid.clone(),
+            value: PhantomData,
+        };
+        DataLoader::new(loader, tokio::spawn)
+            .delay(BATCH_DELAY)
+            .max_batch_size(mesh_kit::batch::MAX_BATCH)
+    }
+}
+
+impl<V: BatchFetch> Loader<String> for BatchLoader<V> {
+    type Value = V;
     type Error = Arc<ApiError>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Payment>, Self::Error> {
-        tracing::debug!(ids = keys.len(), "batch-loading payments");
-        self.backends
-            .payments_by_order(&self.rid, keys.to_vec())
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, V>, Self::Error> {
+        tracing::debug!(ids = keys.len(), "batch-loading {}", V::WHAT);
+        V::fetch(&self.backends, &self.rid, keys.to_vec())
             .await
             .map_err(Arc::new)
     }

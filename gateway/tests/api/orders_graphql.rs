@@ -39,6 +39,8 @@ async fn an_order_with_twenty_items_makes_one_menu_batch_call() {
     let order = mesh.place(&ids).await;
     let id = order["id"].as_str().expect("id");
     mesh.order_with_status(id, "PAID").await;
+    // The delivery opens one event hop after the payment.
+    mesh.delivery_with_status(id, "PENDING").await;
 
     let batches = mesh.backend_calls("BatchGetMenuItems").await;
     let singles = mesh.backend_calls("GetMenuItem").await;

@@ -63,8 +63,7 @@ async fn title_and_description_are_both_required() {
             .create_movie(request)
             .await
             .expect_err("refused");
-        assert_eq!(status.code(), Code::InvalidArgument);
-        assert!(status.message().starts_with(field), "{}", status.message());
+        mesh_testkit::assert_invalid_argument(&status, field);
     }
 }
 
