@@ -12,24 +12,42 @@ use std::{
 use tokio::process::{Child, Command};
 
 /// The workspace's `target/debug/<name>`, built first if needed (once per test process).
-/// Tests of one crate cannot name another crate's binary, so they ask cargo for it.
+/// Tests of one crate cannot name another crate's binary, so they ask cargo for it, with the
+/// targets and features `cargo test --workspace` builds: after that (or `scripts/test`'s build
+/// step) the call is a no-op, where `-p <name>` would resolve other features and rebuild and
+/// relink the binary every time the two alternate.
 pub fn workspace_binary(name: &str) -> PathBuf {
-    static BUILT: OnceLock<std::sync::Mutex<Vec<String>>> = OnceLock::new();
-    let built = BUILT.get_or_init(Default::default);
-    let mut built = built
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let target = target_dir().join("debug").join(name);
-    if !built.iter().any(|b| b == name) {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", name, "--bin", name])
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let mut cargo = std::process::Command::new(env!("CARGO"));
+        // What cargo set for this test process only: build scripts that watch one of these
+        // (ring watches CARGO_MANIFEST_DIR) would rerun and rebuild half the tree.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            if key.starts_with("CARGO_PKG_")
+                || key.starts_with("CARGO_BIN_")
+                || matches!(
+                    &*key,
+                    "CARGO_MANIFEST_DIR"
+                        | "CARGO_MANIFEST_PATH"
+                        | "CARGO_CRATE_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                        | "CARGO_TARGET_TMPDIR"
+                        | "CARGO_RUSTC_CURRENT_DIR"
+                        | "OUT_DIR"
+                )
+            {
+                cargo.env_remove(&*key);
+            }
+        }
+        let status = cargo
+            .args(["build", "--quiet", "--workspace", "--bins", "--tests"])
             .current_dir(workspace_root())
             .status()
-            .unwrap_or_else(|err| panic!("cannot run cargo to build {name}: {err}"));
-        assert!(status.success(), "building {name} failed");
-        built.push(name.to_owned());
-    }
-    target
+            .unwrap_or_else(|err| panic!("cannot run cargo to build the binaries: {err}"));
+        assert!(status.success(), "building the workspace's binaries failed");
+    });
+    target_dir().join("debug").join(name)
 }
 
 fn workspace_root() -> PathBuf {
