@@ -1,4 +1,5 @@
-//! The consumer loop every service runs: read a record, apply it, then commit its offset.
+//! The consumer loop every service runs: read a record, apply it, then store its offset, which
+//! librdkafka commits every [`KafkaConfig::commit_interval`] (and on a rebalance and at the stop).
 //!
 //! - A record that cannot be processed (no CloudEvents id, a payload that does not parse, an
 //!   event the handler rejects for good) goes to `<topic>.dlq` with the reason in a header, and
@@ -224,7 +225,13 @@ impl EventConsumer {
         }
         let consumer: StreamConsumer<LagReporter> = config
             .set("group.id", &group)
-            .set("enable.auto.commit", "false")
+            // Offsets are stored only once a record's effect is durable, and committed in bulk.
+            .set("enable.auto.commit", "true")
+            .set("enable.auto.offset.store", "false")
+            .set(
+                "auto.commit.interval.ms",
+                kafka.commit_interval.as_millis().max(1).to_string(),
+            )
             .set("auto.offset.reset", "earliest")
             .set(
                 "fetch.wait.max.ms",
@@ -285,6 +292,10 @@ impl EventConsumer {
                 }
             }
         }
+        // What is stored but not committed yet, before the consumer closes.
+        if let Err(err) = self.consumer.commit_consumer_state(CommitMode::Sync) {
+            tracing::debug!(group = %self.group, error = %err, "no final offset commit");
+        }
         tracing::info!(group = %self.group, "consumer stopped");
     }
 
@@ -303,6 +314,8 @@ impl EventConsumer {
             partitions = ?stalled,
             "records wait on partitions no member reads; rejoining the group"
         );
+        // Leaving the group revokes the assignment: what is done is committed first.
+        let _ = self.consumer.commit_consumer_state(CommitMode::Async);
         self.consumer.unsubscribe();
         if let Err(err) = self.subscribe() {
             tracing::error!(group = %self.group, error = %err, "cannot subscribe again");
@@ -356,10 +369,10 @@ impl EventConsumer {
                 }
                 Err(reason) => self.dead_letter(message, &reason).await,
             }
-            // After the effect (or the dead letter) is durable. A crash before this line means
-            // the record comes again, and the handler's claim makes that harmless.
-            if let Err(err) = self.consumer.commit_message(message, CommitMode::Async) {
-                tracing::warn!(error = %err, "cannot commit offset");
+            // After the effect (or the dead letter) is durable. A crash before the next commit
+            // means the record comes again, and the handler's claim makes that harmless.
+            if let Err(err) = self.consumer.store_offset_from_message(message) {
+                tracing::warn!(error = %err, "cannot store offset");
             }
         }
         .instrument(span)

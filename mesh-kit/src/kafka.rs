@@ -97,6 +97,11 @@ pub struct KafkaConfig {
     /// How long the broker waits for a consumer's heartbeat before handing its partitions to
     /// another: how soon a killed consumer's work resumes elsewhere.
     pub session_timeout: Duration,
+    /// How often a consumer commits the offsets of the records it has finished
+    /// (`auto.commit.interval.ms` over offsets stored after each effect). One commit per record
+    /// was one broker write per record; a crash now re-reads at most this much, which the
+    /// handlers' claims make harmless.
+    pub commit_interval: Duration,
     /// Whether producers are idempotent (`enable.idempotence`). Off by default because tansu
     /// 0.6 breaks on it: after a broker restart, the first write of a producer from before the
     /// restart panics its storage task, and the broker accepts no write from anyone until it is
@@ -173,7 +178,7 @@ impl std::fmt::Debug for KafkaSecurity {
 impl KafkaConfig {
     /// Reads `KAFKA_BROKERS`, `KAFKA_TOPIC_PREFIX`, `KAFKA_PARTITIONS`,
     /// `KAFKA_REPLICATION_FACTOR`, `KAFKA_FETCH_WAIT_MS`, `KAFKA_LINGER_MS`,
-    /// `KAFKA_RETENTION_MS`, `KAFKA_PUBLISH_TIMEOUT_MS`, `KAFKA_SESSION_TIMEOUT_MS`,
+    /// `KAFKA_RETENTION_MS`, `KAFKA_PUBLISH_TIMEOUT_MS`, `KAFKA_SESSION_TIMEOUT_MS`, `KAFKA_COMMIT_INTERVAL_MS`,
     /// `KAFKA_IDEMPOTENCE`, `KAFKA_DEBUG` and the TLS and SASL settings of [`KafkaSecurity`].
     pub fn from_env() -> Result<Self, ConfigError> {
         let retention_ms: u64 = parse_or("KAFKA_RETENTION_MS", 0)?;
@@ -190,6 +195,7 @@ impl KafkaConfig {
             retention: (retention_ms > 0).then(|| Duration::from_millis(retention_ms)),
             publish_timeout: Duration::from_millis(parse_or("KAFKA_PUBLISH_TIMEOUT_MS", 5_000)?),
             session_timeout: Duration::from_millis(parse_or("KAFKA_SESSION_TIMEOUT_MS", 10_000)?),
+            commit_interval: Duration::from_millis(parse_or("KAFKA_COMMIT_INTERVAL_MS", 100)?),
             idempotence: crate::config::flag_or("KAFKA_IDEMPOTENCE", false)?,
             debug: var_or("KAFKA_DEBUG", ""),
             security: KafkaSecurity::from_env(),
@@ -208,6 +214,7 @@ impl KafkaConfig {
             retention: None,
             publish_timeout: Duration::from_secs(5),
             session_timeout: Duration::from_secs(6),
+            commit_interval: Duration::from_millis(50),
             idempotence: false,
             debug: String::new(),
             security: KafkaSecurity::default(),
