@@ -21,6 +21,9 @@ MESH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # Pid files, logs and the broker's data of scripts/up (git-ignored).
 # shellcheck disable=SC2034  # used by the scripts that source this file
 MESH_RUN_DIR="$MESH_ROOT/.run"
+# Where cargo puts its builds (CARGO_TARGET_DIR is honoured, as cargo does).
+# shellcheck disable=SC2034  # used by the scripts that source this file
+MESH_TARGET_DIR=${CARGO_TARGET_DIR:-$MESH_ROOT/target}
 MESH_TOOLS_DIR=${MESH_TOOLS_DIR:-$HOME/.local/share/mesh-tools}
 CARGO_BIN_DIR="${CARGO_HOME:-$HOME/.cargo}/bin"
 # The PATH the user had, to tell them whether they can type `grpcurl` or need its full path.

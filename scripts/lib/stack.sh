@@ -47,13 +47,13 @@ start_test_stack() {
             export GATEWAY_TLS_CERT="$certs/gateway.pem" GATEWAY_TLS_KEY="$certs/gateway-key.pem"
         fi
         for name in "${MESH_SERVICES[@]}" gateway; do
-            [[ -x $MESH_ROOT/target/debug/$name ]] || die "target/debug/$name is missing (build first)"
+            [[ -x $MESH_TARGET_DIR/debug/$name ]] || die "target/debug/$name is missing (build first)"
             # Each program shows (and serves with) its own certificate.
             if [[ -n $certs ]]; then
                 export GRPC_TLS_CERT="$certs/$name.pem" GRPC_TLS_KEY="$certs/$name-key.pem"
             fi
             start_background "$name" "$state/$name.pid" "$logs/stack-$name.log" "$MESH_ROOT" \
-                "$MESH_ROOT/target/debug/$name"
+                "$MESH_TARGET_DIR/debug/$name"
         done
     )
     STACK_URL=$(stack_url "$state")
