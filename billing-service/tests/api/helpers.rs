@@ -96,7 +96,19 @@ pub async fn queue(kafka: &KafkaConfig, request: &BillingRequested) {
     publish(kafka, BILLING_REQUESTS, &key, &request.request_id, request).await;
 }
 
+pub fn new_id() -> String {
+    Uuid::new_v4().to_string()
+}
+
 impl TestApp {
+    /// Places one order within the payment limit and one above it; returns (cheap, dear).
+    pub async fn place_cheap_and_dear(&self) -> (String, String) {
+        let (cheap, dear) = (new_id(), new_id());
+        self.place(&cheap, &new_id(), 2_500).await;
+        self.place(&dear, &new_id(), 120_000).await;
+        (cheap, dear)
+    }
+
     pub async fn place(&self, order_id: &str, event_id: &str, total_cents: i64) {
         publish(
             &self.kafka,

@@ -12,19 +12,12 @@ use mesh_testkit::records;
 use tonic::Code;
 use uuid::Uuid;
 
-use crate::helpers::{WAIT, placed, publish, spawn_app};
-
-fn new_id() -> String {
-    Uuid::new_v4().to_string()
-}
+use crate::helpers::{WAIT, new_id, placed, publish, spawn_app};
 
 #[tokio::test]
 async fn an_order_within_the_limit_is_captured_and_one_above_declined() {
     let app = spawn_app().await;
-    let cheap = new_id();
-    let dear = new_id();
-    app.place(&cheap, &new_id(), 2_500).await;
-    app.place(&dear, &new_id(), 120_000).await;
+    let (cheap, dear) = app.place_cheap_and_dear().await;
 
     let captured = app.payment(&cheap).await;
     assert_eq!(captured.status(), PaymentStatus::Captured);

@@ -4,13 +4,8 @@
 use billing_service::Config;
 use mesh_proto::billing::v1::{BatchGetPaymentsRequest, PaymentStatus};
 use mesh_testkit::projection;
-use uuid::Uuid;
 
-use crate::helpers::{LIMIT_CENTS, TestApp, spawn_app};
-
-fn new_id() -> String {
-    Uuid::new_v4().to_string()
-}
+use crate::helpers::{LIMIT_CENTS, TestApp, new_id, spawn_app};
 
 fn config(app: &TestApp) -> Config {
     Config {
@@ -24,10 +19,7 @@ fn config(app: &TestApp) -> Config {
 #[tokio::test]
 async fn the_rebuilt_projection_equals_the_live_one() {
     let app = spawn_app().await;
-    let cheap = new_id();
-    let dear = new_id();
-    app.place(&cheap, &new_id(), 2_500).await;
-    app.place(&dear, &new_id(), 120_000).await;
+    let (cheap, dear) = app.place_cheap_and_dear().await;
     app.payment(&cheap).await;
     app.payment(&dear).await;
     let live = projection::rows(&app.database, "payments", "order_id").await;
@@ -48,10 +40,7 @@ async fn the_rebuilt_projection_equals_the_live_one() {
 #[tokio::test]
 async fn a_batch_answers_each_payment_as_get_payment_does_and_names_the_missing() {
     let app = spawn_app().await;
-    let cheap = new_id();
-    let dear = new_id();
-    app.place(&cheap, &new_id(), 2_500).await;
-    app.place(&dear, &new_id(), 120_000).await;
+    let (cheap, dear) = app.place_cheap_and_dear().await;
     let captured = app.payment(&cheap).await;
     let declined = app.payment(&dear).await;
     let unknown = new_id();
