@@ -199,6 +199,10 @@ _install_tansu() {
     tansu_is_current || die "tansu installed but '$(tansu_bin) --version' does not say $TANSU_VERSION"
 }
 
+# What starts tansu: lib/tansu-broker adds the indexes its SQLite store lacks, then execs
+# the binary given as its first argument.
+tansu_launcher() { printf '%s\n' "$MESH_ROOT/scripts/lib/tansu-broker"; }
+
 # Installs tansu $TANSU_VERSION into ~/.cargo/bin unless that exact version is there.
 ensure_tansu() { with_tool_lock tansu _install_tansu; }
 
@@ -625,7 +629,7 @@ start_tansu() {
     mkdir -p "$datadir"
     log "starting tansu on 127.0.0.1:$port (data: $datadir, log: $logfile)"
     # The sqlite path is relative to the working directory, hence the data dir as cwd.
-    start_background tansu "$pidfile" "$logfile" "$datadir" "$(tansu_bin)" broker \
+    start_background tansu "$pidfile" "$logfile" "$datadir" "$(tansu_launcher)" "$(tansu_bin)" broker \
         --listener-url "$url" --advertised-listener-url "$url" \
         --storage-engine sqlite://data.db
     wait_for_port 127.0.0.1 "$port" 30 "$pidfile" tansu "$logfile"
