@@ -6,6 +6,10 @@ use std::process::ExitCode;
 use delivery_service::{Application, Config};
 use mesh_kit::startup::{self, Command};
 
+/// See the workspace `Cargo.toml` for why.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     startup::run_command("delivery-service", |command| async move {
         let config = Config::from_env()?;

@@ -4,6 +4,10 @@ use std::process::ExitCode;
 
 use gateway::{Application, Config};
 
+/// See the workspace `Cargo.toml` for why.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     mesh_kit::startup::run_service("gateway", || async {
         let app = Application::build(Config::from_env()?).await?;

@@ -4,6 +4,10 @@ use std::process::ExitCode;
 
 use inventory_service::{Application, Config};
 
+/// See the workspace `Cargo.toml` for why.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     mesh_kit::startup::run_service("inventory-service", || async {
         let app = Application::build(Config::from_env()?).await?;

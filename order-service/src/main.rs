@@ -6,6 +6,10 @@ use std::process::ExitCode;
 use mesh_kit::startup::{self, Command};
 use order_service::{Application, Config};
 
+/// See the workspace `Cargo.toml` for why.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     startup::run_command("order-service", |command| async move {
         let config = Config::from_env()?;
