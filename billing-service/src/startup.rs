@@ -36,16 +36,19 @@ impl Application {
             .await?;
         let signal = OutboxSignal::new();
         // One consumer for both topics: every consumer costs the broker a fetch loop.
+        // One producer for the relay and the dead letters.
+        let producer = config.kafka.producer()?;
         let consumer = EventConsumer::new(
             &config.kafka,
             &Subscription {
                 group: PAYMENTS_CONSUMER.to_owned(),
                 topics: vec![ORDER_EVENTS, BILLING_REQUESTS],
             },
+            producer.clone(),
         )?;
         let relay = Relay::new(
             pool.clone(),
-            config.kafka.producer()?,
+            producer,
             config.kafka.clone(),
             "billing-service",
             signal.clone(),

@@ -34,16 +34,19 @@ impl Application {
             .ensure_topics(&[ORDER_EVENTS, DELIVERY_EVENTS])
             .await?;
         let signal = OutboxSignal::new();
+        // One producer for the relay and the dead letters.
+        let producer = config.kafka.producer()?;
         let consumer = EventConsumer::new(
             &config.kafka,
             &Subscription {
                 group: CONSUMER.to_owned(),
                 topics: vec![ORDER_EVENTS],
             },
+            producer.clone(),
         )?;
         let relay = Relay::new(
             pool.clone(),
-            config.kafka.producer()?,
+            producer,
             config.kafka.clone(),
             "delivery-service",
             signal.clone(),

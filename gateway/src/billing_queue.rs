@@ -17,8 +17,8 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use mesh_kit::kafka::{self, BILLING_REQUESTS, CloudEvent, KafkaConfig};
+use mesh_kit::producer::Producer;
 use mesh_proto::events::v1::BillingRequested;
-use rdkafka::producer::FutureProducer;
 use uuid::Uuid;
 
 use crate::{
@@ -57,7 +57,7 @@ pub struct Receipt {
 
 /// Publishes billing requests and remembers which it accepted.
 pub struct BillingQueue {
-    producer: RwLock<FutureProducer>,
+    producer: RwLock<Producer>,
     kafka: KafkaConfig,
     topic_ready: AtomicBool,
     memory: Mutex<Memory>,
@@ -217,7 +217,7 @@ impl BillingQueue {
 
     /// A producer that cannot recover (see [`kafka::broken_producer`]) is replaced, so the next
     /// request gets through once the broker is back, without a gateway restart.
-    fn renew_if_broken(&self, producer: &FutureProducer, err: &rdkafka::error::KafkaError) {
+    fn renew_if_broken(&self, producer: &Producer, err: &rdkafka::error::KafkaError) {
         if let Some(reason) = kafka::broken_producer(producer, err) {
             tracing::warn!(%reason, "Kafka producer unusable; creating a new one");
             match self.kafka.producer() {

@@ -1,6 +1,10 @@
 //! The consumer loop every service runs: read a record, apply it, then store its offset, which
 //! librdkafka commits every [`KafkaConfig::commit_interval`] (and on a rebalance and at the stop).
 //!
+//! - Records of different keys are applied concurrently, in up to
+//!   [`KafkaConfig::consumer_concurrency`] lanes; one key's records (an order's events, from
+//!   every topic the consumer reads) keep their order in one lane. A partition's offset is stored
+//!   only up to its first record not applied yet.
 //! - A record that cannot be processed (no CloudEvents id, a payload that does not parse, an
 //!   event the handler rejects for good) goes to `<topic>.dlq` with the reason in a header, and
 //!   consumption goes on.
@@ -9,16 +13,20 @@
 //! - Handlers make redelivery harmless with [`crate::event_store::claim`] in the transaction of
 //!   their effect.
 
-use std::time::Duration;
+use std::{
+    collections::{BTreeSet, HashMap, VecDeque},
+    hash::{Hash, Hasher},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
+use futures::stream::{FuturesUnordered, StreamExt};
 use prost::{Message as ProstMessage, Name};
 use rdkafka::{
     ClientContext, Message, Statistics,
     consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer},
     error::KafkaError,
-    message::{BorrowedMessage, Header, Headers, OwnedHeaders},
-    producer::FutureProducer,
+    message::{Header, Headers, OwnedHeaders, OwnedMessage},
 };
 use tracing::Instrument;
 
@@ -34,6 +42,7 @@ use crate::{
     group_watch::GroupWatch,
     kafka::{self, KafkaConfig, header, header_text},
     metrics,
+    producer::Producer,
 };
 
 /// An event read from a topic, with its CloudEvents attributes.
@@ -200,7 +209,7 @@ impl ConsumerContext for LagReporter {}
 /// A consumer group member, ready to run.
 pub struct EventConsumer {
     consumer: StreamConsumer<LagReporter>,
-    dlq: FutureProducer,
+    dlq: Producer,
     kafka: KafkaConfig,
     /// The group's physical name (with the topic prefix).
     group: String,
@@ -208,15 +217,26 @@ pub struct EventConsumer {
     name: String,
     /// Physical topic names.
     topics: Vec<String>,
-    watch: GroupWatch,
+    /// Locked while it asks the broker, between records.
+    watch: tokio::sync::Mutex<GroupWatch>,
 }
+
+/// Records received and not applied yet, beyond the ones being applied: how far the consumer
+/// reads ahead of its lanes before it waits for them.
+const READ_AHEAD: usize = 512;
 
 impl EventConsumer {
     /// Joins the group and subscribes. Reading starts at the earliest offset the first time a
-    /// group runs, so events published before its first start are not skipped.
-    pub fn new(kafka: &KafkaConfig, subscription: &Subscription) -> Result<Self, ConsumerError> {
+    /// group runs, so events published before its first start are not skipped. Dead letters go
+    /// out through `dlq`: pass the service's one producer (its relay's), since every producer
+    /// costs a polling thread that wakes ten times a second.
+    pub fn new(
+        kafka: &KafkaConfig,
+        subscription: &Subscription,
+        dlq: Producer,
+    ) -> Result<Self, ConsumerError> {
         let group = kafka.group(&subscription.group);
-        let mut config = kafka.client_config();
+        let mut config = kafka.consumer_config();
         if metrics::installed() {
             config.set(
                 "statistics.interval.ms",
@@ -234,10 +254,6 @@ impl EventConsumer {
             )
             .set("auto.offset.reset", "earliest")
             .set(
-                "fetch.wait.max.ms",
-                kafka.fetch_wait.as_millis().to_string(),
-            )
-            .set(
                 "session.timeout.ms",
                 kafka.session_timeout.as_millis().to_string(),
             )
@@ -252,8 +268,8 @@ impl EventConsumer {
         let topics: Vec<String> = subscription.topics.iter().map(|t| kafka.topic(t)).collect();
         let this = Self {
             consumer,
-            dlq: kafka.producer()?,
-            watch: GroupWatch::new(kafka, &group)?,
+            dlq,
+            watch: tokio::sync::Mutex::new(GroupWatch::new(kafka, &group)?),
             kafka: kafka.clone(),
             group,
             name: subscription.group.clone(),
@@ -268,29 +284,59 @@ impl EventConsumer {
         self.consumer.subscribe(&topics)
     }
 
-    /// Consumes until `shutdown` resolves. The record in hand is finished first, so a graceful
-    /// stop never leaves an effect without its commit.
-    pub async fn run<H: Handler>(mut self, handler: H, shutdown: impl Future<Output = ()>) {
+    /// Consumes until `shutdown` resolves, applying up to
+    /// [`KafkaConfig::consumer_concurrency`] records at once: each record goes to the lane of
+    /// its key, a lane applies its records one after another, and a partition's offset is
+    /// stored only up to the first record not applied yet. The records being applied are
+    /// finished first, so a graceful stop never leaves an effect without its commit.
+    pub async fn run<H: Handler>(self, handler: H, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        tracing::info!(group = %self.group, "consumer started");
+        tracing::info!(
+            group = %self.group,
+            concurrency = self.kafka.consumer_concurrency,
+            "consumer started"
+        );
         let mut watch_tick = tokio::time::interval(self.kafka.session_timeout);
         watch_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut lanes = Lanes::new(self.kafka.consumer_concurrency);
+        let mut progress = Progress::default();
+        let mut applying = FuturesUnordered::new();
+        // After a consumer error, reading pauses a moment; the lanes go on meanwhile.
+        let mut paused_until: Option<tokio::time::Instant> = None;
         loop {
-            let message = tokio::select! {
+            let reading = paused_until.is_none() && lanes.waiting < READ_AHEAD;
+            tokio::select! {
                 () = &mut shutdown => break,
-                message = self.consumer.recv() => message,
-                _ = watch_tick.tick() => {
-                    self.watch_group().await;
-                    continue;
+                Some((lane, done)) = applying.next(), if !applying.is_empty() => {
+                    self.finished(&mut progress, done);
+                    if let Some(next) = lanes.next_of(lane) {
+                        applying.push(self.apply(&handler, lane, next));
+                    }
                 }
-            };
-            match message {
-                Ok(message) => self.process(&handler, &message).await,
-                Err(err) => {
-                    tracing::warn!(group = %self.group, error = %err, "kafka consumer error");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
+                message = self.consumer.recv(), if reading => match message {
+                    Ok(message) => {
+                        let message = message.detach();
+                        progress.received(&message);
+                        if let Some((lane, message)) = lanes.assign(message) {
+                            applying.push(self.apply(&handler, lane, message));
+                        }
+                    }
+                    Err(err) => {
+                        tracing::warn!(group = %self.group, error = %err, "kafka consumer error");
+                        paused_until = Some(tokio::time::Instant::now() + Duration::from_millis(200));
+                    }
+                },
+                () = sleep_until(paused_until), if paused_until.is_some() => paused_until = None,
+                // The lanes wait while the broker is asked (a few round trips every session
+                // timeout). Records in hand when a rejoin revokes their partition are read
+                // again by its next reader, and the claims turn them away.
+                _ = watch_tick.tick() => self.watch_group().await,
             }
+        }
+        // The records being applied finish; the ones waiting in lanes are read again by
+        // whoever reads the partition next.
+        while let Some((_, done)) = applying.next().await {
+            self.finished(&mut progress, done);
         }
         // What is stored but not committed yet, before the consumer closes.
         if let Err(err) = self.consumer.commit_consumer_state(CommitMode::Sync) {
@@ -299,13 +345,39 @@ impl EventConsumer {
         tracing::info!(group = %self.group, "consumer stopped");
     }
 
+    /// Applies one record, then hands back its lane and position.
+    async fn apply<H: Handler>(
+        &self,
+        handler: &H,
+        lane: usize,
+        message: OwnedMessage,
+    ) -> (usize, Position) {
+        self.process(handler, &message).await;
+        (lane, Position::of(&message))
+    }
+
+    /// A record is done: its partition's offset is stored as far as every record before it is
+    /// done too.
+    fn finished(&self, progress: &mut Progress, done: Position) {
+        if let Some(last) = progress.done(&done)
+            && let Err(err) = self
+                .consumer
+                .store_offset(&done.topic, done.partition, last)
+        {
+            // A partition revoked meanwhile: its next reader starts from the last commit,
+            // and the handlers' claims turn the repeats away.
+            tracing::debug!(error = %err, topic = %done.topic, partition = done.partition, "cannot store offset");
+        }
+    }
+
     /// Rejoins the group when records wait on partitions no member reads (see
     /// [`crate::group_watch`]).
-    async fn watch_group(&mut self) {
+    async fn watch_group(&self) {
         let Ok(mine) = self.consumer.assignment() else {
             return;
         };
-        let stalled = self.watch.stalled(&self.topics, &mine).await;
+        let mut watch = self.watch.lock().await;
+        let stalled = watch.stalled(&self.topics, &mine).await;
         if stalled.is_empty() {
             return;
         }
@@ -320,10 +392,10 @@ impl EventConsumer {
         if let Err(err) = self.subscribe() {
             tracing::error!(group = %self.group, error = %err, "cannot subscribe again");
         }
-        self.watch.reset();
+        watch.reset();
     }
 
-    async fn process<H: Handler>(&self, handler: &H, message: &BorrowedMessage<'_>) {
+    async fn process<H: Handler>(&self, handler: &H, message: &OwnedMessage) {
         let headers = message.headers();
         let request_id = header_text(headers, header::REQUEST_ID).unwrap_or("-");
         let event_id = header_text(headers, header::ID).unwrap_or("-");
@@ -369,17 +441,12 @@ impl EventConsumer {
                 }
                 Err(reason) => self.dead_letter(message, &reason).await,
             }
-            // After the effect (or the dead letter) is durable. A crash before the next commit
-            // means the record comes again, and the handler's claim makes that harmless.
-            if let Err(err) = self.consumer.store_offset_from_message(message) {
-                tracing::warn!(error = %err, "cannot store offset");
-            }
         }
         .instrument(span)
         .await;
     }
 
-    fn parse(&self, message: &BorrowedMessage<'_>) -> Result<IncomingEvent, String> {
+    fn parse(&self, message: &OwnedMessage) -> Result<IncomingEvent, String> {
         let headers = message.headers();
         let id = header_text(headers, header::ID)
             .filter(|id| !id.is_empty())
@@ -409,7 +476,7 @@ impl EventConsumer {
 
     /// Copies the record to `<topic>.dlq` with why, and waits for the broker to have it: a
     /// record is never both skipped and lost.
-    async fn dead_letter(&self, message: &BorrowedMessage<'_>, reason: &str) {
+    async fn dead_letter(&self, message: &OwnedMessage, reason: &str) {
         tracing::warn!(%reason, "moving record to the dead-letter topic");
         metrics::consumed(
             &self.name,
@@ -460,5 +527,191 @@ impl EventConsumer {
                 }
             }
         }
+    }
+}
+
+/// Sleeps until `at`; never resolves for `None` (a `select!` branch that is off).
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+// === impl Lanes ===
+
+/// Which records wait for which lane. A record's lane follows from its key (its partition when
+/// it has none), so one key's records are applied in the order they arrived, from every topic.
+struct Lanes {
+    queues: Vec<VecDeque<OwnedMessage>>,
+    busy: Vec<bool>,
+    /// Records queued behind a busy lane.
+    waiting: usize,
+}
+
+impl Lanes {
+    fn new(count: usize) -> Self {
+        Self {
+            queues: (0..count).map(|_| VecDeque::new()).collect(),
+            busy: vec![false; count],
+            waiting: 0,
+        }
+    }
+
+    fn lane_of(&self, message: &OwnedMessage) -> usize {
+        let mut hasher = std::hash::DefaultHasher::new();
+        match message.key() {
+            Some(key) => key.hash(&mut hasher),
+            None => (message.topic(), message.partition()).hash(&mut hasher),
+        }
+        (hasher.finish() % self.queues.len() as u64) as usize
+    }
+
+    /// The record to apply now with its lane, or `None` when it waits behind its lane.
+    fn assign(&mut self, message: OwnedMessage) -> Option<(usize, OwnedMessage)> {
+        let lane = self.lane_of(&message);
+        if self.busy[lane] {
+            self.queues[lane].push_back(message);
+            self.waiting += 1;
+            None
+        } else {
+            self.busy[lane] = true;
+            Some((lane, message))
+        }
+    }
+
+    /// The lane's record was applied: its next one, or the lane goes idle.
+    fn next_of(&mut self, lane: usize) -> Option<OwnedMessage> {
+        let next = self.queues[lane].pop_front();
+        match next {
+            Some(_) => self.waiting -= 1,
+            None => self.busy[lane] = false,
+        }
+        next
+    }
+}
+
+// === impl Progress ===
+
+/// A record's place in its partition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Position {
+    topic: String,
+    partition: i32,
+    offset: i64,
+}
+
+impl Position {
+    fn of(message: &OwnedMessage) -> Self {
+        Self {
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+        }
+    }
+}
+
+/// Per partition, the records received and not applied yet, so that an offset is stored only
+/// once every record before it is applied: records of other keys finish out of order.
+#[derive(Default)]
+struct Progress {
+    partitions: HashMap<(String, i32), PartitionProgress>,
+}
+
+#[derive(Default)]
+struct PartitionProgress {
+    /// Received, not applied yet.
+    pending: BTreeSet<i64>,
+    /// Applied, not stored yet: each waits for the records before it.
+    applied: BTreeSet<i64>,
+    /// The last offset stored.
+    stored: Option<i64>,
+}
+
+impl Progress {
+    fn received(&mut self, message: &OwnedMessage) {
+        self.partitions
+            .entry((message.topic().to_owned(), message.partition()))
+            .or_default()
+            .pending
+            .insert(message.offset());
+    }
+
+    /// Marks the record applied; returns the offset to store when the applied prefix of its
+    /// partition grew (the last record of it: librdkafka commits the one after).
+    fn done(&mut self, done: &Position) -> Option<i64> {
+        let partition = self
+            .partitions
+            .get_mut(&(done.topic.clone(), done.partition))?;
+        partition.pending.remove(&done.offset);
+        partition.applied.insert(done.offset);
+        // The applied records before the first pending one (all, when none is pending).
+        let later = match partition.pending.first() {
+            Some(first) => partition.applied.split_off(first),
+            None => BTreeSet::new(),
+        };
+        let prefix = std::mem::replace(&mut partition.applied, later)
+            .last()
+            .copied()?;
+        if partition.stored.is_some_and(|stored| stored >= prefix) {
+            return None;
+        }
+        partition.stored = Some(prefix);
+        Some(prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(offset: i64) -> Position {
+        Position {
+            topic: "order-events".into(),
+            partition: 0,
+            offset,
+        }
+    }
+
+    fn progress_with(offsets: &[i64]) -> Progress {
+        let mut progress = Progress::default();
+        let partition = progress
+            .partitions
+            .entry(("order-events".into(), 0))
+            .or_default();
+        partition.pending.extend(offsets);
+        progress
+    }
+
+    #[test]
+    fn an_offset_is_stored_only_once_every_record_before_it_is_applied() {
+        let mut progress = progress_with(&[10, 11, 12]);
+        // 11 and 12 finish before 10: nothing may be stored yet.
+        assert_eq!(progress.done(&at(11)), None);
+        assert_eq!(progress.done(&at(12)), None);
+        // 10 finishes: everything up to 12 is applied.
+        assert_eq!(progress.done(&at(10)), Some(12));
+    }
+
+    #[test]
+    fn the_applied_prefix_is_stored_as_it_grows() {
+        let mut progress = progress_with(&[5, 6, 7]);
+        assert_eq!(progress.done(&at(5)), Some(5));
+        assert_eq!(progress.done(&at(7)), None);
+        assert_eq!(progress.done(&at(6)), Some(7));
+    }
+
+    #[test]
+    fn a_stored_offset_never_goes_back() {
+        let mut progress = progress_with(&[3]);
+        assert_eq!(progress.done(&at(3)), Some(3));
+        // The partition came back after a rebalance, from an older commit: 2 is read again.
+        progress
+            .partitions
+            .get_mut(&("order-events".into(), 0))
+            .unwrap()
+            .pending
+            .insert(2);
+        assert_eq!(progress.done(&at(2)), None);
     }
 }

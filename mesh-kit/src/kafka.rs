@@ -9,11 +9,14 @@ use rdkafka::{
     admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
     client::DefaultClientContext,
     error::{KafkaError, RDKafkaErrorCode},
-    message::{Header, Headers, OwnedHeaders},
-    producer::{FutureProducer, FutureRecord},
+    message::{Header, OwnedHeaders},
+    producer::FutureRecord,
 };
 
-use crate::config::{ConfigError, parse_or, var_or};
+use crate::{
+    config::{ConfigError, parse_or, var_or},
+    producer::Producer,
+};
 
 /// Order lifecycle events, keyed by order id.
 pub const ORDER_EVENTS: &str = "order-events";
@@ -24,10 +27,14 @@ pub const BILLING_EVENTS: &str = "billing-events";
 /// Billing orders queued by the gateway, keyed by user id.
 pub const BILLING_REQUESTS: &str = "billing-requests";
 
-/// The fetch wait when `KAFKA_FETCH_WAIT_MS` is unset, chosen for tansu by `scripts/bench`:
-/// each hop of the order flow costs about 1.5 waits there, and the broker's idle CPU is
-/// proportional to consumers × partitions / wait.
-pub const DEFAULT_FETCH_WAIT_MS: u64 = 40;
+/// The fetch wait when `KAFKA_FETCH_WAIT_MS` is unset, chosen for tansu by `scripts/bench`.
+/// There a hop of the order flow costs one to two waits, and the idle broker spends about a
+/// millisecond of CPU per partition per fetch (planning its SQL), so its idle load is
+/// proportional to partitions read / wait. Measured on 2 cores with the three services' five
+/// partitions (the gateway's feed rests while nobody subscribes): 40 ms, 17 % of a core and
+/// `POST /orders` → `OrderPaid` in 135 ms; 50 ms, 12 % and 110–160 ms; 60 ms, 10 % and 190 ms;
+/// 100 ms, 8 % and 315 ms. 50 keeps both targets (15 %, 200 ms).
+pub const DEFAULT_FETCH_WAIT_MS: u64 = 50;
 
 /// Every topic of the mesh, each with its dead-letter topic beside it.
 pub const ALL_TOPICS: [&str; 4] = [
@@ -80,8 +87,8 @@ pub struct KafkaConfig {
     pub replication_factor: i32,
     /// How long a fetch may wait for data: the latency/CPU trade-off on tansu, which always
     /// waits this long and queries every partition once per fetch, so each hop of the order
-    /// flow costs about 1.5 waits and the broker's idle CPU falls as the wait grows (see
-    /// `docs/benchmarks.md`). Apache Kafka answers as soon as data arrives, so there the wait
+    /// flow costs one to two waits and the broker's idle CPU falls as the wait grows (see
+    /// [`DEFAULT_FETCH_WAIT_MS`] and `docs/benchmarks.md`). Apache Kafka answers as soon as data arrives, so there the wait
     /// costs no latency and its own default (500 ms) is right.
     pub fetch_wait: Duration,
     /// How long a producer waits to batch records (`linger.ms`). Order survives batching: one
@@ -97,10 +104,17 @@ pub struct KafkaConfig {
     /// How long the broker waits for a consumer's heartbeat before handing its partitions to
     /// another: how soon a killed consumer's work resumes elsewhere.
     pub session_timeout: Duration,
+    /// How many records a consumer applies at once (`KAFKA_CONSUMER_CONCURRENCY`). Records with
+    /// the same key (an order's events, from every topic the consumer reads) are applied one
+    /// after another in the order they arrived; records of different keys overlap, so a burst
+    /// is not bound by one database round trip after another. At most this many of the
+    /// service's pooled connections are held by the consumer.
+    pub consumer_concurrency: usize,
     /// How often a consumer commits the offsets of the records it has finished
-    /// (`auto.commit.interval.ms` over offsets stored after each effect). One commit per record
-    /// was one broker write per record; a crash now re-reads at most this much, which the
-    /// handlers' claims make harmless.
+    /// (`auto.commit.interval.ms` over offsets stored after each effect; 1 s). One commit per
+    /// record was one broker write per record, and on tansu a commit waits behind the fetches
+    /// (150 ms and more in a burst). A crash re-reads at most this much, which the handlers'
+    /// claims make harmless; nothing is committed while nothing is consumed.
     pub commit_interval: Duration,
     /// Whether producers are idempotent (`enable.idempotence`). Off by default because tansu
     /// 0.6 breaks on it: after a broker restart, the first write of a producer from before the
@@ -179,7 +193,7 @@ impl KafkaConfig {
     /// Reads `KAFKA_BROKERS`, `KAFKA_TOPIC_PREFIX`, `KAFKA_PARTITIONS`,
     /// `KAFKA_REPLICATION_FACTOR`, `KAFKA_FETCH_WAIT_MS`, `KAFKA_LINGER_MS`,
     /// `KAFKA_RETENTION_MS`, `KAFKA_PUBLISH_TIMEOUT_MS`, `KAFKA_SESSION_TIMEOUT_MS`, `KAFKA_COMMIT_INTERVAL_MS`,
-    /// `KAFKA_IDEMPOTENCE`, `KAFKA_DEBUG` and the TLS and SASL settings of [`KafkaSecurity`].
+    /// `KAFKA_CONSUMER_CONCURRENCY`, `KAFKA_IDEMPOTENCE`, `KAFKA_DEBUG` and the TLS and SASL settings of [`KafkaSecurity`].
     pub fn from_env() -> Result<Self, ConfigError> {
         let retention_ms: u64 = parse_or("KAFKA_RETENTION_MS", 0)?;
         Ok(Self {
@@ -195,7 +209,8 @@ impl KafkaConfig {
             retention: (retention_ms > 0).then(|| Duration::from_millis(retention_ms)),
             publish_timeout: Duration::from_millis(parse_or("KAFKA_PUBLISH_TIMEOUT_MS", 5_000)?),
             session_timeout: Duration::from_millis(parse_or("KAFKA_SESSION_TIMEOUT_MS", 10_000)?),
-            commit_interval: Duration::from_millis(parse_or("KAFKA_COMMIT_INTERVAL_MS", 100)?),
+            commit_interval: Duration::from_millis(parse_or("KAFKA_COMMIT_INTERVAL_MS", 1_000)?),
+            consumer_concurrency: parse_or::<usize>("KAFKA_CONSUMER_CONCURRENCY", 4)?.max(1),
             idempotence: crate::config::flag_or("KAFKA_IDEMPOTENCE", false)?,
             debug: var_or("KAFKA_DEBUG", ""),
             security: KafkaSecurity::from_env(),
@@ -215,6 +230,7 @@ impl KafkaConfig {
             publish_timeout: Duration::from_secs(5),
             session_timeout: Duration::from_secs(6),
             commit_interval: Duration::from_millis(50),
+            consumer_concurrency: 4,
             idempotence: false,
             debug: String::new(),
             security: KafkaSecurity::default(),
@@ -248,7 +264,10 @@ impl KafkaConfig {
             .set("socket.keepalive.enable", "true")
             // Small request/response traffic: no waiting for the broker's delayed ACK.
             .set("socket.nagle.disable", "true")
-            .set("reconnect.backoff.max.ms", "2000");
+            .set("reconnect.backoff.max.ms", "2000")
+            // No client metrics pushed to the broker (KIP-714): nobody collects them, and on
+            // tansu each subscription request queued behind the fetches.
+            .set("enable.metrics.push", "false");
         if !self.debug.is_empty() {
             config.set("debug", &self.debug);
         }
@@ -256,10 +275,19 @@ impl KafkaConfig {
         config
     }
 
+    /// Settings of every consumer: [`KafkaConfig::client_config`] and how long a fetch
+    /// waits.
+    pub fn consumer_config(&self) -> ClientConfig {
+        let mut config = self.client_config();
+        config.set("fetch.wait.max.ms", self.fetch_wait.as_millis().to_string());
+        config
+    }
+
     /// The mesh's producer: acks=all, so a write the broker acknowledged is never lost to a
     /// leader change, and ordered per partition even when it retries: idempotent where the
     /// broker supports it, else one request in flight (see [`KafkaConfig::idempotence`]).
-    pub fn producer(&self) -> Result<FutureProducer, KafkaError> {
+    /// Creates it on the current async runtime (see [`crate::producer`]).
+    pub fn producer(&self) -> Result<Producer, KafkaError> {
         let mut config = self.client_config();
         if self.idempotence {
             config.set("enable.idempotence", "true");
@@ -274,8 +302,8 @@ impl KafkaConfig {
                 "message.timeout.ms",
                 self.publish_timeout.as_millis().to_string(),
             )
-            .set("linger.ms", self.linger.as_millis().to_string())
-            .create()
+            .set("linger.ms", self.linger.as_millis().to_string());
+        Producer::create(&config)
     }
 
     /// Creates the topics (and a dead-letter topic for each) that do not exist yet.
@@ -372,8 +400,8 @@ fn text<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
 }
 
 /// The value of header `key` as text, if present and UTF-8.
-pub fn header_text<'a>(
-    headers: Option<&'a rdkafka::message::BorrowedHeaders>,
+pub fn header_text<'a, H: rdkafka::message::Headers>(
+    headers: Option<&'a H>,
     key: &str,
 ) -> Option<&'a str> {
     headers?
@@ -397,9 +425,8 @@ pub enum PublishError {
 /// down). Two cases: a fatal error (the idempotent producer lost its sequence state after a long
 /// outage), and a broker that forgot the producer's id, as tansu does when it restarts: it then
 /// answers every write of that producer with UNKNOWN_SERVER_ERROR, while a new producer works.
-pub fn broken_producer(producer: &FutureProducer, err: &KafkaError) -> Option<String> {
-    use rdkafka::producer::Producer;
-    if let Some((code, reason)) = producer.client().fatal_error() {
+pub fn broken_producer(producer: &Producer, err: &KafkaError) -> Option<String> {
+    if let Some((code, reason)) = producer.fatal_error() {
         return Some(format!("fatal error {code:?}: {reason}"));
     }
     match err {
@@ -415,7 +442,7 @@ pub fn broken_producer(producer: &FutureProducer, err: &KafkaError) -> Option<St
 
 /// Writes one record and waits until the broker acknowledged it (acks=all).
 pub async fn publish(
-    producer: &FutureProducer,
+    producer: &Producer,
     topic: &str,
     key: &str,
     payload: &[u8],
@@ -434,6 +461,8 @@ pub async fn publish(
 
 #[cfg(test)]
 mod tests {
+    use rdkafka::message::Headers;
+
     use super::*;
 
     #[test]

@@ -18,6 +18,7 @@ mod group_watch;
 pub mod grpc;
 pub mod kafka;
 pub mod metrics;
+pub mod producer;
 pub mod relay;
 pub mod schema;
 pub mod shutdown;

@@ -9,7 +9,7 @@ use diesel_async::{
     AsyncConnection, AsyncPgConnection, RunQueryDsl, scoped_futures::ScopedFutureExt,
 };
 use futures::future::join_all;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use tokio::sync::Notify;
 
 use crate::{
@@ -17,6 +17,7 @@ use crate::{
     error::StoreError,
     event_store::schema::outbox,
     kafka::{CloudEvent, KafkaConfig},
+    producer::Producer,
 };
 
 /// Rows published per round. Large enough to drain a burst quickly, small enough that one
@@ -68,7 +69,7 @@ enum RelayError {
 /// Publishes a service's outbox.
 pub struct Relay {
     pool: PgPool,
-    producer: FutureProducer,
+    producer: Producer,
     kafka: KafkaConfig,
     /// `ce_source` of every event, e.g. `/mesh/order-service`.
     source: String,
@@ -81,7 +82,7 @@ pub struct Relay {
 impl Relay {
     pub fn new(
         pool: PgPool,
-        producer: FutureProducer,
+        producer: Producer,
         kafka: KafkaConfig,
         service: &str,
         signal: OutboxSignal,

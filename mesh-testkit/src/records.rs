@@ -8,7 +8,7 @@ use rdkafka::{
     Message,
     consumer::{Consumer, StreamConsumer},
     message::{Header, Headers, OwnedHeaders},
-    producer::{FutureProducer, FutureRecord},
+    producer::FutureRecord,
 };
 
 /// A record read from a topic.
@@ -38,7 +38,7 @@ pub async fn produce(
     payload: &[u8],
     headers: &[(&str, &str)],
 ) {
-    let producer: FutureProducer = kafka.producer().expect("producer");
+    let producer = kafka.producer().expect("producer");
     let headers = headers
         .iter()
         .fold(OwnedHeaders::new(), |all, (key, value)| {

@@ -38,16 +38,19 @@ impl Application {
         let menu = MenuClient::new(&config.menu_url, BalanceConfig::from_env()?)
             .map_err(|err| StartupError::Other(format!("MENU_URL {:?}: {err}", config.menu_url)))?;
         let signal = OutboxSignal::new();
+        // One producer for the relay and the dead letters.
+        let producer = config.kafka.producer()?;
         let consumer = EventConsumer::new(
             &config.kafka,
             &Subscription {
                 group: CONSUMER.to_owned(),
                 topics: vec![BILLING_EVENTS, DELIVERY_EVENTS],
             },
+            producer.clone(),
         )?;
         let relay = Relay::new(
             pool.clone(),
-            config.kafka.producer()?,
+            producer,
             config.kafka.clone(),
             "order-service",
             signal.clone(),

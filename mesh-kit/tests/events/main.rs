@@ -103,7 +103,8 @@ fn start_consumer(kafka: &KafkaConfig, recorder: Recorder) -> Served {
         group: "recorder".into(),
         topics: vec![ORDER_EVENTS],
     };
-    let consumer = EventConsumer::new(kafka, &subscription).expect("consumer");
+    let consumer = EventConsumer::new(kafka, &subscription, kafka.producer().expect("producer"))
+        .expect("consumer");
     Served::spawn(([127, 0, 0, 1], 0).into(), |stop| async move {
         consumer.run(recorder, stop.wait()).await;
         Ok::<(), String>(())
