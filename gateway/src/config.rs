@@ -254,6 +254,7 @@ impl Config {
             graphql: crate::graphql::GraphqlConfig {
                 introspection: parse_or("GATEWAY_GRAPHQL_INTROSPECTION", true)?,
                 keepalive: Duration::from_millis(parse_or("GATEWAY_STREAM_KEEPALIVE_MS", 15_000)?),
+                feed_rest: Duration::from_millis(parse_or("GATEWAY_FEED_REST_MS", 15_000)?.max(1)),
             },
             auth: AuthConfig::from_env()?,
             rate_limit: RateLimitConfig::from_env()?,

@@ -6,10 +6,16 @@
 //! Until it has done so, `/readyz` says the feed is not live: an event written before that
 //! point would reach no subscription. Whatever happened before a subscription started is
 //! replayed from the order's history instead (see `graphql::subscription`).
+//!
+//! With nobody subscribed at two looks in a row ([`REST_AFTER`] apart by default), the feed rests: it gives its
+//! partitions back and fetches nothing, so an idle gateway costs the broker nothing (on tansu,
+//! each partition fetched costs SQLite queries every fetch wait). The next subscriber wakes it
+//! and waits until it is positioned again, at the end offsets of that moment, before it reads
+//! the order's history: every event is then in the history or in the feed.
 
 use std::{
     sync::{
-        Arc,
+        Arc, Mutex, MutexGuard,
         atomic::{AtomicBool, Ordering},
     },
     time::Duration,
@@ -25,7 +31,7 @@ use rdkafka::{
     consumer::{Consumer, StreamConsumer},
     error::{KafkaError, RDKafkaErrorCode},
 };
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast, watch};
 
 use crate::{model::OrderUpdate, updates};
 
@@ -35,47 +41,110 @@ const CAPACITY: usize = 4096;
 /// How long one metadata or offset request to the broker may take while positioning.
 const BROKER_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How often the feed looks for subscribers by default; it rests after two looks find none.
+pub const REST_AFTER: Duration = Duration::from_secs(15);
+
+/// How long a subscriber waits for a resting feed to read again before it is told to retry.
+const WAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Fans events out to subscriptions. Cheap to clone.
 #[derive(Clone)]
 pub struct OrderFeed {
     sender: broadcast::Sender<Arc<OrderUpdate>>,
     live: Arc<AtomicBool>,
+    /// Whether the feed reads now, and how many times it has been positioned. Subscribers and
+    /// the feed's decision to rest take it in turns, so none subscribes to a feed that then
+    /// stops reading under it.
+    reading: Arc<Mutex<Reading>>,
+    /// A subscriber found the feed resting.
+    wake: Arc<Notify>,
+    /// The count of positionings, for subscribers waiting for the next one.
+    positioned: watch::Sender<u64>,
+    /// How often it looks for subscribers.
+    rest_after: Duration,
 }
+
+#[derive(Default)]
+struct Reading {
+    now: bool,
+    positionings: u64,
+}
+
+/// The feed rested and could not read again in time (the broker is away): subscribing now
+/// could miss an event.
+#[derive(Debug, thiserror::Error)]
+#[error("live updates are not available right now; subscribe again shortly")]
+pub struct FeedUnavailable;
 
 impl Default for OrderFeed {
     fn default() -> Self {
-        Self {
-            sender: broadcast::channel(CAPACITY).0,
-            live: Arc::default(),
-        }
+        Self::new(REST_AFTER)
     }
 }
 
 impl OrderFeed {
-    /// Every update from now on. Subscribe before reading an order's history, so nothing falls
-    /// between the two.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<OrderUpdate>> {
-        self.sender.subscribe()
+    /// A feed that looks for subscribers every `rest_after`.
+    pub fn new(rest_after: Duration) -> Self {
+        Self {
+            sender: broadcast::channel(CAPACITY).0,
+            live: Arc::default(),
+            reading: Arc::default(),
+            wake: Arc::default(),
+            positioned: watch::channel(0).0,
+            rest_after,
+        }
     }
 
-    /// Whether the feed reads every partition: every event from now on reaches the
-    /// subscriptions.
+    /// Every update from now on. Subscribe before reading an order's history, so nothing falls
+    /// between the two. A resting feed is woken first, and this returns once it reads again.
+    pub async fn subscribe(
+        &self,
+    ) -> Result<broadcast::Receiver<Arc<OrderUpdate>>, FeedUnavailable> {
+        let mut positioned = self.positioned.subscribe();
+        let (receiver, after) = {
+            let reading = self.lock();
+            let receiver = self.sender.subscribe();
+            // Still starting (nothing positioned yet): as before `/readyz` says LIVE.
+            if reading.now || reading.positionings == 0 {
+                return Ok(receiver);
+            }
+            (receiver, reading.positionings)
+        };
+        self.wake.notify_one();
+        tokio::time::timeout(WAKE_TIMEOUT, positioned.wait_for(|count| *count > after))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or(FeedUnavailable)?;
+        Ok(receiver)
+    }
+
+    /// Whether the feed has positioned itself on every partition: every event from then on
+    /// reaches the subscriptions (a resting feed reads again as soon as one subscribes).
     pub fn is_live(&self) -> bool {
         self.live.load(Ordering::Relaxed)
     }
 
+    /// Whether it rests for want of subscribers (`/readyz` says `RESTING`; still ready).
+    pub fn is_resting(&self) -> bool {
+        let reading = self.lock();
+        !reading.now && reading.positionings > 0
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Reading> {
+        // A poisoned lock only means a panic elsewhere mid-update of two plain fields.
+        self.reading.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Positions itself at the end of the topics (retrying while the broker is away), then
-    /// reads them until `stop`, publishing each event to the subscribers.
+    /// reads them until `stop`, publishing each event to the subscribers; rests while nobody
+    /// subscribes.
     pub async fn run(self, kafka: KafkaConfig, stop: StopSignal) {
         let group = kafka.group(&format!("gateway-feed-{}", uuid::Uuid::new_v4().simple()));
         let consumer: StreamConsumer = match kafka
-            .client_config()
+            .consumer_config()
             .set("group.id", &group)
             .set("enable.auto.commit", "false")
-            .set(
-                "fetch.wait.max.ms",
-                kafka.fetch_wait.as_millis().to_string(),
-            )
             .create()
         {
             Ok(consumer) => consumer,
@@ -90,10 +159,69 @@ impl OrderFeed {
         let consumer = Arc::new(consumer);
         let stop = stop.wait();
         tokio::pin!(stop);
+        if !self.reposition(&kafka, &consumer, &mut stop).await {
+            return;
+        }
+        self.live.store(true, Ordering::Relaxed);
+        tracing::info!(%group, "subscription feed live");
+        let mut looks = tokio::time::interval(self.rest_after);
+        looks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut unwatched = 0;
+        let mut reading = true;
+        loop {
+            tokio::select! {
+                () = &mut stop => break,
+                message = consumer.recv(), if reading => match message {
+                    Ok(message) => {
+                        if let Some(update) = parse(&message) {
+                            // No subscribers is not an error.
+                            let _ = self.sender.send(Arc::new(update));
+                        }
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "subscription feed error");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                },
+                _ = looks.tick(), if reading => {
+                    let mut state = self.lock();
+                    unwatched = if self.sender.receiver_count() == 0 { unwatched + 1 } else { 0 };
+                    if unwatched >= 2 {
+                        match consumer.unassign() {
+                            Ok(()) => {
+                                state.now = false;
+                                reading = false;
+                                tracing::info!("subscription feed resting: nobody subscribed");
+                            }
+                            Err(err) => tracing::warn!(error = %err, "subscription feed cannot rest"),
+                        }
+                    }
+                }
+                () = self.wake.notified(), if !reading => {
+                    if !self.reposition(&kafka, &consumer, &mut stop).await {
+                        break;
+                    }
+                    unwatched = 0;
+                    reading = true;
+                    tracing::info!("subscription feed reading again");
+                }
+            }
+        }
+        tracing::info!("subscription feed stopped");
+    }
+
+    /// Assigns every partition at its end offset, retrying while the broker is away; then
+    /// counts a positioning, which releases waiting subscribers. False when stopped first.
+    async fn reposition(
+        &self,
+        kafka: &KafkaConfig,
+        consumer: &Arc<StreamConsumer>,
+        stop: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> bool {
         loop {
             let positioned = tokio::select! {
-                () = &mut stop => return,
-                positioned = position(&kafka, consumer.clone()) => positioned,
+                () = stop.as_mut() => return false,
+                positioned = position(kafka, consumer.clone()) => positioned,
             };
             match positioned {
                 Ok(()) => break,
@@ -103,33 +231,17 @@ impl OrderFeed {
                         "subscription feed cannot position itself yet; retrying"
                     );
                     tokio::select! {
-                        () = &mut stop => return,
+                        () = stop.as_mut() => return false,
                         () = tokio::time::sleep(Duration::from_millis(500)) => {}
                     }
                 }
             }
         }
-        self.live.store(true, Ordering::Relaxed);
-        tracing::info!(%group, "subscription feed live");
-        loop {
-            let message = tokio::select! {
-                () = &mut stop => break,
-                message = consumer.recv() => message,
-            };
-            match message {
-                Ok(message) => {
-                    if let Some(update) = parse(&message) {
-                        // No subscribers is not an error.
-                        let _ = self.sender.send(Arc::new(update));
-                    }
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "subscription feed error");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-            }
-        }
-        tracing::info!("subscription feed stopped");
+        let mut state = self.lock();
+        state.now = true;
+        state.positionings += 1;
+        self.positioned.send_replace(state.positionings);
+        true
     }
 }
 

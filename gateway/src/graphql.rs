@@ -19,11 +19,11 @@ use crate::{
     request_id::RequestId, startup::AppState,
 };
 
+mod documents;
 pub mod limits;
 mod loaders;
 mod mutation;
 mod orders;
-mod persisted;
 mod query;
 mod sse;
 mod subscription;
@@ -46,6 +46,10 @@ pub struct GraphqlConfig {
     /// or server-sent events) gets a keep-alive, so proxies with a 30 to 60 s idle timeout
     /// never cut a quiet one.
     pub keepalive: std::time::Duration,
+    /// `GATEWAY_FEED_REST_MS` (default 15000): how often the subscription feed looks for
+    /// subscribers; after two looks without any it stops fetching until the next one comes
+    /// (see [`crate::feed`]).
+    pub feed_rest: std::time::Duration,
 }
 
 impl Default for GraphqlConfig {
@@ -53,6 +57,7 @@ impl Default for GraphqlConfig {
         Self {
             introspection: true,
             keepalive: std::time::Duration::from_secs(15),
+            feed_rest: crate::feed::REST_AFTER,
         }
     }
 }
@@ -69,8 +74,8 @@ pub fn schema(
         .data(backends)
         .data(feed)
         .enable_federation()
-        // Persisted queries first: the limits then see the query a hash stands for.
-        .extension(persisted::PersistedQueries::default())
+        // Remembered documents and persisted queries first: the limits then see the document.
+        .extension(documents::Documents::default())
         .extension(limits::QueryLimits {
             introspection: config.introspection,
         });

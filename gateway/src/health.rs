@@ -56,7 +56,9 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             .collect();
         endpoints.insert(name, states);
     }
-    let feed = if state.feed.is_live() {
+    let feed = if state.feed.is_resting() {
+        "RESTING"
+    } else if state.feed.is_live() {
         "LIVE"
     } else {
         down.push("subscription feed (not reading order-events and delivery-events yet)".into());

@@ -85,7 +85,7 @@ impl Application {
         };
         let backends = Backends::connect(&config.backends, config.backend_timeout)
             .map_err(|err| StartupError::Other(err.to_string()))?;
-        let feed = OrderFeed::default();
+        let feed = OrderFeed::new(config.graphql.feed_rest);
         let billing = Arc::new(BillingQueue::new(config.kafka.clone())?);
         let state = AppState {
             schema: graphql::schema(

@@ -31,7 +31,11 @@ impl SubscriptionRoot {
         order_id: ID,
     ) -> Result<impl Stream<Item = Result<OrderUpdate>> + use<>> {
         let (backends, rid) = env(ctx);
-        let live = ctx.data_unchecked::<OrderFeed>().subscribe();
+        let live = ctx
+            .data_unchecked::<OrderFeed>()
+            .subscribe()
+            .await
+            .map_err(|err| ApiError::new(ErrorCode::Unavailable, err.to_string()).extend())?;
         let guard = ctx.data_unchecked::<Metrics>().subscription();
 
         let order = crate::auth::order_for(super::caller(ctx), backends, &rid, &order_id)

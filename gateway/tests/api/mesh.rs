@@ -39,6 +39,8 @@ pub struct Options {
     pub payment_limit_cents: i64,
     /// Run delivery-service as a child process.
     pub delivery_as_process: bool,
+    /// The gateway's `GATEWAY_FEED_REST_MS`, when not the default.
+    pub feed_rest: Option<std::time::Duration>,
 }
 
 impl Default for Options {
@@ -46,6 +48,7 @@ impl Default for Options {
         Self {
             payment_limit_cents: 100_000,
             delivery_as_process: false,
+            feed_rest: None,
         }
     }
 }
@@ -129,7 +132,7 @@ pub async fn spawn_mesh(options: Options) -> Mesh {
         Delivery::Child { addr, .. } => format!("http://{addr}"),
     };
 
-    let config = Config::new(
+    let mut config = Config::new(
         local(),
         BackendUrls {
             menu: vec![menu.url()],
@@ -141,6 +144,9 @@ pub async fn spawn_mesh(options: Options) -> Mesh {
         kafka.clone(),
         crate::helpers::token_keys(),
     );
+    if let Some(rest) = options.feed_rest {
+        config.graphql.feed_rest = rest;
+    }
     let app = Application::build(config).await.expect("gateway starts");
     let gateway = Served::spawn(app.local_addr(), |stop| app.run_until_stopped(stop.wait()));
     let mesh = Mesh {

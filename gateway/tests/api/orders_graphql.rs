@@ -281,3 +281,62 @@ async fn subscribing_to_an_unknown_order_is_an_error() {
         .or(payload["errors"][0]["extensions"]["code"].as_str());
     assert_eq!(code, Some("NOT_FOUND"), "{payload}");
 }
+
+#[tokio::test]
+async fn a_subscriber_wakes_the_resting_feed_and_misses_no_step() {
+    let mesh = spawn_mesh(Options {
+        feed_rest: Some(std::time::Duration::from_millis(100)),
+        ..Options::default()
+    })
+    .await;
+    // Nobody subscribed: the feed stops fetching, and the gateway stays ready.
+    mesh_testkit::eventually("the feed to rest", WAIT, || async {
+        let response = mesh.get("/readyz").await;
+        let status = response.status();
+        let body: Value = response.json().await.ok()?;
+        (status == 200 && body["feed"] == "RESTING").then_some(())
+    })
+    .await;
+    let ids = mesh.menu_ids(1).await;
+    let order = mesh.place(&ids).await;
+    let id = order["id"].as_str().expect("id").to_owned();
+    mesh.delivery_with_status(&id, "PENDING").await;
+
+    let mut updates = Box::pin(
+        subscribe(
+            &mesh,
+            "subscription($id: ID!) { orderUpdates(orderId: $id) { orderStatus deliveryStatus } }",
+            json!({"id": id}),
+        )
+        .await,
+    );
+    let mut order_steps = Vec::new();
+    let mut delivery_steps = Vec::new();
+    // The history, replayed.
+    while delivery_steps.is_empty() {
+        record(
+            &next_update(&mut updates).await,
+            &mut order_steps,
+            &mut delivery_steps,
+        );
+    }
+    // Live again: each later step arrives as it happens.
+    for step in ["ASSIGNED", "PICKED_UP", "IN_TRANSIT", "DELIVERED"] {
+        assert_eq!(mesh.move_delivery(&id, step).await.0, 200);
+    }
+    while order_steps.last().map(String::as_str) != Some("DELIVERED") {
+        record(
+            &next_update(&mut updates).await,
+            &mut order_steps,
+            &mut delivery_steps,
+        );
+    }
+    assert_eq!(
+        order_steps,
+        ["PLACED", "PAID", "OUT_FOR_DELIVERY", "DELIVERED"]
+    );
+    assert_eq!(
+        delivery_steps[..4],
+        ["PENDING", "ASSIGNED", "PICKED_UP", "IN_TRANSIT"]
+    );
+}

@@ -1,0 +1,204 @@
+//! Parsed GraphQL documents, remembered by the SHA-256 of their text, so each distinct query is
+//! parsed once per gateway instead of once per request (parsing was a sixth of a small query's
+//! cost), and automatic persisted queries as Apollo clients speak them: a request may carry
+//! `extensions.persistedQuery = {version: 1, sha256Hash}` instead of its query text.
+//!
+//! 1. hash only, unknown hash → error `PERSISTED_QUERY_NOT_FOUND` (message
+//!    `PersistedQueryNotFound`, which older clients match on);
+//! 2. the client retries with hash + query → the query runs and is remembered under its hash;
+//! 3. hash only again → it runs from memory.
+//!
+//! A hash that does not match its query is `PERSISTED_QUERY_HASH_MISMATCH`. The memory is an LRU
+//! per gateway instance: a miss only costs a parse, or an APQ client one retry. A plain query is
+//! remembered only up to [`REMEMBERED_TEXT`] bytes, so distinct huge queries cannot fill memory;
+//! one that does not parse is left to async-graphql, which reports the error as always.
+//! Validation and the [`super::limits`] still run on every request: they depend on variables.
+
+use std::{
+    num::NonZeroUsize,
+    sync::{Arc, Mutex},
+};
+
+use async_graphql::{
+    ErrorExtensionValues, Request, ServerError, ServerResult,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
+    parser::{parse_query, types::ExecutableDocument},
+};
+use lru::LruCache;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// How many distinct documents one gateway remembers.
+const REMEMBERED: NonZeroUsize = NonZeroUsize::new(2048).expect("non-zero");
+/// The longest plain query text remembered (GraphiQL's introspection query is about 2 KB).
+const REMEMBERED_TEXT: usize = 8 * 1024;
+
+/// A document's key: the SHA-256 of its text, as APQ clients name it.
+type Hash = [u8; 32];
+
+/// The extension; clones share one memory.
+#[derive(Clone)]
+pub struct Documents {
+    memory: Arc<Mutex<LruCache<Hash, ExecutableDocument>>>,
+}
+
+impl Default for Documents {
+    fn default() -> Self {
+        Self {
+            memory: Arc::new(Mutex::new(LruCache::new(REMEMBERED))),
+        }
+    }
+}
+
+impl ExtensionFactory for Documents {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(self.clone())
+    }
+}
+
+#[derive(Deserialize)]
+struct PersistedQuery {
+    version: i32,
+    #[serde(rename = "sha256Hash")]
+    sha256_hash: String,
+}
+
+fn error(code: &str, message: &str) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    let mut extensions = ErrorExtensionValues::default();
+    extensions.set("code", code);
+    error.extensions = Some(extensions);
+    error
+}
+
+/// The 32 bytes a 64-digit hex hash spells, either case; `None` for anything else.
+fn parse_hash(hex: &str) -> Option<Hash> {
+    let digits = hex.as_bytes();
+    if digits.len() != 64 {
+        return None;
+    }
+    let mut hash = [0; 32];
+    for (byte, pair) in hash.iter_mut().zip(digits.chunks_exact(2)) {
+        let text = std::str::from_utf8(pair).ok()?;
+        *byte = u8::from_str_radix(text, 16).ok()?;
+    }
+    Some(hash)
+}
+
+impl Documents {
+    fn remembered(&self, hash: &Hash) -> Option<ExecutableDocument> {
+        // A poisoned lock only means a panic elsewhere mid-update; the cache is still usable.
+        let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        memory.get(hash).cloned()
+    }
+
+    fn remember(&self, hash: Hash, document: ExecutableDocument) {
+        let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        memory.put(hash, document);
+    }
+
+    fn resolve(&self, mut request: Request) -> ServerResult<Request> {
+        let Some(value) = request.extensions.remove("persistedQuery") else {
+            return Ok(self.plain(request));
+        };
+        let persisted: PersistedQuery = async_graphql::from_value(value).map_err(|_| {
+            error(
+                "BAD_USER_INPUT",
+                "extensions.persistedQuery must be {\"version\": 1, \"sha256Hash\": \"<hex>\"}",
+            )
+        })?;
+        if persisted.version != 1 {
+            return Err(error(
+                "PERSISTED_QUERY_NOT_SUPPORTED",
+                "only version 1 of persisted queries is supported",
+            ));
+        }
+        let hash = parse_hash(&persisted.sha256_hash);
+        if request.query.is_empty() {
+            let document = hash
+                .and_then(|hash| self.remembered(&hash))
+                .ok_or_else(|| error("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound"))?;
+            request.set_parsed_query(document);
+            return Ok(request);
+        }
+        let actual: Hash = Sha256::digest(request.query.as_bytes()).into();
+        if hash != Some(actual) {
+            return Err(error(
+                "PERSISTED_QUERY_HASH_MISMATCH",
+                "sha256Hash is not the SHA-256 of the query",
+            ));
+        }
+        let document = match self.remembered(&actual) {
+            Some(document) => document,
+            None => {
+                let document = parse_query(&request.query)?;
+                self.remember(actual, document.clone());
+                document
+            }
+        };
+        request.set_parsed_query(document);
+        Ok(request)
+    }
+
+    /// A request with its query text: the remembered document when there is one.
+    fn plain(&self, mut request: Request) -> Request {
+        if request.query.is_empty() || request.query.len() > REMEMBERED_TEXT {
+            return request;
+        }
+        let hash: Hash = Sha256::digest(request.query.as_bytes()).into();
+        if let Some(document) = self.remembered(&hash) {
+            request.set_parsed_query(document);
+        } else if let Ok(document) = parse_query(&request.query) {
+            self.remember(hash, document.clone());
+            request.set_parsed_query(document);
+        }
+        request
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for Documents {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let request = self.resolve(request)?;
+        next.run(ctx, request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_parse_from_hex_of_either_case_only() {
+        let hex = "ecf4edb46db40b5132295c0291d62fb65d6759a9eedfa4d5d612dd5ec54a6b38";
+        let hash = parse_hash(hex).expect("a valid hash");
+        assert_eq!(parse_hash(&hex.to_uppercase()), Some(hash));
+        assert_eq!(hash[0], 0xec);
+        assert_eq!(parse_hash(&hex[1..]), None);
+        assert_eq!(parse_hash(&format!("{}zz", &hex[2..])), None);
+    }
+
+    #[test]
+    fn a_plain_query_is_remembered_once_parsed() {
+        let documents = Documents::default();
+        let query = "{ menuItems(first: 1) { edges { node { id } } } }";
+        let hash: Hash = Sha256::digest(query.as_bytes()).into();
+        assert!(documents.remembered(&hash).is_none());
+        let _ = documents.plain(Request::new(query));
+        assert!(documents.remembered(&hash).is_some());
+    }
+
+    #[test]
+    fn a_query_that_does_not_parse_is_left_to_async_graphql() {
+        let documents = Documents::default();
+        let query = "{ menuItems(";
+        let _ = documents.plain(Request::new(query));
+        let hash: Hash = Sha256::digest(query.as_bytes()).into();
+        assert!(documents.remembered(&hash).is_none());
+    }
+}
