@@ -143,23 +143,15 @@ impl Producer {
         P: ToBytes + ?Sized,
     {
         let start = Instant::now();
+        let record_topic = record.topic.to_owned();
         loop {
             match self.send_result(record) {
                 Ok(delivery) => {
-                    return delivery.await.unwrap_or_else(|_| {
-                        Err((
-                            KafkaError::Canceled,
-                            OwnedMessage::new(
-                                None,
-                                None,
-                                String::new(),
-                                rdkafka::Timestamp::NotAvailable,
-                                -1,
-                                -1,
-                                None,
-                            ),
-                        ))
-                    });
+                    return match delivery.await {
+                        Ok(result) => result,
+                        // The producer went away before the broker answered.
+                        Err(_) => Err((KafkaError::Canceled, unsent(&record_topic))),
+                    };
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
                     if start.elapsed() < queue_timeout =>
@@ -203,6 +195,19 @@ impl Producer {
         }
         true
     }
+}
+
+/// What a record that got no answer reads as: its topic, nothing else known.
+fn unsent(topic: &str) -> OwnedMessage {
+    OwnedMessage::new(
+        None,
+        None,
+        topic.to_owned(),
+        rdkafka::Timestamp::NotAvailable,
+        -1,
+        -1,
+        None,
+    )
 }
 
 /// Serves the producer's reports until the producer is dropped.

@@ -257,7 +257,8 @@ impl Order {
         Ok(OrderEvent::Delivered)
     }
 
-    /// Allowed only while `PLACED` or `PAID`.
+    /// Allowed only while `PLACED` or `PAID`. `reason` is the customer's, parsed as
+    /// [`MAX_CANCEL_REASON_CHARS`] of free text.
     pub fn cancel(&self, reason: &str) -> Result<OrderEvent, IllegalTransition> {
         self.move_to(OrderStatus::Cancelled)?;
         let reason = match reason.trim() {
@@ -276,6 +277,8 @@ impl Order {
 pub const MAX_LINES: usize = 100;
 /// Longest customer id.
 pub const MAX_CUSTOMER_ID_CHARS: usize = 100;
+/// The longest reason a customer may give for cancelling.
+pub const MAX_CANCEL_REASON_CHARS: usize = 500;
 
 /// A quantity of one item: 1 to 100.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -293,7 +293,10 @@ impl OrderApi {
         rid: Option<&str>,
     ) -> Result<pb::Order, Error> {
         let id = parse_id("id", &request.id)?;
-        let reason = request.reason;
+        // Checked before anything is loaded: it ends up in an event payload, where PostgreSQL
+        // refuses a NUL (a 500 before this check).
+        let reason =
+            TextRule::free(domain::MAX_CANCEL_REASON_CHARS).parse("reason", &request.reason)?;
         let mut conn = self.pool.get().await?;
         conn.transaction::<(), Error, _>(|conn| {
             async move {

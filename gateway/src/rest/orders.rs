@@ -196,7 +196,8 @@ async fn list_orders(
 /// Why the order is cancelled; the whole body is optional.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 struct CancelBody {
-    #[schema(example = "ordered by mistake")]
+    /// Free text, up to 500 characters, no control characters other than line breaks and tabs.
+    #[schema(max_length = 500, example = "ordered by mistake")]
     reason: Option<String>,
 }
 

@@ -245,6 +245,34 @@ async fn cancels_only_before_dispatch() {
 }
 
 #[tokio::test]
+async fn a_cancel_reason_with_control_characters_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let pizza = app.menu_item("Margherita", 1250).await;
+    let order = app.place(&[(&pizza, 1)]).await;
+    let status = app
+        .orders
+        .clone()
+        .cancel_order(CancelOrderRequest {
+            id: order.id.clone(),
+            reason: "oops\u{0}".into(),
+        })
+        .await
+        .expect_err("refused");
+    mesh_testkit::assert_invalid_argument(&status, "reason");
+    let unchanged = app
+        .orders
+        .clone()
+        .get_order(mesh_proto::order::v1::GetOrderRequest {
+            id: order.id.clone(),
+        })
+        .await
+        .expect("read")
+        .into_inner();
+    assert_ne!(unchanged.status(), OrderStatus::Cancelled);
+    assert_eq!(unchanged.history.len(), order.history.len());
+}
+
+#[tokio::test]
 async fn missing_and_malformed_ids() {
     let app = spawn_app().await;
     let status = app
