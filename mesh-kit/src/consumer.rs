@@ -229,7 +229,7 @@ impl EventConsumer {
     /// Joins the group and subscribes. Reading starts at the earliest offset the first time a
     /// group runs, so events published before its first start are not skipped. Dead letters go
     /// out through `dlq`: pass the service's one producer (its relay's), since every producer
-    /// costs a polling thread that wakes ten times a second.
+    /// is a librdkafka client of its own, with its threads and broker connection.
     pub fn new(
         kafka: &KafkaConfig,
         subscription: &Subscription,

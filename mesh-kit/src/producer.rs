@@ -183,18 +183,6 @@ impl Producer {
     pub fn fatal_error(&self) -> Option<(RDKafkaErrorCode, String)> {
         self.inner.base.client().fatal_error()
     }
-
-    /// Waits up to `timeout` for every record handed over to be acknowledged.
-    pub async fn flush(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        while self.inner.base.in_flight_count() > 0 {
-            if Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(BUSY_POLL).await;
-        }
-        true
-    }
 }
 
 /// What a record that got no answer reads as: its topic, nothing else known.
