@@ -487,7 +487,10 @@ _allow_local_trust() {
 ensure_postgres() {
     local host port
     read -r host port < <(pg_host_port)
-    port_open "$host" "$port" && return 0
+    if port_open "$host" "$port"; then
+        wait_for_postgres
+        return
+    fi
     case $host in
     127.0.0.1 | localhost) ;;
     *) die "PostgreSQL at $host:$port (from PG_URL) does not accept connections" ;;
@@ -505,10 +508,24 @@ ensure_postgres() {
     as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
     local i
     for ((i = 0; i < 30; i++)); do
-        port_open "$host" "$port" && return 0
+        port_open "$host" "$port" && break
         sleep 1
     done
-    die "PostgreSQL did not accept connections on $host:$port within 30 s (see /var/log/postgresql/)"
+    wait_for_postgres
+}
+
+# Waits until PostgreSQL answers a query, not only listens: a server starting or recovering
+# after a crash listens for a while before it accepts connections ("the database system is
+# not yet accepting connections").
+wait_for_postgres() {
+    local i
+    for ((i = 0; i < 120; i++)); do
+        psql "$(pg_url)/postgres" -XAtq -c 'SELECT 1' >/dev/null 2>&1 && return 0
+        ((i % 10 == 9)) && log "waiting for PostgreSQL at $(pg_url) to accept connections"
+        sleep 1
+    done
+    psql "$(pg_url)/postgres" -XAtq -c 'SELECT 1' >/dev/null || true
+    die "PostgreSQL at $(pg_url) did not accept connections within 120 s (see /var/log/postgresql/)"
 }
 
 # Drops the databases whose names start with test_ (tests create one each). Databases with open
