@@ -23,13 +23,14 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// Every backend answers gRPC health SERVING and the subscription feed is live.
+/// Every backend answers gRPC health SERVING and the subscription feed is live, or resting
+/// while nobody subscribes (it wakes for the next subscriber, so that is ready too).
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "health",
     responses(
-        (status = 200, description = "Ready: `{\"status\": \"ready\", \"backends\": {…}, \"feed\": \"LIVE\"}`", body = serde_json::Value),
+        (status = 200, description = "Ready: `{\"status\": \"ready\", \"backends\": {…}, \"feed\": \"LIVE\"}`; `feed` is `RESTING` while nobody subscribes (it wakes for the next subscriber).", body = serde_json::Value),
         (status = 503, description = "Not ready; `error.message` names what is not serving.", body = serde_json::Value),
     )
 )]
