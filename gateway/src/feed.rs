@@ -14,10 +14,7 @@
 //! the order's history: every event is then in the history or in the feed.
 
 use std::{
-    sync::{
-        Arc, Mutex, MutexGuard,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::{Arc, Mutex, MutexGuard},
     time::Duration,
 };
 
@@ -51,23 +48,16 @@ const WAKE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct OrderFeed {
     sender: broadcast::Sender<Arc<OrderUpdate>>,
-    live: Arc<AtomicBool>,
-    /// Whether the feed reads now, and how many times it has been positioned. Subscribers and
-    /// the feed's decision to rest take it in turns, so none subscribes to a feed that then
-    /// stops reading under it.
-    reading: Arc<Mutex<Reading>>,
+    /// Whether the feed reads now. Subscribers and the feed's decision to rest take it in
+    /// turns, so none subscribes to a feed that then stops reading under it.
+    reads_now: Arc<Mutex<bool>>,
     /// A subscriber found the feed resting.
     wake: Arc<Notify>,
-    /// The count of positionings, for subscribers waiting for the next one.
+    /// How many times the feed has positioned itself (changed only with `reads_now` locked):
+    /// none yet while starting, and subscribers to a resting feed wait for the next one.
     positioned: watch::Sender<u64>,
     /// How often it looks for subscribers.
     rest_after: Duration,
-}
-
-#[derive(Default)]
-struct Reading {
-    now: bool,
-    positionings: u64,
 }
 
 /// The feed rested and could not read again in time (the broker is away): subscribing now
@@ -87,8 +77,7 @@ impl OrderFeed {
     pub fn new(rest_after: Duration) -> Self {
         Self {
             sender: broadcast::channel(CAPACITY).0,
-            live: Arc::default(),
-            reading: Arc::default(),
+            reads_now: Arc::default(),
             wake: Arc::default(),
             positioned: watch::channel(0).0,
             rest_after,
@@ -102,13 +91,14 @@ impl OrderFeed {
     ) -> Result<broadcast::Receiver<Arc<OrderUpdate>>, FeedUnavailable> {
         let mut positioned = self.positioned.subscribe();
         let (receiver, after) = {
-            let reading = self.lock();
+            let reads_now = self.lock();
             let receiver = self.sender.subscribe();
+            let positionings = *self.positioned.borrow();
             // Still starting (nothing positioned yet): as before `/readyz` says LIVE.
-            if reading.now || reading.positionings == 0 {
+            if *reads_now || positionings == 0 {
                 return Ok(receiver);
             }
-            (receiver, reading.positionings)
+            (receiver, positionings)
         };
         self.wake.notify_one();
         tokio::time::timeout(WAKE_TIMEOUT, positioned.wait_for(|count| *count > after))
@@ -122,18 +112,17 @@ impl OrderFeed {
     /// Whether the feed has positioned itself on every partition: every event from then on
     /// reaches the subscriptions (a resting feed reads again as soon as one subscribes).
     pub fn is_live(&self) -> bool {
-        self.live.load(Ordering::Relaxed)
+        *self.positioned.borrow() > 0
     }
 
     /// Whether it rests for want of subscribers (`/readyz` says `RESTING`; still ready).
     pub fn is_resting(&self) -> bool {
-        let reading = self.lock();
-        !reading.now && reading.positionings > 0
+        !*self.lock() && self.is_live()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Reading> {
-        // A poisoned lock only means a panic elsewhere mid-update of two plain fields.
-        self.reading.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> MutexGuard<'_, bool> {
+        // A poisoned lock only means a panic elsewhere mid-update of a plain flag.
+        self.reads_now.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Positions itself at the end of the topics (retrying while the broker is away), then
@@ -162,7 +151,6 @@ impl OrderFeed {
         if !self.reposition(&kafka, &consumer, &mut stop).await {
             return;
         }
-        self.live.store(true, Ordering::Relaxed);
         tracing::info!(%group, "subscription feed live");
         let mut looks = tokio::time::interval(self.rest_after);
         looks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -184,12 +172,12 @@ impl OrderFeed {
                     }
                 },
                 _ = looks.tick(), if reading => {
-                    let mut state = self.lock();
+                    let mut reads_now = self.lock();
                     unwatched = if self.sender.receiver_count() == 0 { unwatched + 1 } else { 0 };
                     if unwatched >= 2 {
                         match consumer.unassign() {
                             Ok(()) => {
-                                state.now = false;
+                                *reads_now = false;
                                 reading = false;
                                 tracing::info!("subscription feed resting: nobody subscribed");
                             }
@@ -237,10 +225,10 @@ impl OrderFeed {
                 }
             }
         }
-        let mut state = self.lock();
-        state.now = true;
-        state.positionings += 1;
-        self.positioned.send_replace(state.positionings);
+        let mut reads_now = self.lock();
+        *reads_now = true;
+        self.positioned
+            .send_modify(|positionings| *positionings += 1);
         true
     }
 }
