@@ -14,6 +14,12 @@ security contexts, headless Services, the NodePort as the only way in, NetworkPo
 allow exactly the connections the settings name, one PostgreSQL role per service, the topics
 declared ahead of time with auto-creation off, and no password outside the dev overlay.
 
+Nobody gets a token by default (issue 18): no key to sign one with is written in the repository
+(compose requires GATEWAY_JWT_SECRET from the shell; the dev overlay reads it from a git-ignored
+file), no overlay or compose default turns the development sign-in on, compose publishes ports
+on loopback unless told otherwise, and every overlay but dev checks the tokens' issuer, audience
+and lifetime.
+
 An overlay named "dev" may run one replica and must carry the (dev-only) Secrets; every other
 overlay renders no Secret and references the ones dev defines, by the same names and keys.
 """
@@ -21,8 +27,11 @@ overlay renders no Secret and references the ones dev defines, by the same names
 import base64
 import dataclasses
 import difflib
+import fnmatch
 import pathlib
 import re
+import shutil
+import subprocess
 import sys
 from urllib.parse import urlparse
 
@@ -49,6 +58,21 @@ MIN_DRAIN_SECONDS = 10
 # PostgreSQL's defaults: max_connections and superuser_reserved_connections.
 PG_MAX_CONNECTIONS = 100
 PG_RESERVED = 3
+# The key the gateway checks HS256 tokens with, and the shortest it accepts
+# (gateway/src/config.rs's MIN_SECRET_BYTES): a shorter value is no usable key.
+TOKEN_KEY = "GATEWAY_JWT_SECRET"
+MIN_TOKEN_KEY_BYTES = 32
+# POST /auth/dev-token: a token for any role, to anyone who reaches the gateway.
+DEV_LOGIN = "GATEWAY_DEV_LOGIN"
+# The token claims every overlay but dev has the gateway check, and what a token may otherwise
+# claim. (dev leaves them out: scripts/token signs no iss or aud.)
+TOKEN_CLAIM_CHECKS = {
+    "GATEWAY_JWT_ISSUER": "whoever issued it",
+    "GATEWAY_JWT_AUDIENCE": "whoever it was issued for",
+    "GATEWAY_JWT_MAX_LIFETIME_SECS": "however long it lives",
+}
+# Host addresses a published port may bind by default: this machine only.
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 
 
 def prefix(binary):
@@ -391,6 +415,8 @@ def check_cluster(root, cluster, code, image_uid, report):
         env = cluster.container_env(where, container, report)
         envs[binary] = env
         check_env_names(report, where, binary, env, code)
+        if binary == "gateway":
+            check_gateway_auth(where, env, code, report, dev)
         addr = effective(binary, f"{prefix(binary)}_ADDR", env, code) or ""
         host, _, addr_port = addr.rpartition(":")
         report.check(
@@ -576,6 +602,43 @@ def check_cluster(root, cluster, code, image_uid, report):
     check_network_policies(cluster, envs, code, report)
 
 
+def dev_login_on(value):
+    """Whether GATEWAY_DEV_LOGIN=value may turn the development sign-in on: anything but unset,
+    empty or false (the code's parse_or reads empty as its default, false)."""
+    return value is not None and str(value).strip() not in ("", "false")
+
+
+def check_gateway_auth(where, env, code, report, dev):
+    """No development sign-in in any overlay; outside dev, the token claim checks and the sign-in
+    set explicitly, so nothing a base or a default changes later can open them."""
+    login = effective("gateway", DEV_LOGIN, env, code)
+    report.check(
+        not dev_login_on(login),
+        f"{where}: {DEV_LOGIN}={login} turns the development sign-in on (a token for any role to "
+        f"anyone who reaches the gateway); an overlay never does, opt in with kubectl set env",
+    )
+    if dev:
+        return
+    value = env.get(DEV_LOGIN)
+    report.check(
+        value is not None and value.value == "false",
+        f"{where}: must set {DEV_LOGIN}=false explicitly (outside dev nothing inherited may turn it on)",
+    )
+    for name, otherwise in TOKEN_CLAIM_CHECKS.items():
+        value = env.get(name)
+        text = "" if value is None or value.value is None else value.value.strip()
+        if not report.check(
+            bool(text),
+            f"{where}: needs {name}: without it the gateway accepts a token {otherwise}",
+        ):
+            continue
+        if name == "GATEWAY_JWT_MAX_LIFETIME_SECS":
+            report.check(
+                text.isdigit() and int(text) > 0,
+                f"{where}: {name}={text} must be a positive number of seconds",
+            )
+
+
 def kafka_client_port(cluster, sts, container, report):
     """The port of the listener Kafka clients use (the inter-broker one, PLAINTEXT here)."""
     env = cluster.container_env(f"{cluster.overlay}: StatefulSet kafka", container, Report())
@@ -715,13 +778,21 @@ def check_kafka(cluster, envs, code, report, kafka):
 
 
 def check_secrets(cluster, report):
-    """No password in a rendered manifest, except dev's, which say so."""
+    """No password in a rendered manifest, except dev's, which say so; no usable token key at all
+    (dev's comes from a git-ignored file, rendered here from its empty .example)."""
     o = cluster.overlay
     for name in cluster.kind("Secret"):
         if o != "dev":
             report.fail(f"{o}: renders Secret {name}; outside dev, Secrets are made in the cluster, not kept here")
             continue
         for key, value in cluster.secret_keys(name).items():
+            if key == TOKEN_KEY:
+                report.check(
+                    len(value.encode()) < MIN_TOKEN_KEY_BYTES,
+                    f"{o}: Secret {name} key {key} holds a usable key ({len(value.encode())} bytes) in the "
+                    f"repository: whoever reads it signs an admin token (read it from a git-ignored file)",
+                )
+                continue
             report.check(
                 "dev-only" in value,
                 f"{o}: Secret {name} key {key} must say dev-only in its value (an obviously development password)",
@@ -853,12 +924,14 @@ def check_network_policies(cluster, envs, code, report):
 
 
 def interpolate(value):
-    """Compose's ${VAR:-default} with VAR unset: the default; $$ is a literal $."""
+    """Compose's ${VAR:-default} with VAR unset: the default; $$ is a literal $. None when the
+    value needs a variable from the user's shell (${VAR}, or ${VAR:?message}, which compose
+    refuses to start without)."""
     if value is None:
         return None
     text = str(value)
     text = re.sub(r"\$\{\w+:?-([^}]*)\}", r"\1", text)
-    if re.search(r"(?<!\$)\$(\{\w+\}|\w+)", text.replace("$$", "")):
+    if re.search(r"(?<!\$)\$(\{\w+(:?\?[^}]*)?\}|\w+)", text.replace("$$", "")):
         return None  # needs a variable from the user's shell: not known here
     return text.replace("$$", "$")
 
@@ -868,6 +941,54 @@ def compose_env(svc):
     if isinstance(env, list):
         env = dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
     return {k: Value(interpolate(v), "environment") for k, v in env.items()}
+
+
+def compose_raw_env(svc):
+    """The environment as written, before interpolation: name -> text."""
+    env = svc.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
+    return {k: None if v is None else str(v) for k, v in env.items()}
+
+
+def compose_port(entry):
+    """A `ports:` entry with compose's defaults applied: (host address, published, target).
+    The address is "" when the entry names none (every interface) and None when it comes from a
+    variable without a default."""
+    if isinstance(entry, dict):
+        host = interpolate(entry.get("host_ip", ""))
+        published = interpolate(entry.get("published", ""))
+        return host, None if published is None else str(published), str(entry.get("target"))
+    text = interpolate(entry)
+    if text is None:
+        return None, None, None
+    text = text.split("/", 1)[0]  # 3000/tcp
+    host = ""
+    if text.startswith("["):  # [::1]:3000:3000
+        host, _, text = text[1:].partition("]:")
+    parts = text.split(":")
+    if len(parts) == 3:
+        host, parts = parts[0], parts[1:]
+    published, target = (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0])
+    return host, published, target
+
+
+def check_compose_gateway_auth(where, svc, env, code, report):
+    """The token key comes from the shell, required (compose stops without it), never a default
+    written here; the development sign-in is off unless asked for."""
+    raw = compose_raw_env(svc).get(TOKEN_KEY)
+    if raw is not None or TOKEN_KEY in env:
+        report.check(
+            raw is not None and re.fullmatch(rf"\$\{{{TOKEN_KEY}:?\?[^}}]*\}}", raw.strip()) is not None,
+            f"{where}: {TOKEN_KEY}: {raw} must be required from the shell, ${{{TOKEN_KEY}:?set it ...}}, "
+            f"so compose stops without it: a default or a value here signs anyone an admin token",
+        )
+    login = effective("gateway", DEV_LOGIN, env, code)
+    report.check(
+        not dev_login_on(login),
+        f"{where}: {DEV_LOGIN} defaults to {login}: the development sign-in must be off unless asked "
+        f"for (${{{DEV_LOGIN}:-false}})",
+    )
 
 
 def check_compose(root, compose, code, image_uid, report):
@@ -901,6 +1022,13 @@ def check_compose(root, compose, code, image_uid, report):
         published = svc.get("ports", [])
         if name != "gateway":
             report.check(not published, f"compose: {name} publishes ports; only the gateway may")
+        for entry in published:
+            host = compose_port(entry)[0]
+            report.check(
+                host is not None and (host in LOOPBACK_HOSTS or host.startswith("127.")),
+                f"compose: {name} publishes {entry} on every interface by default: anyone who reaches "
+                f"the machine reaches it; bind loopback unless asked, \"${{MESH_BIND_ADDR:-127.0.0.1}}:<port>:<port>\"",
+            )
 
     kafka = services.get("kafka", {})
     kenv = compose_env(kafka)
@@ -960,9 +1088,10 @@ def check_compose(root, compose, code, image_uid, report):
         )
         if binary == "gateway":
             report.check(
-                any(str(p).split(":")[-2:] == [str(port), str(port)] for p in svc.get("ports", [])),
+                any(compose_port(p)[1:] == (str(port), str(port)) for p in svc.get("ports", [])),
                 f"{where}: must publish {port}:{port}",
             )
+            check_compose_gateway_auth(where, svc, env, code, report)
         for name, value in env.items():
             backend = url_var_binary(name)
             if backend is None or value.value is None:
@@ -1033,7 +1162,73 @@ def check_kustomizations(root, report):
             if path.is_dir() or path == kfile or any(n in path.parents for n in nested):
                 continue
             rel = path.relative_to(folder).as_posix()
+            if rel.endswith(".example") and rel.removesuffix(".example") in used:
+                continue  # the committed shape of a git-ignored file the kustomization reads
             report.check(rel in used, f"deploy: {folder.relative_to(root)}/kustomization.yaml does not use {rel}")
+
+
+def git_ignored(root, rel):
+    """Whether the repository's .gitignore names the path (or a folder above it). Enough of
+    gitignore's rules for the patterns we write: anchored (with a /) or by name, * and **."""
+    path = root / ".gitignore"
+    patterns = [
+        line.strip() for line in (path.read_text().splitlines() if path.exists() else [])
+        if line.strip() and not line.lstrip().startswith(("#", "!"))
+    ]
+    parts = rel.split("/")
+    candidates = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    for pattern in patterns:
+        bare = pattern.rstrip("/")
+        for candidate in candidates:
+            if "/" in bare:
+                if fnmatch.fnmatchcase(candidate, bare.lstrip("/").replace("**/", "*")):
+                    return True
+            elif fnmatch.fnmatchcase(candidate.rsplit("/", 1)[-1], bare):
+                return True
+    return False
+
+
+def git_tracked(root, rel):
+    """Whether git tracks the path (False outside a git work tree, or without git)."""
+    if shutil.which("git") is None:
+        return False
+    result = subprocess.run(
+        ["git", "-C", str(root), "ls-files", "--error-unmatch", "--", rel],
+        capture_output=True, text=True, check=False,
+    )
+    return result.returncode == 0
+
+
+def check_secret_sources(root, report):
+    """The token key is never written in a kustomization; a Secret generated from a file reads
+    one git ignores and never tracks, whose shape a committed <file>.example shows."""
+    for kfile in sorted((root / "deploy").rglob("kustomization.yaml")):
+        folder = kfile.parent
+        where = f"deploy: {folder.relative_to(root).as_posix()}/kustomization.yaml"
+        k = yaml.safe_load(kfile.read_text())
+        for generator in k.get("secretGenerator", []):
+            name = generator.get("name")
+            for literal in generator.get("literals", []):
+                report.check(
+                    not str(literal).startswith(f"{TOKEN_KEY}="),
+                    f"{where}: Secret {name} writes {TOKEN_KEY} as a literal: whoever reads the repository "
+                    f"signs an admin token (read it from a git-ignored env file)",
+                )
+            files = list(generator.get("envs", [])) + [f.rpartition("=")[2] for f in generator.get("files", [])]
+            for file in files:
+                rel = (folder / file).relative_to(root).as_posix()
+                report.check(
+                    git_ignored(root, rel),
+                    f"{where}: Secret {name} reads {file}, which .gitignore does not name (it would be committed)",
+                )
+                report.check(
+                    not git_tracked(root, rel),
+                    f"{where}: Secret {name} reads {file}, which git tracks: its values are in the repository",
+                )
+                report.check(
+                    (folder / f"{file}.example").is_file(),
+                    f"{where}: Secret {name} reads {file}, with no {file}.example beside it to show its shape",
+                )
 
 
 # === Entry ===
@@ -1058,6 +1253,7 @@ def run(root, rendered, code=None, compose=None):
     code = code or read_code(root)
     report = Report()
     check_kustomizations(root, report)
+    check_secret_sources(root, report)
     uid = check_dockerfile(root, report)
     if compose is None:
         compose = yaml.safe_load((root / "docker-compose.yml").read_text())

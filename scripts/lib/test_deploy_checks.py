@@ -4,7 +4,8 @@ the real files pass.
 
 Run by scripts/validate-deploy (MESH_RENDERED_DIR holds dev.yaml and prod.yaml):
     python -m unittest discover -s scripts/lib -p 'test_*.py'
-Without MESH_RENDERED_DIR the overlays are rendered with $MESH_KUBECTL (or kubectl on PATH).
+Without MESH_RENDERED_DIR the overlays are rendered with $MESH_KUBECTL (or kubectl on PATH),
+from a copy of deploy/ whose git-ignored files come from their .example, as validate-deploy does.
 MESH_SHOW_CAUGHT=1 prints the message each test expected and got.
 """
 
@@ -29,18 +30,24 @@ def render():
     """{overlay: [docs]}, from MESH_RENDERED_DIR or by running kubectl kustomize."""
     rendered_dir = os.environ.get("MESH_RENDERED_DIR")
     result = {}
-    for overlay in OVERLAYS:
-        if rendered_dir:
-            text = (pathlib.Path(rendered_dir) / f"{overlay}.yaml").read_text()
-        else:
-            kubectl = os.environ.get("MESH_KUBECTL") or shutil.which("kubectl")
-            if kubectl is None:
-                raise RuntimeError("set MESH_RENDERED_DIR or MESH_KUBECTL (scripts/validate-deploy does)")
-            text = subprocess.run(
-                [kubectl, "kustomize", str(ROOT / "deploy/overlays" / overlay)],
-                check=True, capture_output=True, text=True,
-            ).stdout
-        result[overlay] = [doc for doc in yaml.safe_load_all(text) if doc]
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = pathlib.Path(tmp) / "deploy"
+        if not rendered_dir:
+            shutil.copytree(ROOT / "deploy", tree)
+            for example in tree.rglob("*.example"):
+                shutil.copy(example, example.with_suffix(""))
+        for overlay in OVERLAYS:
+            if rendered_dir:
+                text = (pathlib.Path(rendered_dir) / f"{overlay}.yaml").read_text()
+            else:
+                kubectl = os.environ.get("MESH_KUBECTL") or shutil.which("kubectl")
+                if kubectl is None:
+                    raise RuntimeError("set MESH_RENDERED_DIR or MESH_KUBECTL (scripts/validate-deploy does)")
+                text = subprocess.run(
+                    [kubectl, "kustomize", str(tree / "overlays" / overlay)],
+                    check=True, capture_output=True, text=True,
+                ).stdout
+            result[overlay] = [doc for doc in yaml.safe_load_all(text) if doc]
     return result
 
 
@@ -88,6 +95,11 @@ class DeployChecksTest(unittest.TestCase):
                     print(f"\n  {self._testMethodName}: {error}", end="")
                 return
         self.fail(f"no failure mentions {fragments}; failures were:\n  " + "\n  ".join(errors))
+
+    def assertNotCaught(self, errors, *fragments):
+        """No failure contains every fragment (the variant is accepted)."""
+        caught = [error for error in errors if all(fragment in error for fragment in fragments)]
+        self.assertEqual(caught, [])
 
     # === the real files ===
 
@@ -256,6 +268,79 @@ class DeployChecksTest(unittest.TestCase):
 
         self.assertCaught(self.errors(leak), "prod: renders Secret menu-service-db")
 
+    def test_no_overlay_turns_the_dev_sign_in_on(self):
+        def sign_in(overlay):
+            def mutate(rendered):
+                find(rendered[overlay], "ConfigMap", "gateway-config")["data"]["GATEWAY_DEV_LOGIN"] = "true"
+            return mutate
+
+        for overlay in OVERLAYS:
+            self.assertCaught(
+                self.errors(sign_in(overlay)),
+                f"{overlay}: Deployment gateway: GATEWAY_DEV_LOGIN=true turns the development sign-in on",
+            )
+
+    def test_prod_checks_the_token_claims_and_says_no_dev_sign_in(self):
+        def drop(*names):
+            def mutate(rendered):
+                data = find(rendered["prod"], "ConfigMap", "gateway-config")["data"]
+                for name in names:
+                    del data[name]
+            return mutate
+
+        for name in ("GATEWAY_JWT_ISSUER", "GATEWAY_JWT_AUDIENCE", "GATEWAY_JWT_MAX_LIFETIME_SECS"):
+            self.assertCaught(self.errors(drop(name)), "prod: Deployment gateway: needs " + name)
+        self.assertCaught(
+            self.errors(drop("GATEWAY_DEV_LOGIN")),
+            "prod: Deployment gateway: must set GATEWAY_DEV_LOGIN=false explicitly",
+        )
+
+        def forever(rendered):
+            find(rendered["prod"], "ConfigMap", "gateway-config")["data"]["GATEWAY_JWT_MAX_LIFETIME_SECS"] = "0"
+
+        self.assertCaught(self.errors(forever), "GATEWAY_JWT_MAX_LIFETIME_SECS=0 must be a positive number of seconds")
+
+    def test_the_repository_holds_no_usable_token_key(self):
+        def known_key(rendered):
+            secret = find(rendered["dev"], "Secret", "gateway-auth")
+            secret["data"] = {}
+            secret["stringData"] = {"GATEWAY_JWT_SECRET": "dev-only-jwt-secret-not-for-shared-clusters"}
+
+        self.assertCaught(
+            self.errors(known_key), "dev: Secret gateway-auth key GATEWAY_JWT_SECRET holds a usable key (43 bytes)",
+        )
+
+    def test_the_token_key_comes_from_a_git_ignored_file(self):
+        def broken_root(edit):
+            with tempfile.TemporaryDirectory() as tmp:
+                shutil.copytree(ROOT / "deploy", pathlib.Path(tmp) / "deploy")
+                shutil.copy(ROOT / "Dockerfile", tmp)
+                shutil.copy(ROOT / ".gitignore", tmp)
+                edit(pathlib.Path(tmp))
+                return self.errors(root=pathlib.Path(tmp))
+
+        where = "deploy: deploy/overlays/dev/kustomization.yaml: Secret gateway-auth"
+
+        def not_ignored(tmp):
+            gitignore = tmp / ".gitignore"
+            gitignore.write_text(gitignore.read_text().replace("/deploy/overlays/dev/gateway-auth.env\n", ""))
+
+        self.assertCaught(broken_root(not_ignored), where, "reads gateway-auth.env, which .gitignore does not name")
+
+        def no_example(tmp):
+            (tmp / "deploy/overlays/dev/gateway-auth.env.example").unlink()
+
+        self.assertCaught(broken_root(no_example), where, "no gateway-auth.env.example beside it")
+
+        def literal(tmp):
+            kfile = tmp / "deploy/overlays/dev/kustomization.yaml"
+            kfile.write_text(kfile.read_text().replace(
+                "    envs: [gateway-auth.env]\n",
+                "    literals:\n      - GATEWAY_JWT_SECRET=dev-only-jwt-secret-not-for-shared-clusters\n",
+            ))
+
+        self.assertCaught(broken_root(literal), where, "writes GATEWAY_JWT_SECRET as a literal")
+
     def test_network_policies_allow_exactly_what_the_settings_use(self):
         def no_menu_for_orders(rendered):
             rendered["dev"].remove(find(rendered["dev"], "NetworkPolicy", "menu-from-order-service"))
@@ -328,6 +413,50 @@ class DeployChecksTest(unittest.TestCase):
         errors = self.errors(compose=publish)
         self.assertCaught(errors, "compose: menu-service publishes ports")
         self.assertCaught(errors, "waits for postgres to be healthy, but postgres has no healthcheck")
+
+    def test_compose_publishes_on_loopback_unless_asked(self):
+        def every_interface(entry):
+            def mutate(compose):
+                compose["services"]["gateway"]["ports"] = [entry]
+            return mutate
+
+        for entry in ("3000:3000", "${MESH_BIND_ADDR}:3000:3000", "${MESH_BIND_ADDR:-0.0.0.0}:3000:3000",
+                      {"target": 3000, "published": 3000}):
+            self.assertCaught(
+                self.errors(compose=every_interface(entry)),
+                "compose: gateway publishes", "on every interface by default",
+            )
+        self.assertNotCaught(self.errors(compose=every_interface("[::1]:3000:3000")), "compose: gateway publishes")
+
+        def publish_postgres(compose):
+            compose["services"]["postgres"]["ports"] = ["5432:5432"]
+
+        self.assertCaught(self.errors(compose=publish_postgres), "compose: postgres publishes 5432:5432 on every interface")
+
+    def test_compose_requires_the_token_key_from_the_shell(self):
+        def key(value):
+            def mutate(compose):
+                compose["services"]["gateway"]["environment"]["GATEWAY_JWT_SECRET"] = value
+            return mutate
+
+        for value in ("${GATEWAY_JWT_SECRET:-dev-only-jwt-secret-not-for-shared-clusters}",
+                      "dev-only-jwt-secret-not-for-shared-clusters", "${GATEWAY_JWT_SECRET}"):
+            self.assertCaught(
+                self.errors(compose=key(value)),
+                "compose: gateway: GATEWAY_JWT_SECRET", "must be required from the shell",
+            )
+        self.assertNotCaught(self.errors(compose=key("${GATEWAY_JWT_SECRET?set it}")), "compose: gateway")
+
+    def test_compose_leaves_the_dev_sign_in_off_unless_asked(self):
+        def login(value):
+            def mutate(compose):
+                compose["services"]["gateway"]["environment"]["GATEWAY_DEV_LOGIN"] = value
+            return mutate
+
+        for value in ("true", "${GATEWAY_DEV_LOGIN:-true}"):
+            self.assertCaught(
+                self.errors(compose=login(value)), "compose: gateway: GATEWAY_DEV_LOGIN defaults to true",
+            )
 
     def test_compose_roles_come_from_the_init_script(self):
         def forget_role(compose):
