@@ -3,16 +3,15 @@
 //! token). What a caller may do is [`policy`]'s alone.
 //!
 //! A token that does not verify is a 401 whatever the route, so a client learns at once that its
-//! token is bad rather than quietly being treated as anonymous.
+//! token is bad rather than quietly being treated as anonymous. The edge ([`crate::edge::admit`])
+//! asks [`Auth::caller`] once per request.
 
 use std::time::Duration;
 
 use axum::{
     Json,
-    extract::{FromRequestParts, Request, State},
+    extract::{FromRequestParts, State},
     http::{HeaderMap, header, request::Parts},
-    middleware::Next,
-    response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
 
@@ -61,7 +60,8 @@ impl Auth {
         match self.verifier.verify(token).await {
             Ok(principal) => Ok(Caller(Some(principal))),
             Err(err) => {
-                tracing::info!(error = %err, "bearer token refused");
+                // Debug only: each bad token is a line an attacker could write into our logs.
+                tracing::debug!(error = %err, "bearer token refused");
                 Err(invalid_token(
                     "the bearer token is invalid or expired; get a new one",
                 ))
@@ -79,20 +79,6 @@ pub fn bearer(value: &str) -> Option<&str> {
 
 fn invalid_token(message: &str) -> ApiError {
     ApiError::new(ErrorCode::Unauthenticated, message)
-}
-
-/// Middleware: verifies the request's token and records its [`Caller`].
-pub async fn authenticate(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
-    match auth.caller(request.headers()).await {
-        Ok(caller) => {
-            if let Some(principal) = caller.principal() {
-                tracing::Span::current().record("subject", principal.subject.as_str());
-            }
-            request.extensions_mut().insert(caller);
-            next.run(request).await
-        }
-        Err(err) => err.into_response(),
-    }
 }
 
 /// A caller that sent a valid token; anonymous requests are refused with 401 before their body
@@ -268,15 +254,21 @@ pub async fn billing_order_for(
 }
 
 /// The billing user id a request acts for: the caller's own (its token subject, a positive
-/// integer), or, for an admin, the one named.
+/// integer written the one way: `3`, never `03` or `+3`), or, for an admin, the one named.
 pub fn billing_user_for(caller: &Caller, named: Option<i64>) -> Result<i64, ApiError> {
     let grant = caller.authorize(Action::ActForBillingUser { user: named })?;
-    grant.subject().parse::<i64>().map_err(|_| {
+    billing_user_id(grant.subject()).ok_or_else(|| {
         ApiError::new(
             ErrorCode::Forbidden,
             "billing needs a token whose subject is the numeric billing user id",
         )
     })
+}
+
+/// The billing user a subject names, when it is the canonical decimal of a positive id.
+fn billing_user_id(subject: &str) -> Option<i64> {
+    let id = subject.parse::<i64>().ok().filter(|id| *id > 0)?;
+    (id.to_string() == subject).then_some(id)
 }
 
 /// The policy as a GraphQL field guard, for fields whose decision needs no data:
@@ -295,7 +287,15 @@ impl async_graphql::Guard for Allowed {
 
 #[cfg(test)]
 mod tests {
-    use super::bearer;
+    use super::{bearer, billing_user_id};
+
+    #[test]
+    fn a_billing_subject_is_one_number_written_one_way() {
+        assert_eq!(billing_user_id("3"), Some(3));
+        for other in ["03", "+3", " 3", "3 ", "0", "-3", "3.0", "x"] {
+            assert_eq!(billing_user_id(other), None, "{other:?}");
+        }
+    }
 
     #[test]
     fn reads_the_bearer_scheme_in_any_case() {

@@ -2,10 +2,11 @@
 //! writes it to `billing-requests` with acks=all and answers only once the broker acknowledged
 //! it; if the broker cannot be reached the answer is 503 and nothing was queued.
 //!
-//! Retries are safe: an `Idempotency-Key` maps to a request id derived from the key (UUIDv5), so
-//! every gateway instance, before or after a restart, gives a retry the same id, and
-//! billing-service stores one order per id. Within one instance a retry is not even published
-//! again.
+//! Retries are safe: an `Idempotency-Key` maps to a request id derived from the billing user and
+//! the key (UUIDv5), so every gateway instance, before or after a restart, gives a retry the same
+//! id, and billing-service stores one order per id; the same key from another user is another
+//! id, so users never collide. Within one instance a retry is not even published again, and one
+//! with a different body is refused (409).
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
@@ -30,8 +31,8 @@ use crate::{
 /// idempotency keys remembered. Old entries are forgotten first.
 const REMEMBERED: usize = 100_000;
 
-/// Derives request ids from idempotency keys. Any fixed UUID works; changing it would give
-/// retries across an upgrade new ids.
+/// Derives request ids from idempotency keys. Any fixed UUID works; changing it (or the name it
+/// hashes, see [`scoped_key`]) would give retries across an upgrade new ids.
 const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x6d65_7368_6269_6c6c_696e_6700_0000_0001);
 
 /// A valid billing request, amounts in cents.
@@ -90,6 +91,26 @@ impl Memory {
     }
 }
 
+/// The longest `Idempotency-Key` accepted, in characters.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
+
+/// The key as remembered and hashed: scoped to the billing user, so an equal key from another
+/// user names another request. Refused (400) when blank, longer than
+/// [`MAX_IDEMPOTENCY_KEY_CHARS`] or holding control characters, on every path (REST header,
+/// GraphQL argument).
+fn scoped_key(user_id: i64, key: &str) -> Result<String, ApiError> {
+    let ok = !key.trim().is_empty()
+        && key.chars().count() <= MAX_IDEMPOTENCY_KEY_CHARS
+        && !key.chars().any(char::is_control);
+    if !ok {
+        return Err(ApiError::invalid(
+            "Idempotency-Key",
+            "must be 1 to 200 printable characters",
+        ));
+    }
+    Ok(format!("{user_id}/{key}"))
+}
+
 impl BillingQueue {
     pub fn new(kafka: KafkaConfig) -> Result<Self, rdkafka::error::KafkaError> {
         Ok(Self {
@@ -108,6 +129,10 @@ impl BillingQueue {
         request: BillingRequest,
         idempotency_key: Option<&str>,
     ) -> Result<Receipt, ApiError> {
+        let idempotency_key = idempotency_key
+            .map(|key| scoped_key(request.user_id, key))
+            .transpose()?;
+        let idempotency_key = idempotency_key.as_deref();
         let request_id = match idempotency_key {
             Some(key) => {
                 if let Some((id, first)) = self.memory().keys.get(key).copied() {
@@ -346,6 +371,17 @@ mod tests {
 
     fn parse(body: serde_json::Value) -> Result<BillingRequest, ApiError> {
         BillingBody::from_json(body)?.parse()
+    }
+
+    #[test]
+    fn idempotency_keys_are_scoped_to_the_user_and_bounded() {
+        let three = scoped_key(3, "k-1").expect("a good key");
+        assert_ne!(three, scoped_key(4, "k-1").expect("a good key"));
+        assert_eq!(three, scoped_key(3, "k-1").expect("a good key"));
+        let long = "k".repeat(MAX_IDEMPOTENCY_KEY_CHARS + 1);
+        for bad in ["", "  ", "a\u{0}b", long.as_str()] {
+            assert!(scoped_key(3, bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

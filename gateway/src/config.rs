@@ -79,6 +79,8 @@ pub struct Config {
     pub graphql: crate::graphql::GraphqlConfig,
     pub auth: AuthConfig,
     pub rate_limit: RateLimitConfig,
+    /// What every connection and request may take (see [`crate::edge`]).
+    pub edge: EdgeConfig,
     /// `GATEWAY_CORS_ORIGINS`: comma-separated origins a browser page elsewhere may call the
     /// API from (`https://app.example.com`). Empty (the default): no cross-origin access; the
     /// gateway's own pages need none.
@@ -94,6 +96,43 @@ pub struct AuthConfig {
     /// `GATEWAY_DEV_LOGIN` (default false): `POST /auth/dev-token` hands out a token for any
     /// role, for the web page's development sign-in. Never on in production.
     pub dev_login: bool,
+    pub claims: ClaimRules,
+}
+
+/// What a token's registered claims must say, beyond a good signature, `exp` and `sub`.
+#[derive(Clone, Debug, Default)]
+pub struct ClaimRules {
+    /// `GATEWAY_JWT_ISSUER`: the `iss` every token must carry (unset: not checked).
+    pub issuer: Option<String>,
+    /// `GATEWAY_JWT_AUDIENCE`: a value the token's `aud` must hold (unset: not checked).
+    pub audience: Option<String>,
+    /// `GATEWAY_JWT_MAX_LIFETIME_SECS`: the longest `exp - iat` accepted; a token must then
+    /// carry `iat` (0, the default: not checked). Bounds what a leaked token is worth.
+    pub max_lifetime: Option<Duration>,
+    /// `GATEWAY_JWT_LEEWAY_SECS` (default 30): clock skew tolerated on `exp` and `nbf`; a
+    /// WebSocket or event stream is closed this long after its token's `exp`.
+    pub leeway: Duration,
+}
+
+impl ClaimRules {
+    fn from_env() -> Result<Self, ConfigError> {
+        let set = |value: String| Some(value).filter(|value| !value.is_empty());
+        let lifetime: u64 = parse_or("GATEWAY_JWT_MAX_LIFETIME_SECS", 0)?;
+        Ok(Self {
+            issuer: set(var_or("GATEWAY_JWT_ISSUER", "")),
+            audience: set(var_or("GATEWAY_JWT_AUDIENCE", "")),
+            max_lifetime: (lifetime > 0).then(|| Duration::from_secs(lifetime)),
+            leeway: Duration::from_secs(parse_or("GATEWAY_JWT_LEEWAY_SECS", 30)?),
+        })
+    }
+
+    /// No iss/aud/lifetime checks, 30 s of leeway: what tests and embedders start from.
+    pub fn lenient() -> Self {
+        Self {
+            leeway: Duration::from_secs(30),
+            ..Self::default()
+        }
+    }
 }
 
 /// Where the keys that sign tokens come from.
@@ -124,7 +163,9 @@ impl AuthConfig {
         let secret = var_or("GATEWAY_JWT_SECRET", "");
         let jwks = var_or("GATEWAY_JWKS_URL", "");
         let keys = match (secret.is_empty(), jwks.is_empty()) {
-            (_, false) if !jwks.starts_with("https://") && !jwks.starts_with("http://") => {
+            // Keys fetched over plain HTTP could be swapped on the way: anyone on the path
+            // would mint tokens.
+            (_, false) if !jwks.starts_with("https://") => {
                 return Err(ConfigError {
                     name: "GATEWAY_JWKS_URL".to_owned(),
                     value: jwks,
@@ -162,30 +203,122 @@ impl AuthConfig {
         Ok(Self {
             keys,
             dev_login: parse_or("GATEWAY_DEV_LOGIN", false)?,
+            claims: ClaimRules::from_env()?,
         })
     }
 }
 
 /// Requests per client (token subject, else IP address).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct RateLimitConfig {
     /// `GATEWAY_RATE_LIMIT_PER_SECOND` (default 50): the sustained rate; 0 turns limiting off
     /// (benchmarks).
     pub per_second: u32,
     /// `GATEWAY_RATE_LIMIT_BURST` (default 100): how many requests may come at once.
     pub burst: u32,
+    /// `GATEWAY_RATE_LIMIT_MAX_CLIENTS` (default 100000): clients tracked at once. Past that,
+    /// new clients share one budget until quiet ones are forgotten, so a flood of addresses
+    /// cannot grow the limiter's memory.
+    pub max_clients: usize,
+    /// `GATEWAY_TRUSTED_PROXIES`: comma-separated addresses of the proxies in front of the
+    /// gateway (a load balancer, an ingress). Only a request from one of them has its client
+    /// taken from `X-Forwarded-For`; from anyone else the header is ignored, so it cannot be
+    /// used to pose as many clients. Empty (the default): the peer address counts.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl RateLimitConfig {
     pub const OFF: Self = Self {
         per_second: 0,
         burst: 0,
+        max_clients: 100_000,
+        trusted_proxies: Vec::new(),
     };
 
     pub fn from_env() -> Result<Self, ConfigError> {
+        let proxies = var_or("GATEWAY_TRUSTED_PROXIES", "");
+        let trusted_proxies = proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|proxy| !proxy.is_empty())
+            .map(|proxy| {
+                proxy.parse().map_err(|_| ConfigError {
+                    name: "GATEWAY_TRUSTED_PROXIES".to_owned(),
+                    value: proxies.clone(),
+                    reason: format!("{proxy:?} is not an IP address"),
+                })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             per_second: parse_or("GATEWAY_RATE_LIMIT_PER_SECOND", 50)?,
             burst: parse_or("GATEWAY_RATE_LIMIT_BURST", 100)?,
+            max_clients: parse_or("GATEWAY_RATE_LIMIT_MAX_CLIENTS", 100_000)?,
+            trusted_proxies,
+        })
+    }
+}
+
+/// What one connection, request or socket may take.
+#[derive(Clone, Copy, Debug)]
+pub struct EdgeConfig {
+    /// `GATEWAY_BODY_LIMIT_BYTES` (default 65536): the largest request body on any route,
+    /// GraphQL included; a larger one is a 413 before it is read.
+    pub body_limit: usize,
+    /// `GATEWAY_HEADER_READ_TIMEOUT_MS` (default 10000): a client must send a request's
+    /// headers within this, or its connection is closed (slowloris).
+    pub header_read_timeout: Duration,
+    /// `GATEWAY_REQUEST_TIMEOUT_MS` (default 30000): the longest a request may take to read
+    /// its body and get its answer started (event streams and sockets then live on).
+    pub request_timeout: Duration,
+    /// `GATEWAY_MAX_CONNECTIONS` (default 10000): open connections at once; more are closed
+    /// as they arrive.
+    pub max_connections: usize,
+    /// `GATEWAY_WS_MAX_SOCKETS_PER_CLIENT` (default 16): WebSockets and event streams one
+    /// client (token subject, else address) may hold open at once.
+    pub max_sockets_per_client: usize,
+    /// `GATEWAY_WS_MAX_SUBSCRIPTIONS` (default 32): operations running at once on one
+    /// WebSocket.
+    pub max_subscriptions_per_socket: usize,
+}
+
+impl Default for EdgeConfig {
+    fn default() -> Self {
+        Self {
+            body_limit: 64 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+            max_sockets_per_client: 16,
+            max_subscriptions_per_socket: 32,
+        }
+    }
+}
+
+impl EdgeConfig {
+    /// Each setting from its variable, [`EdgeConfig::default`]'s value when unset.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let ms = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        let millis = |ms: u64| Duration::from_millis(ms.max(1));
+        Ok(Self {
+            body_limit: parse_or("GATEWAY_BODY_LIMIT_BYTES", d.body_limit)?,
+            header_read_timeout: millis(parse_or(
+                "GATEWAY_HEADER_READ_TIMEOUT_MS",
+                ms(d.header_read_timeout),
+            )?),
+            request_timeout: millis(parse_or(
+                "GATEWAY_REQUEST_TIMEOUT_MS",
+                ms(d.request_timeout),
+            )?),
+            max_connections: parse_or("GATEWAY_MAX_CONNECTIONS", d.max_connections)?.max(1),
+            max_sockets_per_client: parse_or(
+                "GATEWAY_WS_MAX_SOCKETS_PER_CLIENT",
+                d.max_sockets_per_client,
+            )?,
+            max_subscriptions_per_socket: parse_or(
+                "GATEWAY_WS_MAX_SUBSCRIPTIONS",
+                d.max_subscriptions_per_socket,
+            )?,
         })
     }
 }
@@ -236,8 +369,10 @@ impl Config {
             auth: AuthConfig {
                 keys,
                 dev_login: false,
+                claims: ClaimRules::lenient(),
             },
             rate_limit: RateLimitConfig::OFF,
+            edge: EdgeConfig::default(),
             cors_origins: Vec::new(),
             tls: None,
         }
@@ -258,6 +393,7 @@ impl Config {
             },
             auth: AuthConfig::from_env()?,
             rate_limit: RateLimitConfig::from_env()?,
+            edge: EdgeConfig::from_env()?,
             cors_origins: var_or("GATEWAY_CORS_ORIGINS", "")
                 .split(',')
                 .map(str::trim)

@@ -15,7 +15,7 @@ use axum::{
 use std::sync::Arc;
 
 use crate::{
-    auth::Caller, backends::Backends, billing_queue::BillingQueue, feed::OrderFeed,
+    auth::Caller, backends::Backends, billing_queue::BillingQueue, edge::Client, feed::OrderFeed,
     request_id::RequestId, startup::AppState,
 };
 
@@ -68,6 +68,10 @@ pub fn schema(
     billing: Arc<BillingQueue>,
     config: GraphqlConfig,
 ) -> MeshSchema {
+    let limits = limits::QueryLimits {
+        introspection: config.introspection,
+        lists: Default::default(),
+    };
     let builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(billing)
         .data(backends.metrics().clone())
@@ -76,14 +80,15 @@ pub fn schema(
         .enable_federation()
         // Remembered documents and persisted queries first: the limits then see the document.
         .extension(documents::Documents::default())
-        .extension(limits::QueryLimits {
-            introspection: config.introspection,
-        });
-    if config.introspection {
+        .extension(limits.clone());
+    let schema = if config.introspection {
         builder.finish()
     } else {
         builder.disable_introspection().finish()
-    }
+    };
+    // The limits count list fields by the schema's own types, known only now.
+    let _ = limits.lists.set(limits::list_fields(&schema.sdl()));
+    schema
 }
 
 /// `POST /graphql`. Each request gets its own id and its own batch loaders, so the menu items,
@@ -96,14 +101,27 @@ pub async fn handler(
     State(state): State<AppState>,
     rid: RequestId,
     caller: Caller,
+    client: Client,
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> Response {
     let loader = Loaders::new(&state.backends, &rid);
-    let request = request.into_inner().data(rid).data(loader).data(caller);
     if wants_event_stream(&headers) {
-        return sse::respond(state.schema.clone(), request, state.graphql.keepalive);
+        let held = match state.sockets.hold(&client) {
+            Ok(held) => held,
+            Err(refused) => return refused.into_response(),
+        };
+        let expires = ws::expiry(&caller, state.auth.verifier.leeway());
+        let request = request.into_inner().data(rid).data(loader).data(caller);
+        return sse::respond(
+            state.schema.clone(),
+            request,
+            state.graphql.keepalive,
+            held,
+            expires,
+        );
     }
+    let request = request.into_inner().data(rid).data(loader).data(caller);
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }
 

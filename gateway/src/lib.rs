@@ -7,6 +7,7 @@ pub mod auth;
 pub mod backends;
 pub mod billing_queue;
 pub mod config;
+pub mod edge;
 pub mod error;
 pub mod feed;
 pub mod graphiql;

@@ -35,7 +35,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(billing::routes())
 }
 
-/// A JSON body; anything else is a 400 (bad JSON), 413 (too big) or 415 (not JSON).
+/// A JSON body; anything else is a 400 (bad JSON, or a string the edge's text rule refuses),
+/// 413 (too big) or 415 (not JSON).
 pub struct Json<T>(pub T);
 
 impl<S, T> FromRequest<S> for Json<T>
@@ -46,11 +47,20 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(&rejection)),
-        }
+        let value = match axum::Json::<serde_json::Value>::from_request(request, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(rejection) => return Err(json_rejection(&rejection)),
+        };
+        Ok(Self(parse_body(value)?))
     }
+}
+
+/// A body's JSON as `T`, once every string in it passed the edge's text rule.
+fn parse_body<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    crate::edge::text::check_json(&value)
+        .map_err(|err| ApiError::invalid(&err.field, &err.reason))?;
+    serde_json::from_value(value)
+        .map_err(|err| ApiError::new(ErrorCode::InvalidArgument, format!("invalid body: {err}")))
 }
 
 fn json_rejection(rejection: &JsonRejection) -> ApiError {
@@ -79,7 +89,7 @@ fn bytes_rejection(rejection: &BytesRejection) -> ApiError {
     if rejection.status().as_u16() == 413 {
         ApiError::new(
             ErrorCode::PayloadTooLarge,
-            format!("body is larger than {} bytes", crate::startup::BODY_LIMIT),
+            "the request body is larger than the gateway accepts",
         )
     } else {
         ApiError::new(
@@ -107,11 +117,10 @@ where
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(None));
         }
-        serde_json::from_slice(&body)
-            .map(|value| Self(Some(value)))
-            .map_err(|err| {
-                ApiError::new(ErrorCode::InvalidArgument, format!("invalid body: {err}"))
-            })
+        let value: serde_json::Value = serde_json::from_slice(&body).map_err(|err| {
+            ApiError::new(ErrorCode::InvalidArgument, format!("invalid body: {err}"))
+        })?;
+        parse_body(value).map(|value| Self(Some(value)))
     }
 }
 

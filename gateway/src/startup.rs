@@ -2,7 +2,6 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use axum::serve::ListenerExt;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, Request},
@@ -11,15 +10,12 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use axum_server::{
-    accept::NoDelayAcceptor,
-    tls_rustls::{RustlsAcceptor, RustlsConfig},
-};
 use mesh_kit::{
     startup::{self, StartupError},
     telemetry::REQUEST_ID_HEADER,
 };
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     cors::{AllowOrigin, CorsLayer},
@@ -35,17 +31,15 @@ use crate::{
     auth::{self, Auth, Verifier},
     backends::Backends,
     billing_queue::BillingQueue,
-    config::{Config, TlsFiles, TokenKeys},
+    config::{Config, EdgeConfig, TlsFiles, TokenKeys},
+    edge::{self, Admission, sockets::Sockets},
     error::{ApiError, ErrorCode},
     feed::OrderFeed,
     graphiql, graphql, health, metrics,
-    rate_limit::{self, RateLimits},
+    rate_limit::RateLimits,
     request_id::MakeRequestId,
     rest, web_app,
 };
-
-/// The largest request body the gateway reads. Every body it takes is a small JSON document.
-pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// What every handler can reach (each part also on its own, as `State<Auth>` say).
 #[derive(Clone, axum::extract::FromRef)]
@@ -56,6 +50,11 @@ pub struct AppState {
     pub feed: OrderFeed,
     pub graphql: graphql::GraphqlConfig,
     pub auth: Auth,
+    /// Operations per client, for the transports that carry more than one per request.
+    pub limits: RateLimits,
+    /// Open WebSockets and event streams per client.
+    pub sockets: Sockets,
+    pub edge: EdgeConfig,
 }
 
 /// A gateway that is bound, ready to serve.
@@ -65,7 +64,8 @@ pub struct Application {
     router: Router,
     feed: OrderFeed,
     kafka: mesh_kit::kafka::KafkaConfig,
-    tls: Option<RustlsConfig>,
+    tls: Option<TlsAcceptor>,
+    edge: EdgeConfig,
 }
 
 impl Application {
@@ -74,19 +74,21 @@ impl Application {
         let verifier = match &config.auth.keys {
             TokenKeys::Secret(secret) => Verifier::secret(secret),
             TokenKeys::Jwks(url) => Verifier::jwks(url.clone()).map_err(StartupError::Other)?,
-        };
+        }
+        .with_rules(config.auth.claims.clone());
         let auth = Auth {
             verifier,
             dev_login: config.auth.dev_login,
         };
         let tls = match &config.tls {
-            Some(files) => Some(rustls_config(files).await?),
+            Some(files) => Some(tls_acceptor(files)?),
             None => None,
         };
         let backends = Backends::connect(&config.backends, config.backend_timeout)
             .map_err(|err| StartupError::Other(err.to_string()))?;
         let feed = OrderFeed::new(config.graphql.feed_rest);
         let billing = Arc::new(BillingQueue::new(config.kafka.clone())?);
+        let backends_metrics = backends.metrics().clone();
         let state = AppState {
             schema: graphql::schema(
                 backends.clone(),
@@ -99,6 +101,9 @@ impl Application {
             feed: feed.clone(),
             graphql: config.graphql,
             auth,
+            limits: RateLimits::new(&config.rate_limit, backends_metrics.clone()),
+            sockets: Sockets::new(config.edge.max_sockets_per_client),
+            edge: config.edge,
         };
         let router = router(state, &config);
         let listener = startup::bind(config.addr).await?;
@@ -120,6 +125,7 @@ impl Application {
             feed,
             kafka: config.kafka,
             tls,
+            edge: config.edge,
         })
     }
 
@@ -137,71 +143,43 @@ impl Application {
             shutdown.await;
             let _ = stop.send(true);
         });
-        // With the peer's address: clients without a token are rate-limited by it.
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let served = match self.tls {
-            None => axum::serve(nodelay(self.listener), service)
-                .with_graceful_shutdown(stopped.wait())
-                .await
-                .map_err(|err| err.to_string()),
-            Some(tls) => {
-                let handle = axum_server::Handle::new();
-                let stopping = handle.clone();
-                let stop_signal = stopped.clone();
-                tokio::spawn(async move {
-                    stop_signal.wait().await;
-                    stopping.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-                });
-                let acceptor = RustlsAcceptor::new(tls).acceptor(NoDelayAcceptor::new());
-                match self.listener.into_std() {
-                    Ok(listener) => match axum_server::from_tcp(listener) {
-                        Ok(server) => server
-                            .acceptor(acceptor)
-                            .handle(handle)
-                            .serve(service)
-                            .await
-                            .map_err(|err| err.to_string()),
-                        Err(err) => Err(err.to_string()),
-                    },
-                    Err(err) => Err(err.to_string()),
-                }
-            }
-        };
+        edge::serve::serve(
+            self.listener,
+            self.router,
+            self.tls,
+            self.edge,
+            stopped.wait(),
+        )
+        .await;
         trigger.abort();
         let _ = feed.await;
-        served.map_err(|err| StartupError::Other(format!("HTTP server failed: {err}")))
+        Ok(())
     }
-}
-
-/// The connections `listener` accepts, with `TCP_NODELAY` set: without it a small response
-/// waits for the client's delayed ACK (Nagle), ~40 ms for every back-to-back request on a
-/// kept-alive connection.
-pub fn nodelay(
-    listener: TcpListener,
-) -> axum::serve::TapIo<TcpListener, impl FnMut(&mut tokio::net::TcpStream) + Send + 'static> {
-    listener.tap_io(|stream: &mut tokio::net::TcpStream| {
-        if let Err(err) = stream.set_nodelay(true) {
-            tracing::debug!(error = %err, "cannot set TCP_NODELAY");
-        }
-    })
 }
 
 /// The certificate and key, read and checked at start so a bad file fails the start, not the
 /// first client.
-async fn rustls_config(files: &TlsFiles) -> Result<RustlsConfig, StartupError> {
+fn tls_acceptor(files: &TlsFiles) -> Result<TlsAcceptor, StartupError> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
     // One crypto provider for every rustls user in the process (ring; no aws-lc build).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    RustlsConfig::from_pem_file(&files.cert, &files.key)
-        .await
-        .map_err(|err| {
-            StartupError::Other(format!(
-                "GATEWAY_TLS_CERT {} / GATEWAY_TLS_KEY {}: {err}",
-                files.cert.display(),
-                files.key.display()
-            ))
-        })
+    let failed = |err: &dyn std::fmt::Display| {
+        StartupError::Other(format!(
+            "GATEWAY_TLS_CERT {} / GATEWAY_TLS_KEY {}: {err}",
+            files.cert.display(),
+            files.key.display()
+        ))
+    };
+    let chain = CertificateDer::pem_file_iter(&files.cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|err| failed(&err))?;
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|err| failed(&err))?;
+    let mut config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|err| failed(&err))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
 /// Every route, behind the layers every request passes: request id, tracing, panic guard,
@@ -238,8 +216,11 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .split_for_parts();
     rest::openapi::finish(&mut api);
 
-    let auth = state.auth.clone();
-    let limits = RateLimits::new(config.rate_limit, state.backends.metrics().clone());
+    let admission = Admission {
+        auth: state.auth.clone(),
+        limits: state.limits.clone(),
+        trusted_proxies: config.rate_limit.trusted_proxies.clone().into(),
+    };
     let mut routes = Router::new()
         .merge(documented)
         .route("/graphql", get(graphiql::page).post(graphql::handler))
@@ -257,10 +238,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        // Inner to outer: the limit needs the caller, so authentication runs first.
-        .layer(middleware::from_fn_with_state(limits, rate_limit::limit))
-        .layer(middleware::from_fn_with_state(auth, auth::authenticate))
+        .layer(DefaultBodyLimit::max(config.edge.body_limit));
+    let router = edge::layer(router, config.edge, admission)
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             ApiError::internal().into_response()
@@ -354,21 +333,4 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Response {
         format!("{method} is not allowed on {}", uri.path()),
     )
     .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use axum::serve::Listener;
-
-    use super::*;
-
-    #[tokio::test]
-    async fn accepted_connections_have_nodelay_set() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let mut listener = nodelay(listener);
-        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (accepted, _) = listener.accept().await;
-        assert!(accepted.nodelay().unwrap());
-    }
 }

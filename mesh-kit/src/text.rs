@@ -36,20 +36,31 @@ impl TextRule {
     /// The trimmed value, possibly empty.
     pub fn parse(self, field: &str, raw: &str) -> Result<String, InvalidField> {
         let value = raw.trim();
-        if value.chars().count() > self.max_chars {
-            return Err(InvalidField::new(
-                field.to_owned(),
-                format!("must be at most {} characters", self.max_chars),
-            ));
-        }
-        let allowed = |c: char| self.multiline && matches!(c, '\n' | '\r' | '\t');
-        if value.chars().any(|c| c.is_control() && !allowed(c)) {
-            return Err(InvalidField::new(
-                field.to_owned(),
-                "must not contain control characters",
-            ));
-        }
+        self.check(field, value)?;
         Ok(value.to_owned())
+    }
+
+    /// Whether `value`, as it is (untrimmed), keeps the rule: what the gateway's edge asks of
+    /// every string a client sends before any field rule runs.
+    pub fn check(self, field: &str, value: &str) -> Result<(), InvalidField> {
+        let allowed = |c: char| self.multiline && matches!(c, '\n' | '\r' | '\t');
+        let mut chars = 0;
+        for c in value.chars() {
+            chars += 1;
+            if chars > self.max_chars {
+                return Err(InvalidField::new(
+                    field.to_owned(),
+                    format!("must be at most {} characters", self.max_chars),
+                ));
+            }
+            if c.is_control() && !allowed(c) {
+                return Err(InvalidField::new(
+                    field.to_owned(),
+                    "must not contain control characters",
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The trimmed value; an empty one is "is required".

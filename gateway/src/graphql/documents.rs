@@ -9,10 +9,16 @@
 //! 3. hash only again → it runs from memory.
 //!
 //! A hash that does not match its query is `PERSISTED_QUERY_HASH_MISMATCH`. The memory is an LRU
-//! per gateway instance: a miss only costs a parse, or an APQ client one retry. A plain query is
-//! remembered only up to [`REMEMBERED_TEXT`] bytes, so distinct huge queries cannot fill memory;
-//! one that does not parse is left to async-graphql, which reports the error as always.
-//! Validation and the [`super::limits`] still run on every request: they depend on variables.
+//! per gateway instance: a miss only costs a parse, or an APQ client one retry. It is bounded
+//! twice: [`REMEMBERED`] documents and [`REMEMBERED_BYTES`] of their text, and a document (plain
+//! or persisted) is remembered only up to [`REMEMBERED_TEXT`] bytes, so distinct huge queries
+//! cannot fill memory; one that does not parse is left to async-graphql, which reports the error
+//! as always. Validation and the [`super::limits`] still run on every request: they depend on
+//! variables.
+//!
+//! Before any parse, a document is refused when it is longer than [`MAX_DOCUMENT_BYTES`]
+//! (`QUERY_TOO_LARGE`) or has more than [`MAX_TOKENS`] tokens (`TOO_MANY_TOKENS`, the parser
+//! token limit of Apollo and Hive routers): parsing is the one cost no later limit can bound.
 
 use std::{
     num::NonZeroUsize,
@@ -30,8 +36,14 @@ use sha2::{Digest, Sha256};
 
 /// How many distinct documents one gateway remembers.
 const REMEMBERED: NonZeroUsize = NonZeroUsize::new(2048).expect("non-zero");
-/// The longest plain query text remembered (GraphiQL's introspection query is about 2 KB).
+/// The longest query text remembered (GraphiQL's introspection query is about 2 KB).
 const REMEMBERED_TEXT: usize = 8 * 1024;
+/// The most text the remembered documents may add up to (their parsed form is a small multiple).
+pub const REMEMBERED_BYTES: usize = 2 * 1024 * 1024;
+/// The longest document accepted at all.
+pub const MAX_DOCUMENT_BYTES: usize = 32 * 1024;
+/// The most tokens a document may have (punctuation, names, numbers and strings each count).
+pub const MAX_TOKENS: usize = 5_000;
 
 /// A document's key: the SHA-256 of its text, as APQ clients name it.
 type Hash = [u8; 32];
@@ -39,15 +51,76 @@ type Hash = [u8; 32];
 /// The extension; clones share one memory.
 #[derive(Clone)]
 pub struct Documents {
-    memory: Arc<Mutex<LruCache<Hash, ExecutableDocument>>>,
+    memory: Arc<Mutex<Memory>>,
+}
+
+/// The documents, and how much text they stand for.
+struct Memory {
+    documents: LruCache<Hash, (ExecutableDocument, usize)>,
+    bytes: usize,
 }
 
 impl Default for Documents {
     fn default() -> Self {
         Self {
-            memory: Arc::new(Mutex::new(LruCache::new(REMEMBERED))),
+            memory: Arc::new(Mutex::new(Memory {
+                documents: LruCache::new(REMEMBERED),
+                bytes: 0,
+            })),
         }
     }
+}
+
+/// How many tokens a GraphQL document has, counted the way its lexer would cut it, without
+/// building anything: names and numbers, strings (block strings too), `...` and each other
+/// punctuator count one; whitespace, commas and comments none. Stops counting past `limit`.
+pub fn tokens(text: &str, limit: usize) -> usize {
+    let bytes = text.as_bytes();
+    let (mut i, mut count) = (0, 0);
+    while i < bytes.len() && count <= limit {
+        match bytes[i] {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                count += 1;
+                if bytes[i..].starts_with(b"\"\"\"") {
+                    i += 3;
+                    while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i += 3;
+                } else {
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i += 1;
+                }
+            }
+            b'.' if bytes[i..].starts_with(b"...") => {
+                count += 1;
+                i += 3;
+            }
+            byte if byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-' => {
+                count += 1;
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric()
+                        || matches!(bytes[i], b'_' | b'.' | b'-' | b'+'))
+                {
+                    i += 1;
+                }
+            }
+            _ => {
+                count += 1;
+                i += 1;
+            }
+        }
+    }
+    count
 }
 
 impl ExtensionFactory for Documents {
@@ -89,15 +162,44 @@ impl Documents {
     fn remembered(&self, hash: &Hash) -> Option<ExecutableDocument> {
         // A poisoned lock only means a panic elsewhere mid-update; the cache is still usable.
         let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
-        memory.get(hash).cloned()
+        memory
+            .documents
+            .get(hash)
+            .map(|(document, _)| document.clone())
     }
 
-    fn remember(&self, hash: Hash, document: ExecutableDocument) {
+    /// Remembers a document parsed from `text_len` bytes, forgetting the least recently used
+    /// ones while the text adds up to more than [`REMEMBERED_BYTES`].
+    fn remember(&self, hash: Hash, document: ExecutableDocument, text_len: usize) {
+        if text_len > REMEMBERED_TEXT {
+            return;
+        }
         let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
-        memory.put(hash, document);
+        if let Some((_, (_, old))) = memory.documents.push(hash, (document, text_len)) {
+            memory.bytes = memory.bytes.saturating_sub(old);
+        }
+        memory.bytes += text_len;
+        while memory.bytes > REMEMBERED_BYTES {
+            let Some((_, (_, old))) = memory.documents.pop_lru() else {
+                break;
+            };
+            memory.bytes = memory.bytes.saturating_sub(old);
+        }
     }
 
     fn resolve(&self, mut request: Request) -> ServerResult<Request> {
+        if request.query.len() > MAX_DOCUMENT_BYTES {
+            return Err(error(
+                "QUERY_TOO_LARGE",
+                &format!("the document is larger than {MAX_DOCUMENT_BYTES} bytes"),
+            ));
+        }
+        if tokens(&request.query, MAX_TOKENS) > MAX_TOKENS {
+            return Err(error(
+                "TOO_MANY_TOKENS",
+                &format!("the document has more than {MAX_TOKENS} tokens"),
+            ));
+        }
         let Some(value) = request.extensions.remove("persistedQuery") else {
             return Ok(self.plain(request));
         };
@@ -132,7 +234,7 @@ impl Documents {
             Some(document) => document,
             None => {
                 let document = parse_query(&request.query)?;
-                self.remember(actual, document.clone());
+                self.remember(actual, document.clone(), request.query.len());
                 document
             }
         };
@@ -149,7 +251,7 @@ impl Documents {
         if let Some(document) = self.remembered(&hash) {
             request.set_parsed_query(document);
         } else if let Ok(document) = parse_query(&request.query) {
-            self.remember(hash, document.clone());
+            self.remember(hash, document.clone(), request.query.len());
             request.set_parsed_query(document);
         }
         request
@@ -191,6 +293,38 @@ mod tests {
         assert!(documents.remembered(&hash).is_none());
         let _ = documents.plain(Request::new(query));
         assert!(documents.remembered(&hash).is_some());
+    }
+
+    #[test]
+    fn tokens_are_counted_as_the_lexer_cuts_them() {
+        assert_eq!(tokens("{ a }", 100), 3);
+        assert_eq!(
+            tokens("query Q($n: Int = -1.5e3) { a(s: \"x, y\") ...F }", 100),
+            20
+        );
+        assert_eq!(tokens("# a comment { }\n{ a, b }", 100), 4);
+        assert_eq!(tokens("{ a(s: \"\"\"block \" }\"\"\") }", 100), 8);
+        let many = "{ ".to_owned() + &"a ".repeat(10_000) + "}";
+        assert_eq!(tokens(&many, MAX_TOKENS), MAX_TOKENS + 1, "stops counting");
+    }
+
+    #[test]
+    fn the_memory_is_bounded_by_its_text() {
+        let documents = Documents::default();
+        let mut hashes = Vec::new();
+        for i in 0..1_000 {
+            let query = format!(
+                "{{ menuItems(first: {i}) {{ nodes {{ id }} }} }}{}",
+                " ".repeat(7_000)
+            );
+            let hash: Hash = Sha256::digest(query.as_bytes()).into();
+            hashes.push(hash);
+            let _ = documents.plain(Request::new(query));
+        }
+        let memory = documents.memory.lock().expect("lock");
+        assert!(memory.bytes <= REMEMBERED_BYTES, "{}", memory.bytes);
+        assert!(memory.documents.len() < 1_000);
+        assert!(memory.documents.contains(&hashes[999]), "the newest stays");
     }
 
     #[test]

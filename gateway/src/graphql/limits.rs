@@ -14,15 +14,39 @@
 //!   standard introspection query (GraphiQL's, Postman's, graphql-js `getIntrospectionQuery`
 //!   with every option) nests them once, so it always passes, however deep its `ofType` chain.
 //!
+//! - **Aliases** (`TOO_MANY_ALIASES`), **root fields** (`TOO_MANY_ROOT_FIELDS`), **mutations**
+//!   (`TOO_MANY_MUTATIONS`, root fields of a mutation) and **directives** (`TOO_MANY_DIRECTIVES`):
+//!   Apollo Router's operation limits, so one request cannot place 300 orders under 300 aliases.
+//! - **`_entities`** (`TOO_MANY_ENTITIES`): at most [`MAX_ENTITIES`] representations, each
+//!   counted in the complexity as a node.
+//! - **No free shapes**: `first: 0` or a negative `first` is refused (`INVALID_ARGUMENT`; a page
+//!   is 1 to 100), a list field that is not a connection counts [`LIST_SIZE`] per element (its
+//!   names come from the schema itself, [`list_fields`]), fragments count every time they are
+//!   spread, and introspection counts its fields.
+//! - **Text** (`INVALID_ARGUMENT`): every string argument and variable passes the edge's text
+//!   rule ([`crate::edge::text`]).
+//!
+//! A client that sends `extensions: {"cost": true}` gets the measured cost back in the
+//! response's `extensions.cost` (`{"complexity", "depth", "aliases", "rootFields"}`).
+//!
 //! async-graphql's own `limit_depth` counts introspection too, which refused GraphiQL's schema
 //! query; that is why these limits are ours.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, OnceLock},
+};
 
 use async_graphql::{
-    ErrorExtensionValues, Name, Pos, Positioned, ServerError, ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
-    parser::types::{ExecutableDocument, Field, FragmentDefinition, Selection, SelectionSet},
+    ErrorExtensionValues, Name, Pos, Positioned, Request, ServerError, ServerResult, Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
+        NextRequest,
+    },
+    parser::types::{
+        BaseType, ExecutableDocument, Field, FragmentDefinition, OperationType, Selection,
+        SelectionSet, TypeKind, TypeSystemDefinition,
+    },
 };
 use async_graphql_value::{ConstValue, Value};
 
@@ -34,22 +58,63 @@ pub const MAX_COMPLEXITY: usize = 1_000;
 pub const DEFAULT_PAGE: usize = 50;
 /// List fields of introspection nested this deep are refused (graphql-js's limit).
 pub const MAX_INTROSPECTION_LISTS: usize = 3;
+/// Most aliased fields in one operation (Apollo Router's `max_aliases` example value).
+pub const MAX_ALIASES: usize = 30;
+/// Most root fields of a query or subscription.
+pub const MAX_ROOT_FIELDS: usize = 20;
+/// Most root fields of a mutation: each is a write to a backend.
+pub const MAX_MUTATIONS: usize = 5;
+/// Most directives in one operation.
+pub const MAX_DIRECTIVES: usize = 20;
+/// Most representations one `_entities` may resolve.
+pub const MAX_ENTITIES: usize = 100;
+/// What a list field that is not a connection counts per element (an order's items, a
+/// delivery's history, a movie search).
+pub const LIST_SIZE: usize = 10;
 
 /// The limits, as an async-graphql extension.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct QueryLimits {
     /// Whether `__schema` and `__type` may be asked at all.
     pub introspection: bool,
+    /// The schema's list fields, filled once the schema is built ([`list_fields`]).
+    pub lists: Arc<OnceLock<HashSet<String>>>,
 }
 
 impl ExtensionFactory for QueryLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
+        Arc::new(LimitsOfOneRequest {
+            limits: self.clone(),
+            report: std::sync::atomic::AtomicBool::new(false),
+            cost: std::sync::Mutex::new(None),
+        })
     }
 }
 
+/// The limits as they run for one request: whether it asked for its cost, and what it cost.
+struct LimitsOfOneRequest {
+    limits: QueryLimits,
+    report: std::sync::atomic::AtomicBool,
+    cost: std::sync::Mutex<Option<Measured>>,
+}
+
 #[async_trait::async_trait]
-impl Extension for QueryLimits {
+impl Extension for LimitsOfOneRequest {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let asked = request
+            .extensions
+            .get("cost")
+            .is_some_and(|value| matches!(value, ConstValue::Boolean(true)));
+        self.report
+            .store(asked, std::sync::atomic::Ordering::Relaxed);
+        next.run(ctx, request).await
+    }
+
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -58,27 +123,114 @@ impl Extension for QueryLimits {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        check(&document, variables, self.introspection)?;
+        let empty = HashSet::new();
+        let lists = self.limits.lists.get().unwrap_or(&empty);
+        let measured = check_with(&document, variables, self.limits.introspection, lists)?;
+        *self.cost.lock().unwrap_or_else(|p| p.into_inner()) = Some(measured);
         Ok(document)
+    }
+
+    async fn request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextRequest<'_>,
+    ) -> async_graphql::Response {
+        let response = next.run(ctx).await;
+        if !self.report.load(std::sync::atomic::Ordering::Relaxed) {
+            return response;
+        }
+        let measured = *self.cost.lock().unwrap_or_else(|p| p.into_inner());
+        match measured {
+            Some(measured) => response.extension(
+                "cost",
+                async_graphql::value!({
+                    "complexity": measured.complexity,
+                    "depth": measured.depth,
+                    "aliases": measured.aliases,
+                    "rootFields": measured.root_fields,
+                }),
+            ),
+            None => response,
+        }
     }
 }
 
-/// Checks every operation of the document (only one runs, but which is not known yet).
+/// The names of the schema's list fields that are not a connection's `edges` or `nodes`
+/// (those count by `first`), read from its SDL.
+pub fn list_fields(sdl: &str) -> HashSet<String> {
+    let Ok(document) = async_graphql::parser::parse_schema(sdl) else {
+        return HashSet::new();
+    };
+    let mut lists = HashSet::new();
+    for definition in &document.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else {
+            continue;
+        };
+        let fields = match &ty.node.kind {
+            TypeKind::Object(object) => &object.fields,
+            TypeKind::Interface(interface) => &interface.fields,
+            _ => continue,
+        };
+        for field in fields {
+            let name = field.node.name.node.as_str();
+            if matches!(field.node.ty.node.base, BaseType::List(_))
+                && !matches!(name, "edges" | "nodes" | "_entities")
+            {
+                lists.insert(name.to_owned());
+            }
+        }
+    }
+    lists
+}
+
+/// What the heaviest operation of a document measured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Measured {
+    pub complexity: usize,
+    pub depth: usize,
+    pub aliases: usize,
+    pub root_fields: usize,
+}
+
+/// Checks every operation of the document (only one runs, but which is not known yet), with
+/// no list fields known (tests of shapes).
 pub fn check(
     document: &ExecutableDocument,
     variables: &Variables,
     introspection: bool,
 ) -> ServerResult<()> {
+    check_with(document, variables, introspection, &HashSet::new()).map(drop)
+}
+
+/// [`check`], knowing the schema's list fields; what the heaviest operation measured.
+pub fn check_with(
+    document: &ExecutableDocument,
+    variables: &Variables,
+    introspection: bool,
+    lists: &HashSet<String>,
+) -> ServerResult<Measured> {
     let mut walk = Walk {
         fragments: &document.fragments,
         variables,
         introspection_allowed: introspection,
+        lists,
+        root_counts: HashMap::new(),
         costs: HashMap::new(),
         introspection: HashMap::new(),
     };
+    crate::edge::text::check_graphql(variables, arguments(document)).map_err(|err| {
+        refusal(
+            "INVALID_ARGUMENT",
+            format!("{}: {}", err.field, err.reason),
+            Pos::default(),
+        )
+    })?;
+    let mut heaviest = Measured::default();
     for (_, operation) in document.operations.iter() {
         let set = &operation.node.selection_set;
         let cost = walk.cost(&set.node)?;
+        let root_fields = walk.root_fields(&set.node);
+        let directives = cost.directives + operation.node.directives.len();
         if cost.depth > MAX_DEPTH {
             return Err(refusal(
                 "QUERY_TOO_DEEP",
@@ -100,8 +252,77 @@ pub fn check(
                 operation.pos,
             ));
         }
+        let (limit, code, what) = match operation.node.ty {
+            OperationType::Mutation => (MAX_MUTATIONS, "TOO_MANY_MUTATIONS", "mutations"),
+            _ => (MAX_ROOT_FIELDS, "TOO_MANY_ROOT_FIELDS", "root fields"),
+        };
+        if root_fields > limit {
+            return Err(refusal(
+                code,
+                format!("the operation has {root_fields} {what}; at most {limit} are allowed"),
+                operation.pos,
+            ));
+        }
+        if cost.aliases > MAX_ALIASES {
+            return Err(refusal(
+                "TOO_MANY_ALIASES",
+                format!(
+                    "the operation has {} aliases; at most {MAX_ALIASES} are allowed",
+                    cost.aliases
+                ),
+                operation.pos,
+            ));
+        }
+        if directives > MAX_DIRECTIVES {
+            return Err(refusal(
+                "TOO_MANY_DIRECTIVES",
+                format!(
+                    "the operation has {directives} directives; at most {MAX_DIRECTIVES} are allowed"
+                ),
+                operation.pos,
+            ));
+        }
+        if cost.complexity >= heaviest.complexity {
+            heaviest = Measured {
+                complexity: cost.complexity,
+                depth: cost.depth,
+                aliases: cost.aliases,
+                root_fields,
+            };
+        }
     }
-    Ok(())
+    Ok(heaviest)
+}
+
+/// Every argument written in the document, of fields and directives, fragments included.
+fn arguments(document: &ExecutableDocument) -> Vec<(&Name, &Value)> {
+    fn walk<'a>(set: &'a SelectionSet, out: &mut Vec<(&'a Name, &'a Value)>) {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let field = &field.node;
+                    out.extend(field.arguments.iter().map(|(n, v)| (&n.node, &v.node)));
+                    for directive in &field.directives {
+                        let arguments = &directive.node.arguments;
+                        out.extend(arguments.iter().map(|(n, v)| (&n.node, &v.node)));
+                    }
+                    walk(&field.selection_set.node, out);
+                }
+                Selection::InlineFragment(fragment) => {
+                    walk(&fragment.node.selection_set.node, out);
+                }
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (_, operation) in document.operations.iter() {
+        walk(&operation.node.selection_set.node, &mut out);
+    }
+    for fragment in document.fragments.values() {
+        walk(&fragment.node.selection_set.node, &mut out);
+    }
+    out
 }
 
 fn refusal(code: &str, message: String, pos: Pos) -> ServerError {
@@ -118,6 +339,22 @@ struct Cost {
     depth: usize,
     /// Fields it may resolve. Saturating: a fragment bomb must not overflow.
     complexity: usize,
+    /// Aliased fields it holds, fragments counted each time they are spread.
+    aliases: usize,
+    /// Directives it holds, likewise.
+    directives: usize,
+}
+
+impl Cost {
+    /// Two selections side by side.
+    fn beside(self, other: Self) -> Self {
+        Self {
+            depth: self.depth.max(other.depth),
+            complexity: self.complexity.saturating_add(other.complexity),
+            aliases: self.aliases.saturating_add(other.aliases),
+            directives: self.directives.saturating_add(other.directives),
+        }
+    }
 }
 
 /// One walk over a document. Fragments are measured once each (memoised), so a document that
@@ -126,6 +363,9 @@ struct Walk<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
     variables: &'a Variables,
     introspection_allowed: bool,
+    lists: &'a HashSet<String>,
+    /// A fragment's root fields, remembered like its cost.
+    root_counts: HashMap<&'a str, Option<usize>>,
     /// A fragment's cost; `None` while it is being measured, which breaks spread cycles
     /// (validation reports those afterwards).
     costs: HashMap<&'a str, Option<Cost>>,
@@ -141,16 +381,47 @@ impl<'a> Walk<'a> {
             let cost = match &selection.node {
                 Selection::Field(field) => self.field_cost(&field.node, field.pos)?,
                 Selection::InlineFragment(fragment) => {
-                    self.cost(&fragment.node.selection_set.node)?
+                    let mut cost = self.cost(&fragment.node.selection_set.node)?;
+                    cost.directives += fragment.node.directives.len();
+                    cost
                 }
                 Selection::FragmentSpread(spread) => {
-                    self.fragment_cost(spread.node.fragment_name.node.as_str())?
+                    let mut cost = self.fragment_cost(spread.node.fragment_name.node.as_str())?;
+                    cost.directives += spread.node.directives.len();
+                    cost
                 }
             };
-            total.depth = total.depth.max(cost.depth);
-            total.complexity = total.complexity.saturating_add(cost.complexity);
+            total = total.beside(cost);
         }
         Ok(total)
+    }
+
+    /// The fields a selection set puts at its own level, fragments opened (each fragment
+    /// counted once and remembered, so a fragment bomb costs linear time here too).
+    fn root_fields(&mut self, set: &'a SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|selection| match &selection.node {
+                Selection::Field(_) => 1,
+                Selection::InlineFragment(fragment) => {
+                    self.root_fields(&fragment.node.selection_set.node)
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    if let Some(known) = self.root_counts.get(name) {
+                        // `None` while being counted: a cycle is validation's to refuse.
+                        return known.unwrap_or_default();
+                    }
+                    let Some(fragment) = self.fragments.get(name) else {
+                        return 0;
+                    };
+                    self.root_counts.insert(name, None);
+                    let count = self.root_fields(&fragment.node.selection_set.node);
+                    self.root_counts.insert(name, Some(count));
+                    count
+                }
+            })
+            .fold(0, usize::saturating_add)
     }
 
     fn field_cost(&mut self, field: &'a Field, pos: Pos) -> ServerResult<Cost> {
@@ -172,11 +443,24 @@ impl<'a> Walk<'a> {
                     pos,
                 ));
             }
-            return Ok(Cost::default());
+            // Answered from memory, but not free: its fields count (its depth does not; the
+            // list nesting above bounds it).
+            let children = self.cost(&field.selection_set.node)?;
+            return Ok(Cost {
+                depth: 0,
+                complexity: children.complexity.saturating_add(1),
+                ..children
+            });
         }
+        let first = self.first(field, pos)?;
         let children = self.cost(&field.selection_set.node)?;
-        let per_node = if is_connection(&field.selection_set.node) {
-            self.first(field).unwrap_or(DEFAULT_PAGE)
+        let name = field.name.node.as_str();
+        let per_node = if name == "_entities" {
+            self.entities(field, pos)?
+        } else if is_connection(&field.selection_set.node) {
+            first.unwrap_or(DEFAULT_PAGE)
+        } else if self.lists.contains(name) {
+            LIST_SIZE
         } else {
             1
         };
@@ -186,7 +470,39 @@ impl<'a> Walk<'a> {
                 .complexity
                 .saturating_mul(per_node)
                 .saturating_add(1),
+            aliases: children
+                .aliases
+                .saturating_add(usize::from(field.alias.is_some())),
+            directives: children.directives.saturating_add(field.directives.len()),
         })
+    }
+
+    /// How many representations `_entities` is asked to resolve; refused over
+    /// [`MAX_ENTITIES`]. A list that cannot be counted yet (validation refuses it after) is 1.
+    fn entities(&self, field: &Field, pos: Pos) -> ServerResult<usize> {
+        let count = field
+            .arguments
+            .iter()
+            .find(|(name, _)| name.node == "representations")
+            .map_or(0, |(_, value)| match &value.node {
+                Value::List(items) => items.len(),
+                Value::Variable(name) => match self.variables.get(name) {
+                    Some(ConstValue::List(items)) => items.len(),
+                    _ => 1,
+                },
+                _ => 1,
+            });
+        if count > MAX_ENTITIES {
+            return Err(refusal(
+                "TOO_MANY_ENTITIES",
+                format!(
+                    "_entities is asked for {count} representations; at most {MAX_ENTITIES} \
+                     are allowed per request"
+                ),
+                pos,
+            ));
+        }
+        Ok(count.max(1))
     }
 
     fn fragment_cost(&mut self, name: &'a str) -> ServerResult<Cost> {
@@ -203,21 +519,34 @@ impl<'a> Walk<'a> {
         Ok(cost)
     }
 
-    /// `first: 10` or `first: $n`, when it is a non-negative integer.
-    fn first(&self, field: &Field) -> Option<usize> {
-        let (_, value) = field
+    /// `first: 10` or `first: $n`; `None` when absent (or not a number: validation refuses
+    /// it after). Zero or less is refused: an empty page is not a page, and a backend would
+    /// read 0 as "the default size".
+    fn first(&self, field: &Field, pos: Pos) -> ServerResult<Option<usize>> {
+        let Some((_, value)) = field
             .arguments
             .iter()
-            .find(|(name, _)| name.node == "first")?;
+            .find(|(name, _)| name.node == "first")
+        else {
+            return Ok(None);
+        };
         let number = match &value.node {
-            Value::Number(number) => number.as_u64(),
+            Value::Number(number) => number.as_i64(),
             Value::Variable(name) => match self.variables.get(name) {
-                Some(ConstValue::Number(number)) => number.as_u64(),
+                Some(ConstValue::Number(number)) => number.as_i64(),
                 _ => None,
             },
             _ => None,
-        }?;
-        usize::try_from(number).ok()
+        };
+        match number {
+            Some(number) if number < 1 => Err(refusal(
+                "INVALID_ARGUMENT",
+                format!("first: must be 1 to 100, not {number}"),
+                pos,
+            )),
+            Some(number) => Ok(usize::try_from(number).ok()),
+            None => Ok(None),
+        }
     }
 
     fn introspection_ok(&mut self, set: &'a SelectionSet, lists: usize) -> bool {

@@ -2,8 +2,18 @@
 //! `POST /graphql` with `Accept: text/event-stream` answers with one `next` event per result
 //! and a final `complete` event, then closes. `curl -N` and the `graphql-sse` client both speak
 //! it; it passes proxies that refuse WebSocket upgrades.
+//!
+//! Like a WebSocket, a stream counts among its client's open ones while it lasts, and ends when
+//! the token it was opened with expires: a last `next` with an `UNAUTHENTICATED` error, then
+//! `complete`.
 
-use std::convert::Infallible;
+use std::{
+    convert::Infallible,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
 use axum::response::{
     IntoResponse, Response,
@@ -11,21 +21,50 @@ use axum::response::{
 };
 use std::time::Duration;
 
-use futures::{StreamExt, stream};
+use futures::{StreamExt, future, stream};
 
 use super::MeshSchema;
+use crate::edge::sockets::Held;
 
-/// Streams the operation's results as events.
+/// Streams the operation's results as events until they end or `expires` passes.
 pub fn respond(
     schema: MeshSchema,
     request: async_graphql::Request,
     keepalive: Duration,
+    held: Held,
+    expires: Option<tokio::time::Instant>,
 ) -> Response {
+    let expired = Arc::new(AtomicBool::new(false));
+    let deadline = {
+        let expired = expired.clone();
+        async move {
+            match expires {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => future::pending().await,
+            }
+            expired.store(true, Ordering::Relaxed);
+        }
+    };
     let results = schema
         .execute_stream(request)
-        .map(|result| next_event(&result));
-    let complete = stream::once(async { Event::default().event("complete").data("") });
-    let events = results.chain(complete).map(Ok::<_, Infallible>);
+        .map(|result| next_event(&result))
+        .take_until(deadline);
+    let tail = stream::once(async move {
+        // The stream's place among its client's open ones ends with it.
+        drop(held);
+        let mut last = Vec::with_capacity(2);
+        if expired.load(Ordering::Relaxed) {
+            last.push(
+                Event::default()
+                    .event("next")
+                    .data(r#"{"errors":[{"message":"the token expired; subscribe again with a new one","extensions":{"code":"UNAUTHENTICATED"}}]}"#),
+            );
+        }
+        last.push(Event::default().event("complete").data(""));
+        stream::iter(last)
+    })
+    .flatten();
+    let events = results.chain(tail).map(Ok::<_, Infallible>);
     // Comment lines in between keep idle proxies from closing a quiet subscription.
     Sse::new(events)
         .keep_alive(KeepAlive::new().interval(keepalive))

@@ -535,6 +535,7 @@ async fn a_burst_from_one_client_gets_429_with_retry_after() {
         config.rate_limit = gateway::config::RateLimitConfig {
             per_second: 1,
             burst: 5,
+            ..gateway::config::RateLimitConfig::OFF
         };
     })
     .await;

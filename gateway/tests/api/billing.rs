@@ -20,6 +20,7 @@ const WAIT: Duration = Duration::from_secs(60);
 /// other backends are absent (billing does not need them).
 struct BillingStack {
     gateway: Served,
+    config: Config,
     billing: Option<Served>,
     billing_addr: SocketAddr,
     billing_db: DatabaseConfig,
@@ -44,11 +45,14 @@ impl BillingStack {
             kafka.clone(),
             crate::helpers::token_keys(),
         );
-        let app = Application::build(config).await.expect("gateway starts");
+        let app = Application::build(config.clone())
+            .await
+            .expect("gateway starts");
         let addr = app.local_addr();
         let gateway = Served::spawn(addr, |stop| app.run_until_stopped(stop.wait()));
         let mut stack = Self {
             gateway,
+            config,
             billing: None,
             billing_addr,
             billing_db: mesh_testkit::database("billing"),
@@ -78,6 +82,16 @@ impl BillingStack {
 
     fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.gateway.addr)
+    }
+
+    /// Stops the gateway and starts a new one with the same settings (and an empty memory).
+    async fn restart_gateway(&mut self) {
+        let app = Application::build(self.config.clone())
+            .await
+            .expect("gateway starts again");
+        let addr = app.local_addr();
+        let fresh = Served::spawn(addr, |stop| app.run_until_stopped(stop.wait()));
+        std::mem::replace(&mut self.gateway, fresh).stop().await;
     }
 
     async fn submit(&self, body: &Value) -> reqwest::Response {
@@ -231,6 +245,49 @@ async fn an_idempotency_key_makes_a_retry_return_the_first_request() {
         .expect("answers");
     let (code, _) = error_of(different, 409).await;
     assert_eq!(code, "ALREADY_EXISTS");
+}
+
+#[tokio::test]
+async fn a_key_names_one_request_per_user_across_gateway_restarts() {
+    let mut stack = BillingStack::start(mesh_testkit::kafka(), true).await;
+    let send = |user: i64| {
+        stack
+            .http
+            .post(stack.url("/api/billing"))
+            .header("Idempotency-Key", "shared-key-1")
+            .json(&json!({"user_id": user, "number_of_items": 1, "total_amount": "2.00"}))
+            .send()
+    };
+    let first: Value = send(7).await.expect("answers").json().await.expect("JSON");
+    let other_user = send(8).await.expect("answers");
+    assert_eq!(other_user.status(), 202);
+    let other_user: Value = other_user.json().await.expect("JSON");
+    assert_ne!(
+        first["request_id"], other_user["request_id"],
+        "an equal key from another user is another request"
+    );
+    stack.restart_gateway().await;
+    let again = stack
+        .http
+        .post(stack.url("/api/billing"))
+        .header("Idempotency-Key", "shared-key-1")
+        .json(&json!({"user_id": 7, "number_of_items": 1, "total_amount": "2.00"}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(again.status(), 202);
+    let again: Value = again.json().await.expect("JSON");
+    assert_eq!(
+        first["request_id"], again["request_id"],
+        "the same key and user name the same request after a restart"
+    );
+    for request in [&first, &other_user] {
+        stack
+            .stored(request["request_id"].as_str().expect("id"))
+            .await;
+    }
+    assert_eq!(stack.all_orders_of(7).await.len(), 1, "stored once");
+    assert_eq!(stack.all_orders_of(8).await.len(), 1, "both users stored");
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@ mod auth;
 mod balance;
 mod billing;
 mod crash;
+mod edge;
 mod graphql;
 mod graphql_conventions;
 mod helpers;

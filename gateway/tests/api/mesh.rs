@@ -41,6 +41,8 @@ pub struct Options {
     pub delivery_as_process: bool,
     /// The gateway's `GATEWAY_FEED_REST_MS`, when not the default.
     pub feed_rest: Option<std::time::Duration>,
+    /// Any other change to the gateway's settings.
+    pub configure_gateway: fn(&mut Config),
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
             payment_limit_cents: 100_000,
             delivery_as_process: false,
             feed_rest: None,
+            configure_gateway: |_| {},
         }
     }
 }
@@ -147,6 +150,7 @@ pub async fn spawn_mesh(options: Options) -> Mesh {
     if let Some(rest) = options.feed_rest {
         config.graphql.feed_rest = rest;
     }
+    (options.configure_gateway)(&mut config);
     let app = Application::build(config).await.expect("gateway starts");
     let gateway = Served::spawn(app.local_addr(), |stop| app.run_until_stopped(stop.wait()));
     let mesh = Mesh {

@@ -1,0 +1,238 @@
+//! The edge: one policy in front of every route and transport (REST, GraphQL over HTTP,
+//! server-sent events, WebSocket, persisted queries, `_entities`, Swagger UI, the web page).
+//!
+//! | what | where | default (setting) |
+//! |---|---|---|
+//! | connections open at once | [`serve`] | 10000 (`GATEWAY_MAX_CONNECTIONS`) |
+//! | time to send a request's headers (and a TLS handshake) | [`serve`] | 10 s (`GATEWAY_HEADER_READ_TIMEOUT_MS`) |
+//! | request body, every route | [`layer`] | 64 KiB (`GATEWAY_BODY_LIMIT_BYTES`), 413 |
+//! | time to read the body and start the answer | [`layer`] | 30 s (`GATEWAY_REQUEST_TIMEOUT_MS`), 408 |
+//! | control characters and length of any string | [`text`] | none; 10000 characters, 400 |
+//! | who the caller is (bearer JWT) | [`admit`] | 401 for a bad token |
+//! | operations per client (HTTP request, WebSocket operation) | [`admit`], `graphql::ws` | 50/s, burst 100 (`GATEWAY_RATE_LIMIT_*`), 429 |
+//! | open WebSockets and event streams per client | [`sockets`] | 16 (`GATEWAY_WS_MAX_SOCKETS_PER_CLIENT`) |
+//! | operations at once on one WebSocket | `graphql::ws` | 32 (`GATEWAY_WS_MAX_SUBSCRIPTIONS`) |
+//! | a socket or stream outliving its token | `graphql::ws`, `graphql::sse` | closed at `exp` + leeway |
+//! | GraphQL depth, aliases, root fields, cost, `_entities` | `graphql::limits` | see there |
+//!
+//! A client is its token's subject when it sent a valid one, else its address: the peer's, or
+//! the one a trusted proxy names in `X-Forwarded-For` (`GATEWAY_TRUSTED_PROXIES`). A request
+//! with a bad token counts against its address before it is refused, so guessing tokens is
+//! rate-limited like anything else.
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
+
+use axum::{
+    Router,
+    extract::{ConnectInfo, FromRequestParts, Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+};
+use tower_http::{
+    limit::RequestBodyLimitLayer,
+    timeout::{RequestBodyTimeoutLayer, TimeoutLayer},
+};
+
+use crate::{
+    auth::{Auth, Caller},
+    config::EdgeConfig,
+    error::{ApiError, ErrorCode},
+    rate_limit::RateLimits,
+};
+
+pub mod serve;
+pub mod sockets;
+pub mod text;
+
+/// Who a request counts against: `sub:<subject>` or `ip:<address>`. Cheap to clone.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Client(Arc<str>);
+
+impl Client {
+    pub fn subject(subject: &str) -> Self {
+        Self(format!("sub:{subject}").into())
+    }
+
+    pub fn address(address: Option<IpAddr>) -> Self {
+        match address {
+            Some(address) => Self(format!("ip:{address}").into()),
+            None => Self("ip:unknown".into()),
+        }
+    }
+
+    /// The caller's subject, or the address when anonymous.
+    pub fn of(caller: &Caller, address: Option<IpAddr>) -> Self {
+        match caller.principal() {
+            Some(principal) => Self::subject(&principal.subject),
+            None => Self::address(address),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        // Set by `admit` on every request; routers built without it (unit tests) see one
+        // unknown client.
+        Ok(parts
+            .extensions
+            .get::<Client>()
+            .cloned()
+            .unwrap_or_else(|| Client::address(None)))
+    }
+}
+
+/// The address a request comes from: the peer's, or, when the peer is a trusted proxy, the
+/// nearest untrusted address in `X-Forwarded-For` (read from the right: only the proxies we
+/// trust appended to it; anything left of them is whatever the client wrote).
+pub fn client_address(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    for hop in forwarded.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(address) if trusted.contains(&address) => continue,
+            Ok(address) => return Some(address),
+            // A garbled hop: nothing left of it can be believed.
+            Err(_) => return Some(peer),
+        }
+    }
+    Some(peer)
+}
+
+/// What the admission middleware needs.
+#[derive(Clone)]
+pub struct Admission {
+    pub auth: Auth,
+    pub limits: RateLimits,
+    pub trusted_proxies: Arc<[IpAddr]>,
+}
+
+/// Middleware: who the caller is, and whether it may make one more request now.
+pub async fn admit(State(edge): State<Admission>, mut request: Request, next: Next) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let address = client_address(peer, request.headers(), &edge.trusted_proxies);
+    let caller = match edge.auth.caller(request.headers()).await {
+        Ok(caller) => caller,
+        Err(refused) => {
+            // Charged to the address: a stream of bad tokens is limited, not just refused.
+            let client = Client::address(address);
+            if let Err(wait) = edge.limits.check(&client) {
+                return edge.limits.too_many(&client, wait);
+            }
+            return refused.into_response();
+        }
+    };
+    let client = Client::of(&caller, address);
+    if let Err(wait) = edge.limits.check(&client) {
+        return edge.limits.too_many(&client, wait);
+    }
+    if let Some(principal) = caller.principal() {
+        tracing::Span::current().record("subject", principal.subject.as_str());
+    }
+    request.extensions_mut().insert(caller);
+    request.extensions_mut().insert(client);
+    next.run(request).await
+}
+
+/// The limits every request passes, applied to `router` (inner to outer: the URL's text
+/// rule, admission, then the body and time bounds, which hold before anything else runs).
+pub fn layer(router: Router, config: EdgeConfig, admission: Admission) -> Router {
+    router
+        .layer(middleware::from_fn(text::check_url))
+        .layer(middleware::from_fn_with_state(admission, admit))
+        .layer(RequestBodyLimitLayer::new(config.body_limit))
+        .layer(RequestBodyTimeoutLayer::new(config.request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .layer(middleware::map_response(json_for_edge_refusals))
+}
+
+/// tower-http's refusals (413 for a body over the limit, 408 for a slow one) come with a plain
+/// text body; clients of this API always get the JSON error.
+async fn json_for_edge_refusals(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    let code = match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::REQUEST_TIMEOUT => ErrorCode::DeadlineExceeded,
+        _ => return response,
+    };
+    if is_json {
+        return response;
+    }
+    let message = match code {
+        ErrorCode::PayloadTooLarge => "the request body is larger than the gateway accepts",
+        _ => "the request took too long to arrive or to answer",
+    };
+    let mut refused = ApiError::new(code, message).into_response();
+    *refused.status_mut() = response.status();
+    refused
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    refused
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().expect("header"));
+        headers
+    }
+
+    #[test]
+    fn x_forwarded_for_counts_only_behind_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.1".parse().expect("ip");
+        let client: IpAddr = "203.0.113.7".parse().expect("ip");
+        let stranger: IpAddr = "198.51.100.9".parse().expect("ip");
+        // From a stranger the header is the stranger's own invention.
+        assert_eq!(
+            client_address(Some(stranger), &forwarded("203.0.113.7"), &[proxy]),
+            Some(stranger)
+        );
+        // From the proxy: the nearest untrusted hop, whatever the client prepended.
+        assert_eq!(
+            client_address(Some(proxy), &forwarded("1.2.3.4, 203.0.113.7"), &[proxy]),
+            Some(client)
+        );
+        assert_eq!(
+            client_address(Some(proxy), &forwarded("garbage, 10.0.0.1"), &[proxy]),
+            Some(proxy)
+        );
+        assert_eq!(
+            client_address(Some(proxy), &HeaderMap::new(), &[proxy]),
+            Some(proxy)
+        );
+    }
+}
