@@ -4,7 +4,7 @@ use mesh_kit::{InvalidField, StoreError, event_store::AppendError};
 use tonic::Status;
 use uuid::Uuid;
 
-use crate::domain::IllegalTransition;
+use crate::domain::{HeldByAnother, IllegalTransition, MoveRefused};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -15,6 +15,9 @@ pub enum Error {
     NotFound(Uuid),
     #[error(transparent)]
     Illegal(#[from] IllegalTransition),
+    /// Another courier holds the delivery and no admin asked to reassign it.
+    #[error(transparent)]
+    Held(#[from] HeldByAnother),
     /// A concurrent writer appended first; the client may retry.
     #[error("the delivery of order {0} changed while we were updating it; try again")]
     Conflict(Uuid),
@@ -37,6 +40,15 @@ impl From<diesel_async::pooled_connection::bb8::RunError> for Error {
     }
 }
 
+impl From<MoveRefused> for Error {
+    fn from(err: MoveRefused) -> Self {
+        match err {
+            MoveRefused::Illegal(err) => err.into(),
+            MoveRefused::Held(err) => err.into(),
+        }
+    }
+}
+
 impl From<AppendError> for Error {
     fn from(err: AppendError) -> Self {
         match err {
@@ -53,7 +65,7 @@ impl From<Error> for Status {
         match err {
             Error::Invalid(err) => err.into(),
             Error::NotFound(_) => Status::not_found(err.to_string()),
-            Error::Illegal(_) => Status::failed_precondition(err.to_string()),
+            Error::Illegal(_) | Error::Held(_) => Status::failed_precondition(err.to_string()),
             Error::Conflict(_) => Status::aborted(err.to_string()),
             Error::Internal(reason) => {
                 tracing::error!(%reason, "internal error");

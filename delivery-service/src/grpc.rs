@@ -171,6 +171,7 @@ impl DeliveryApi {
         let courier =
             TextRule::line(MAX_COURIER_CHARS).optional("courier", request.courier.as_deref())?;
         let note = TextRule::free(MAX_NOTE_CHARS).optional("note", request.note.as_deref())?;
+        let reassign = request.reassign;
 
         let mut conn = self.pool.get().await?;
         let moved = conn
@@ -180,7 +181,7 @@ impl DeliveryApi {
                         .await?
                         .ok_or(Error::NotFound(order_id))?;
                     let Some(changed) =
-                        delivery.move_to(to, courier.as_deref(), note.as_deref())?
+                        delivery.move_to(to, courier.as_deref(), note.as_deref(), reassign)?
                     else {
                         return Ok(false);
                     };

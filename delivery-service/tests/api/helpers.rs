@@ -121,6 +121,17 @@ impl TestApp {
         status: DeliveryStatus,
         courier: Option<&str>,
     ) -> Result<Delivery, tonic::Status> {
+        self.update_with(order_id, status, courier, false).await
+    }
+
+    /// [`Self::update`] with the admin's override `reassign`.
+    pub async fn update_with(
+        &self,
+        order_id: &str,
+        status: DeliveryStatus,
+        courier: Option<&str>,
+        reassign: bool,
+    ) -> Result<Delivery, tonic::Status> {
         self.client
             .clone()
             .update_status(UpdateStatusRequest {
@@ -128,6 +139,7 @@ impl TestApp {
                 status: status.into(),
                 courier: courier.map(str::to_owned),
                 note: None,
+                reassign,
             })
             .await
             .map(tonic::Response::into_inner)

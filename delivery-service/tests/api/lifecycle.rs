@@ -102,6 +102,53 @@ async fn a_skipped_step_is_refused_naming_both_states_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_delivery_stays_with_its_courier_unless_reassigned() {
+    let app = spawn_app().await;
+    let order_id = app.open_delivery().await;
+    app.update(&order_id, Assigned, Some("Ana"))
+        .await
+        .expect("Ana takes it");
+
+    for status in [PickedUp, Assigned] {
+        let refused = app
+            .update(&order_id, status, Some("Bo"))
+            .await
+            .expect_err("Ana holds it");
+        assert_eq!(refused.code(), Code::FailedPrecondition, "{status:?}");
+        assert_eq!(
+            refused.message(),
+            format!(
+                "the delivery of order {order_id} is held by courier \"Ana\"; \
+                 only an admin may give it to \"Bo\""
+            )
+        );
+    }
+    let unchanged = app.status(&order_id).await.expect("found");
+    assert_eq!(unchanged.courier, "Ana");
+    assert_eq!(steps(&unchanged), [Pending, Assigned]);
+
+    let reassigned = app
+        .update_with(&order_id, PickedUp, Some("Bo"), true)
+        .await
+        .expect("an admin's override");
+    assert_eq!(reassigned.courier, "Bo");
+    assert_eq!(reassigned.history[2].courier, "Bo");
+    let refused = app
+        .update(&order_id, InTransit, Some("Ana"))
+        .await
+        .expect_err("Bo holds it now");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    app.update(&order_id, InTransit, None)
+        .await
+        .expect("naming nobody keeps the holder");
+    let moved = app
+        .update(&order_id, Delivered, Some("Bo"))
+        .await
+        .expect("the holder moves it on");
+    assert_eq!(moved.courier, "Bo");
+}
+
+#[tokio::test]
 async fn failed_is_reachable_until_the_delivery_is_final() {
     let app = spawn_app().await;
     let order_id = app.open_delivery().await;

@@ -1,20 +1,25 @@
 //! Who may do what: the one policy of REST and GraphQL alike. Every route and resolver asks
 //! [`Caller::authorize`] with the [`Action`] it is about to take; nothing else decides.
 //!
-//! | action                                   | anyone | customer    | courier | admin |
-//! |------------------------------------------|--------|-------------|---------|-------|
-//! | read the menu and the movie catalog      | yes    | yes         | yes     | yes   |
-//! | change the menu or the movie catalog     |        |             |         | yes   |
-//! | place or list orders for a customer      |        | themself    |         | any   |
-//! | read, cancel, follow an order            |        | their own   |         | yes   |
-//! | read a delivery                          |        | their order | yes     | yes   |
-//! | move a delivery                          |        |             | as self | yes   |
-//! | submit or list billing for a user        |        | themself    |         | any   |
-//! | read a billing order or a payment        |        | their own   |         | yes   |
+//! | action                                   | anyone | customer    | courier                | admin |
+//! |------------------------------------------|--------|-------------|------------------------|-------|
+//! | read the menu and the movie catalog      | yes    | yes         | yes                    | yes   |
+//! | change the menu or the movie catalog     |        |             |                        | yes   |
+//! | place or list orders for a customer      |        | themself    |                        | any   |
+//! | read, cancel, follow an order            |        | their own   |                        | yes   |
+//! | read a delivery                          |        | their order | yes                    | yes   |
+//! | move a delivery                          |        |             | as self, one they hold | yes   |
+//! | submit or list billing for a user        |        | themself    |                        | any   |
+//! | read a billing order or a payment        |        | their own   |                        | yes   |
 //!
 //! No token where one is needed is 401 (UNAUTHENTICATED); a token without the right is 403
 //! (FORBIDDEN). Someone else's order, billing order or delivery is 404 with the message a
 //! missing one has, so ids cannot be probed.
+//!
+//! A delivery is held by the courier who took it (one still PENDING by nobody): another
+//! courier's move is 409 (FAILED_PRECONDITION), which delivery-service decides under the
+//! delivery's lock; an admin's move may hand it to another courier
+//! ([`Caller::reassigns_deliveries`]).
 
 use std::fmt;
 
@@ -139,6 +144,13 @@ impl Caller {
 
     pub fn principal(&self) -> Option<&Principal> {
         self.0.as_ref()
+    }
+
+    /// Whether this caller's move of a delivery may take it from the courier who holds it (an
+    /// admin's override). [`Action::MoveDelivery`] decides who the move is recorded for; this
+    /// decides whether delivery-service lets that courier differ from the holder.
+    pub fn reassigns_deliveries(&self) -> bool {
+        self.principal().is_some_and(Principal::is_admin)
     }
 
     /// The decision for `action`.
@@ -379,6 +391,15 @@ mod tests {
             code(customer.authorize(Action::MoveDelivery { courier: None })),
             Err(ErrorCode::Forbidden)
         );
+    }
+
+    #[test]
+    fn only_admins_take_a_delivery_from_the_courier_who_holds_it() {
+        assert!(caller("root", &[Role::Admin]).reassigns_deliveries());
+        assert!(caller("k-9", &[Role::Courier, Role::Admin]).reassigns_deliveries());
+        assert!(!caller("k-1", &[Role::Courier]).reassigns_deliveries());
+        assert!(!caller("c-1", &[Role::Customer]).reassigns_deliveries());
+        assert!(!Caller::anonymous().reassigns_deliveries());
     }
 
     #[test]

@@ -106,7 +106,9 @@ impl Backends {
             .collect()
     }
 
-    /// Moves a delivery on; an illegal move is FAILED_PRECONDITION (409).
+    /// Moves a delivery on; an illegal move, or one naming a courier other than the one who
+    /// holds the delivery, is FAILED_PRECONDITION (409). `reassign`, an admin's override, lets
+    /// the move hand the delivery to the courier it names.
     pub async fn update_delivery(
         &self,
         rid: &RequestId,
@@ -114,12 +116,14 @@ impl Backends {
         status: DeliveryStatus,
         courier: Option<String>,
         note: Option<String>,
+        reassign: bool,
     ) -> Result<Delivery, ApiError> {
         let message = pb::UpdateStatusRequest {
             order_id: order_id.to_owned(),
             status: status_to_proto(status).into(),
             courier,
             note,
+            reassign,
         };
         let delivery = self.finish(
             Backend::Delivery,

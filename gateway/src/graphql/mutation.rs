@@ -156,7 +156,9 @@ impl MutationRoot {
     }
 
     /// Moves a delivery one step on; a skipped step is a FAILED_PRECONDITION error naming both
-    /// states.
+    /// states. A delivery is held by the courier who took it: another courier's move is a
+    /// FAILED_PRECONDITION error naming the holder; an admin may move it, and reassign it by
+    /// naming a courier.
     async fn update_delivery_status(
         &self,
         ctx: &Context<'_>,
@@ -166,7 +168,8 @@ impl MutationRoot {
         note: Option<String>,
     ) -> Result<Delivery> {
         let (backends, rid) = env(ctx);
-        let courier = match caller(ctx)
+        let caller = caller(ctx);
+        let courier = match caller
             .authorize(Action::MoveDelivery {
                 courier: courier.as_deref(),
             })
@@ -175,8 +178,9 @@ impl MutationRoot {
             Grant::As(courier) => Some(courier),
             Grant::Allowed => None,
         };
+        let reassign = caller.reassigns_deliveries();
         backends
-            .update_delivery(&rid, &order_id, status, courier, note)
+            .update_delivery(&rid, &order_id, status, courier, note, reassign)
             .await
             .map_err(|e| e.extend())
     }

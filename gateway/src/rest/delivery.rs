@@ -46,14 +46,16 @@ struct StatusBody {
     #[schema(required = true, value_type = DeliveryStatus)]
     status: Option<String>,
     /// Who moves it, at most 200 characters: the token's subject when omitted; a courier may
-    /// only name themself.
+    /// only name themself. An admin naming a courier other than the one holding the delivery
+    /// hands it to them.
     courier: Option<String>,
     /// At most 1000 characters.
     note: Option<String>,
 }
 
 /// Moves a delivery one step on: `PENDING → ASSIGNED → PICKED_UP → IN_TRANSIT → DELIVERED`,
-/// or `FAILED` from any step before the last.
+/// or `FAILED` from any step before the last. A delivery is held by the courier who took it:
+/// another courier's move is 409; an admin may move it, and reassign it by naming a courier.
 #[utoipa::path(
     put,
     path = "/delivery/status/{order_id}",
@@ -63,7 +65,7 @@ struct StatusBody {
     request_body = StatusBody,
     responses(
         (status = 200, description = "The delivery, moved.", body = Delivery),
-        (status = 409, description = "The move skips a step (both states named).", body = crate::error::ErrorBody),
+        (status = 409, description = "The move skips a step (both states named), or another courier holds the delivery (named; an admin overrides).", body = crate::error::ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str(), %order_id))]
@@ -80,6 +82,7 @@ async fn update_status(
         Grant::As(courier) => Some(courier),
         Grant::Allowed => None,
     };
+    let reassign = caller.reassigns_deliveries();
     let raw = required("status", body.status)?;
     let status = DeliveryStatus::parse(&raw).ok_or_else(|| {
         let names: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
@@ -87,7 +90,7 @@ async fn update_status(
     })?;
     state
         .backends
-        .update_delivery(&rid, &order_id, status, courier, body.note)
+        .update_delivery(&rid, &order_id, status, courier, body.note, reassign)
         .await
         .map(axum::Json)
 }

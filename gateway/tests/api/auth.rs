@@ -7,7 +7,7 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{client_with, error_of, spawn_stack_with, token},
+    helpers::{client_with, error_of, graphql_error_code, spawn_stack_with, token},
     mesh::{Mesh, Options, spawn_mesh},
 };
 
@@ -283,6 +283,119 @@ async fn deliveries_move_as_the_courier_and_orders_cancel_for_their_owner() {
     );
     let cancelled = send(&mesh, &callers.owner, Method::POST, &cancel, None).await;
     assert_eq!(cancelled.status(), 200);
+}
+
+#[tokio::test]
+async fn a_courier_cannot_move_a_delivery_another_courier_holds() {
+    let mesh = spawn_mesh(Options::default()).await;
+    let callers = Callers::new();
+    let k2 = client_with(Some(&token(Role::Courier, "k-2")));
+    let order = paid_order_of_c1(&mesh, &callers).await;
+    let path = format!("/delivery/status/{order}");
+    let courier_of = |client: &Client| {
+        let request = client.get(mesh.url(&path));
+        async move {
+            let delivery: Value = request
+                .send()
+                .await
+                .expect("answers")
+                .json()
+                .await
+                .expect("delivery");
+            (delivery["status"].clone(), delivery["courier"].clone())
+        }
+    };
+
+    let taken = send(
+        &mesh,
+        &callers.courier,
+        Method::PUT,
+        &path,
+        Some(&json!({"status": "ASSIGNED"})),
+    )
+    .await;
+    assert_eq!(taken.status(), 200, "k-1 takes it");
+
+    // Over REST: 409, naming the courier who holds it, and nothing changes.
+    let picked = json!({"status": "PICKED_UP"});
+    let (code, message) = error_of(
+        send(&mesh, &k2, Method::PUT, &path, Some(&picked)).await,
+        409,
+    )
+    .await;
+    assert_eq!(code, "FAILED_PRECONDITION");
+    assert!(message.contains(r#"held by courier "k-1""#), "{message}");
+    assert_eq!(
+        courier_of(&k2).await,
+        (json!("ASSIGNED"), json!("k-1")),
+        "k-1 still holds it"
+    );
+
+    // Over GraphQL: the same refusal.
+    let answer: Value = k2
+        .post(mesh.url("/graphql"))
+        .json(&json!({
+            "query": "mutation($id: ID!) { updateDeliveryStatus(orderId: $id, status: PICKED_UP) { status courier } }",
+            "variables": {"id": order},
+        }))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        graphql_error_code(&answer),
+        "FAILED_PRECONDITION",
+        "{answer}"
+    );
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("k-1")),
+        "{answer}"
+    );
+    assert_eq!(courier_of(&k2).await, (json!("ASSIGNED"), json!("k-1")));
+
+    // An admin hands it to k-2; then k-1 is the one refused.
+    let reassigned = send(
+        &mesh,
+        &callers.admin,
+        Method::PUT,
+        &path,
+        Some(&json!({"status": "PICKED_UP", "courier": "k-2"})),
+    )
+    .await;
+    assert_eq!(reassigned.status(), 200, "an admin overrides");
+    let reassigned: Value = reassigned.json().await.expect("delivery");
+    assert_eq!(reassigned["courier"], "k-2");
+    assert_eq!(
+        courier_of(&callers.courier).await,
+        (json!("PICKED_UP"), json!("k-2"))
+    );
+    let (code, message) = error_of(
+        send(
+            &mesh,
+            &callers.courier,
+            Method::PUT,
+            &path,
+            Some(&json!({"status": "IN_TRANSIT"})),
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert_eq!(code, "FAILED_PRECONDITION");
+    assert!(message.contains(r#"held by courier "k-2""#), "{message}");
+    let moved = send(
+        &mesh,
+        &k2,
+        Method::PUT,
+        &path,
+        Some(&json!({"status": "IN_TRANSIT"})),
+    )
+    .await;
+    assert_eq!(moved.status(), 200, "the new holder moves it on");
 }
 
 #[tokio::test]
