@@ -77,6 +77,9 @@ pub struct Config {
     /// The broker, for billing requests and subscriptions.
     pub kafka: KafkaConfig,
     pub graphql: crate::graphql::GraphqlConfig,
+    /// `GATEWAY_GRAPHQL_TRUSTED_DOCUMENTS`: an Apollo persisted query manifest (JSON). When set,
+    /// GraphQL runs only the documents it lists (production); unset (the default), any.
+    pub trusted_documents: Option<PathBuf>,
     pub auth: AuthConfig,
     pub rate_limit: RateLimitConfig,
     /// What every connection and request may take (see [`crate::edge`]).
@@ -366,6 +369,7 @@ impl Config {
             app_dir: PathBuf::from(DEFAULT_APP_DIR),
             kafka,
             graphql: crate::graphql::GraphqlConfig::default(),
+            trusted_documents: None,
             auth: AuthConfig {
                 keys,
                 dev_login: false,
@@ -391,6 +395,9 @@ impl Config {
                 keepalive: Duration::from_millis(parse_or("GATEWAY_STREAM_KEEPALIVE_MS", 15_000)?),
                 feed_rest: Duration::from_millis(parse_or("GATEWAY_FEED_REST_MS", 15_000)?.max(1)),
             },
+            trusted_documents: Some(var_or("GATEWAY_GRAPHQL_TRUSTED_DOCUMENTS", ""))
+                .filter(|path| !path.is_empty())
+                .map(PathBuf::from),
             auth: AuthConfig::from_env()?,
             rate_limit: RateLimitConfig::from_env()?,
             edge: EdgeConfig::from_env()?,

@@ -19,7 +19,7 @@ use crate::{
     request_id::RequestId, startup::AppState,
 };
 
-mod documents;
+pub mod documents;
 pub mod limits;
 mod loaders;
 mod mutation;
@@ -67,6 +67,7 @@ pub fn schema(
     feed: OrderFeed,
     billing: Arc<BillingQueue>,
     config: GraphqlConfig,
+    trusted: Option<documents::TrustedDocuments>,
 ) -> MeshSchema {
     let limits = limits::QueryLimits {
         introspection: config.introspection,
@@ -79,7 +80,7 @@ pub fn schema(
         .data(feed)
         .enable_federation()
         // Remembered documents and persisted queries first: the limits then see the document.
-        .extension(documents::Documents::default())
+        .extension(documents::Documents::new(trusted))
         .extension(limits.clone());
     let schema = if config.introspection {
         builder.finish()

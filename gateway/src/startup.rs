@@ -86,6 +86,10 @@ impl Application {
         };
         let backends = Backends::connect(&config.backends, config.backend_timeout)
             .map_err(|err| StartupError::Other(err.to_string()))?;
+        let trusted = match &config.trusted_documents {
+            Some(path) => Some(trusted_documents(path)?),
+            None => None,
+        };
         let feed = OrderFeed::new(config.graphql.feed_rest);
         let billing = Arc::new(BillingQueue::new(config.kafka.clone())?);
         let backends_metrics = backends.metrics().clone();
@@ -95,6 +99,7 @@ impl Application {
                 feed.clone(),
                 billing.clone(),
                 config.graphql,
+                trusted,
             ),
             backends,
             billing,
@@ -155,6 +160,25 @@ impl Application {
         let _ = feed.await;
         Ok(())
     }
+}
+
+/// The trusted documents, read and checked at start: a bad manifest fails the start.
+fn trusted_documents(
+    path: &std::path::Path,
+) -> Result<graphql::documents::TrustedDocuments, StartupError> {
+    let failed = |err: &dyn std::fmt::Display| {
+        StartupError::Other(format!(
+            "GATEWAY_GRAPHQL_TRUSTED_DOCUMENTS {}: {err}",
+            path.display()
+        ))
+    };
+    let text = std::fs::read_to_string(path).map_err(|err| failed(&err))?;
+    let trusted = graphql::documents::TrustedDocuments::parse(&text).map_err(|err| failed(&err))?;
+    tracing::info!(
+        documents = trusted.len(),
+        "GraphQL runs trusted documents only"
+    );
+    Ok(trusted)
 }
 
 /// The certificate and key, read and checked at start so a bad file fails the start, not the

@@ -16,11 +16,18 @@
 //! as always. Validation and the [`super::limits`] still run on every request: they depend on
 //! variables.
 //!
+//! **Trusted documents** (production): with a manifest ([`TrustedDocuments`], Apollo's persisted
+//! query manifest format, `GATEWAY_GRAPHQL_TRUSTED_DOCUMENTS`), only the documents it lists run,
+//! sent by hash (`extensions.persistedQuery`) or in full; anything else is refused before it is
+//! parsed (`PERSISTED_QUERY_NOT_IN_LIST` for an unknown hash, `QUERY_NOT_IN_SAFELIST` for an
+//! unknown text). Nothing a client sends is remembered then: the manifest is the memory.
+//!
 //! Before any parse, a document is refused when it is longer than [`MAX_DOCUMENT_BYTES`]
 //! (`QUERY_TOO_LARGE`) or has more than [`MAX_TOKENS`] tokens (`TOO_MANY_TOKENS`, the parser
 //! token limit of Apollo and Hive routers): parsing is the one cost no later limit can bound.
 
 use std::{
+    collections::HashMap,
     num::NonZeroUsize,
     sync::{Arc, Mutex},
 };
@@ -49,9 +56,63 @@ pub const MAX_TOKENS: usize = 5_000;
 type Hash = [u8; 32];
 
 /// The extension; clones share one memory.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Documents {
     memory: Arc<Mutex<Memory>>,
+    trusted: Option<TrustedDocuments>,
+}
+
+/// The documents a production gateway runs, parsed once at start, by the SHA-256 of their
+/// text.
+#[derive(Clone, Debug)]
+pub struct TrustedDocuments(Arc<HashMap<Hash, ExecutableDocument>>);
+
+/// Apollo's persisted query manifest: `{"format": "apollo-persisted-query-manifest",
+/// "version": 1, "operations": [{"id": "<sha256 of body>", "name", "type", "body"}]}`.
+#[derive(Deserialize)]
+struct Manifest {
+    format: String,
+    version: u32,
+    operations: Vec<ManifestOperation>,
+}
+
+#[derive(Deserialize)]
+struct ManifestOperation {
+    id: String,
+    body: String,
+}
+
+impl TrustedDocuments {
+    /// The manifest's documents; an error names the first thing wrong with it.
+    pub fn parse(manifest: &str) -> Result<Self, String> {
+        let manifest: Manifest =
+            serde_json::from_str(manifest).map_err(|err| format!("not a manifest: {err}"))?;
+        if manifest.format != "apollo-persisted-query-manifest" || manifest.version != 1 {
+            return Err("format must be apollo-persisted-query-manifest, version 1".to_owned());
+        }
+        let mut documents = HashMap::new();
+        for operation in manifest.operations {
+            let hash: Hash = Sha256::digest(operation.body.as_bytes()).into();
+            if parse_hash(&operation.id) != Some(hash) {
+                return Err(format!(
+                    "operation {}: id is not the SHA-256 of its body",
+                    operation.id
+                ));
+            }
+            let document = parse_query(&operation.body)
+                .map_err(|err| format!("operation {}: {err}", operation.id))?;
+            documents.insert(hash, document);
+        }
+        Ok(Self(Arc::new(documents)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// The documents, and how much text they stand for.
@@ -60,13 +121,21 @@ struct Memory {
     bytes: usize,
 }
 
-impl Default for Documents {
+impl Default for Memory {
     fn default() -> Self {
         Self {
-            memory: Arc::new(Mutex::new(Memory {
-                documents: LruCache::new(REMEMBERED),
-                bytes: 0,
-            })),
+            documents: LruCache::new(REMEMBERED),
+            bytes: 0,
+        }
+    }
+}
+
+impl Documents {
+    /// Only `trusted`'s documents run (none given: any document, remembered as it comes).
+    pub fn new(trusted: Option<TrustedDocuments>) -> Self {
+        Self {
+            trusted,
+            ..Self::default()
         }
     }
 }
@@ -187,7 +256,39 @@ impl Documents {
         }
     }
 
-    fn resolve(&self, mut request: Request) -> ServerResult<Request> {
+    /// A request in trusted-documents mode: its document from the manifest, or a refusal.
+    fn trusted(trusted: &TrustedDocuments, mut request: Request) -> ServerResult<Request> {
+        let hash = match request.extensions.remove("persistedQuery") {
+            Some(value) => async_graphql::from_value::<PersistedQuery>(value)
+                .ok()
+                .and_then(|persisted| parse_hash(&persisted.sha256_hash)),
+            None => None,
+        };
+        let (hash, code, message) = match hash {
+            Some(hash) => (
+                Some(hash),
+                "PERSISTED_QUERY_NOT_IN_LIST",
+                "this gateway runs only its trusted documents, and this hash is not one",
+            ),
+            None => (
+                (!request.query.is_empty() && request.query.len() <= MAX_DOCUMENT_BYTES)
+                    .then(|| Sha256::digest(request.query.as_bytes()).into()),
+                "QUERY_NOT_IN_SAFELIST",
+                "this gateway runs only its trusted documents, and this query is not one",
+            ),
+        };
+        let document = hash
+            .and_then(|hash| trusted.0.get(&hash))
+            .ok_or_else(|| error(code, message))?;
+        request.set_parsed_query(document.clone());
+        Ok(request)
+    }
+
+    fn resolve(&self, request: Request) -> ServerResult<Request> {
+        if let Some(trusted) = &self.trusted {
+            return Self::trusted(trusted, request);
+        }
+        let mut request = request;
         if request.query.len() > MAX_DOCUMENT_BYTES {
             return Err(error(
                 "QUERY_TOO_LARGE",
@@ -293,6 +394,63 @@ mod tests {
         assert!(documents.remembered(&hash).is_none());
         let _ = documents.plain(Request::new(query));
         assert!(documents.remembered(&hash).is_some());
+    }
+
+    fn manifest(body: &str) -> String {
+        let id = hex(&Sha256::digest(body.as_bytes()));
+        serde_json::json!({"format": "apollo-persisted-query-manifest", "version": 1,
+            "operations": [{"id": id, "name": "Menu", "type": "query", "body": body}]})
+        .to_string()
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    fn refusal_code(result: ServerResult<Request>) -> String {
+        let Err(err) = result else {
+            panic!("the request was not refused");
+        };
+        err.extensions
+            .and_then(|ext| ext.get("code").cloned())
+            .map(|code| code.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn trusted_mode_runs_only_the_manifest_by_hash_or_text() {
+        let body = "query Menu { menuItems(first: 5) { nodes { id } } }";
+        let trusted = TrustedDocuments::parse(&manifest(body)).expect("a good manifest");
+        assert_eq!(trusted.len(), 1);
+        let documents = Documents::new(Some(trusted));
+        assert!(documents.resolve(Request::new(body)).is_ok(), "by text");
+        let mut by_hash = Request::new("");
+        by_hash.extensions.insert(
+            "persistedQuery".into(),
+            async_graphql::value!({"version": 1, "sha256Hash": hex(&Sha256::digest(body.as_bytes()))}),
+        );
+        assert!(documents.resolve(by_hash).is_ok(), "by hash");
+        let other = "{ menuItems(first: 100) { nodes { id name } } }";
+        assert_eq!(
+            refusal_code(documents.resolve(Request::new(other))),
+            "\"QUERY_NOT_IN_SAFELIST\""
+        );
+        let mut unknown = Request::new("");
+        unknown.extensions.insert(
+            "persistedQuery".into(),
+            async_graphql::value!({"version": 1, "sha256Hash": "ab".repeat(32)}),
+        );
+        assert_eq!(
+            refusal_code(documents.resolve(unknown)),
+            "\"PERSISTED_QUERY_NOT_IN_LIST\""
+        );
+    }
+
+    #[test]
+    fn a_manifest_whose_ids_lie_is_refused() {
+        let lying = manifest("{ a }").replace("{ a }", "{ b }");
+        assert!(TrustedDocuments::parse(&lying).is_err());
+        assert!(TrustedDocuments::parse("{}").is_err());
     }
 
     #[test]

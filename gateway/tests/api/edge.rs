@@ -567,3 +567,44 @@ async fn a_nul_in_any_string_is_a_400_naming_the_field() {
         "{variable}"
     );
 }
+
+#[tokio::test]
+async fn with_trusted_documents_only_the_manifest_runs() {
+    use sha2::{Digest, Sha256};
+    let body = "query Menu { menuItems(first: 2) { nodes { id } } }";
+    let id: String = Sha256::digest(body.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let manifest = json!({"format": "apollo-persisted-query-manifest", "version": 1,
+        "operations": [{"id": id, "name": "Menu", "type": "query", "body": body}]});
+    let path = std::env::temp_dir().join(format!("manifest-{}.json", mesh_testkit::unique_id()));
+    std::fs::write(&path, manifest.to_string()).expect("writes the manifest");
+    let stack = {
+        let path = path.clone();
+        spawn_stack_with(move |config| config.trusted_documents = Some(path)).await
+    };
+    let listed = stack.graphql(body, json!({})).await;
+    assert_eq!(
+        listed["data"]["menuItems"]["nodes"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "{listed}"
+    );
+    let by_hash: Value = stack
+        .post(
+            "/graphql",
+            &json!({"extensions": {"persistedQuery": {"version": 1, "sha256Hash": id}}}),
+        )
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert!(by_hash["errors"].is_null(), "{by_hash}");
+    let free = stack
+        .graphql("{ menuItems(first: 2) { nodes { id name } } }", json!({}))
+        .await;
+    assert_eq!(graphql_error_code(&free), "QUERY_NOT_IN_SAFELIST");
+    let _ = std::fs::remove_file(path);
+}
