@@ -125,21 +125,31 @@ pub fn refusal(wait: Duration) -> ApiError {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_client_over_its_burst_waits_and_others_do_not() {
+    /// Limits of 1/s with `burst`, tracking at most `max_clients`, inside a runtime (they
+    /// start their forgetting task in one).
+    fn limits(burst: u32, max_clients: usize) -> (tokio::runtime::Runtime, RateLimits) {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
-        let _guard = runtime.enter();
-        let limits = RateLimits::new(
-            &RateLimitConfig {
-                per_second: 1,
-                burst: 3,
-                ..RateLimitConfig::OFF
-            },
-            Metrics::default(),
-        );
+        let limits = {
+            let _guard = runtime.enter();
+            RateLimits::new(
+                &RateLimitConfig {
+                    per_second: 1,
+                    burst,
+                    max_clients,
+                    ..RateLimitConfig::OFF
+                },
+                Metrics::default(),
+            )
+        };
+        (runtime, limits)
+    }
+
+    #[test]
+    fn a_client_over_its_burst_waits_and_others_do_not() {
+        let (_runtime, limits) = limits(3, 100);
         let a = Client::subject("a");
         for _ in 0..3 {
             assert!(limits.check(&a).is_ok());
@@ -154,20 +164,7 @@ mod tests {
 
     #[test]
     fn past_its_client_cap_the_table_stops_growing() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let _guard = runtime.enter();
-        let limits = RateLimits::new(
-            &RateLimitConfig {
-                per_second: 1,
-                burst: 2,
-                max_clients: 10,
-                ..RateLimitConfig::OFF
-            },
-            Metrics::default(),
-        );
+        let (_runtime, limits) = limits(2, 10);
         let mut allowed = 0;
         for i in 0..1_000 {
             let client = Client::address(Some(std::net::IpAddr::from([

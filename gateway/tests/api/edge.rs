@@ -10,14 +10,12 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::{
-    Message, client::IntoClientRequest, http::HeaderValue as WsHeaderValue,
-    protocol::frame::coding::CloseCode,
-};
+use tokio_tungstenite::tungstenite::{Message, protocol::frame::coding::CloseCode};
 
 use crate::{
     helpers::{
-        SECRET, client_with, error_of, graphql_error_code, spawn_stack, spawn_stack_with, token,
+        SECRET, client_with, error_of, graphql_error_code, post_json, spawn_stack,
+        spawn_stack_with, token, ws_request,
     },
     mesh::{Options, spawn_mesh},
 };
@@ -42,14 +40,7 @@ type Socket =
 
 /// A graphql-transport-ws socket to `addr`, initialised with `token` and acknowledged.
 async fn open_socket(addr: std::net::SocketAddr, token: Option<&str>) -> Socket {
-    let mut request = format!("ws://{addr}/graphql/ws")
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        WsHeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_request(addr))
         .await
         .expect("WebSocket connects");
     let payload = match token {
@@ -137,43 +128,34 @@ async fn three_hundred_aliased_orders_in_one_request_place_none() {
         .collect();
     let order =
         json!({"items": [{"menuItemId": item, "quantity": 1}], "deliveryAddress": "1 Alias St"});
-    let response: Value = customer
-        .post(mesh.url("/graphql"))
-        .json(&json!({
+    let response: Value = post_json(
+        &customer,
+        &mesh.url("/graphql"),
+        &json!({
             "query": format!("mutation($order: OrderInput!) {{ {fields} }}"),
             "variables": {"order": order},
-        }))
-        .send()
-        .await
-        .expect("answers")
-        .json()
-        .await
-        .expect("JSON");
+        }),
+    )
+    .await;
     assert_eq!(graphql_error_code(&response), "TOO_MANY_MUTATIONS");
     assert!(response["data"].is_null(), "{response}");
     // And under the mutation cap, the aliases still count.
     let many: String = (0..40)
         .map(|i| format!("a{i}: menuItems(first: 1) {{ nodes {{ id }} }} "))
         .collect();
-    let response: Value = customer
-        .post(mesh.url("/graphql"))
-        .json(&json!({"query": format!("{{ {many} }}")}))
-        .send()
-        .await
-        .expect("answers")
-        .json()
-        .await
-        .expect("JSON");
+    let response: Value = post_json(
+        &customer,
+        &mesh.url("/graphql"),
+        &json!({"query": format!("{{ {many} }}")}),
+    )
+    .await;
     assert_eq!(graphql_error_code(&response), "TOO_MANY_ROOT_FIELDS");
-    let orders: Value = customer
-        .post(mesh.url("/graphql"))
-        .json(&json!({"query": "{ orders(first: 10) { edges { node { id } } } }"}))
-        .send()
-        .await
-        .expect("answers")
-        .json()
-        .await
-        .expect("JSON");
+    let orders: Value = post_json(
+        &customer,
+        &mesh.url("/graphql"),
+        &json!({"query": "{ orders(first: 10) { edges { node { id } } } }"}),
+    )
+    .await;
     assert_eq!(
         orders["data"]["orders"]["edges"],
         json!([]),
@@ -385,16 +367,9 @@ async fn long_lived_streams_are_bounded_per_client_and_end_with_their_token() {
     // Two sockets for the client, not three.
     let mut first = open_socket(mesh.gateway.addr, Some(&caller)).await;
     let _second = open_socket(mesh.gateway.addr, Some(&caller)).await;
-    let mut request = format!("ws://{}/graphql/ws", mesh.gateway.addr)
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        WsHeaderValue::from_static("graphql-transport-ws"),
-    );
     // Opened as the first two were (the token comes in `connection_init`), the upgrade counts
     // against the address they came from.
-    match tokio_tungstenite::connect_async(request).await {
+    match tokio_tungstenite::connect_async(ws_request(mesh.gateway.addr)).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             assert_eq!(response.status(), 429);
         }

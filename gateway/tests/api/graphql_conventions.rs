@@ -7,9 +7,7 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tokio_tungstenite::tungstenite::{
-    Message, client::IntoClientRequest, http::HeaderValue as WsHeaderValue,
-};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{graphql_error_code, spawn_stack, spawn_stack_with};
 
@@ -255,16 +253,10 @@ async fn the_websocket_server_pings_a_quiet_connection() {
         config.graphql.keepalive = Duration::from_millis(200);
     })
     .await;
-    let mut request = format!("ws://{}/graphql/ws", stack.gateway.addr)
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        WsHeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("WebSocket connects");
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(crate::helpers::ws_request(stack.gateway.addr))
+            .await
+            .expect("WebSocket connects");
     socket
         .send(Message::text(
             json!({"type": "connection_init"}).to_string(),

@@ -210,6 +210,32 @@ pub async fn error_of(response: reqwest::Response, status: u16) -> (String, Stri
     (code, message)
 }
 
+/// POSTs `body` as JSON with `client`; the answer's JSON, whatever its status.
+pub async fn post_json(client: &reqwest::Client, url: &str, body: &Value) -> Value {
+    client
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .expect("gateway answers")
+        .json()
+        .await
+        .expect("the answer is JSON")
+}
+
+/// A WebSocket upgrade request to the gateway at `addr` speaking graphql-transport-ws.
+pub fn ws_request(addr: SocketAddr) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue};
+    let mut request = format!("ws://{addr}/graphql/ws")
+        .into_client_request()
+        .expect("a WebSocket URL");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    request
+}
+
 /// The `extensions.code` of the first GraphQL error.
 pub fn graphql_error_code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"]

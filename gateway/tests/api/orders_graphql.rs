@@ -3,7 +3,7 @@
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use tokio_tungstenite::tungstenite::Message;
 
 use gateway::auth::Role;
 
@@ -159,15 +159,10 @@ async fn subscribe_as(
     query: &str,
     variables: Value,
 ) -> impl futures::Stream<Item = Value> + use<> {
-    let url = format!("ws://{}/graphql/ws", mesh.gateway.addr);
-    let mut request = url.into_client_request().expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("WebSocket connects");
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(crate::helpers::ws_request(mesh.gateway.addr))
+            .await
+            .expect("WebSocket connects");
     socket
         .send(Message::text(
             json!({"type": "connection_init", "payload": {
