@@ -141,6 +141,20 @@ fn wants_event_stream(headers: &HeaderMap) -> bool {
         })
 }
 
+/// A GraphQL error with `extensions.code`, for refusals made before anything resolves (the
+/// document memory, the query limits), where no `ApiError` is at hand.
+pub(crate) fn coded_error(
+    code: &str,
+    message: impl Into<String>,
+    pos: Option<async_graphql::Pos>,
+) -> async_graphql::ServerError {
+    let mut error = async_graphql::ServerError::new(message, pos);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", code);
+    error.extensions = Some(extensions);
+    error
+}
+
 /// Who asks: the token of the HTTP request, or of the WebSocket's `connection_init`.
 pub(crate) fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
     static ANONYMOUS: Caller = Caller(None);

@@ -33,7 +33,7 @@ use std::{
 };
 
 use async_graphql::{
-    ErrorExtensionValues, Request, ServerError, ServerResult,
+    Request, ServerError, ServerResult,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
     parser::{parse_query, types::ExecutableDocument},
 };
@@ -206,11 +206,7 @@ struct PersistedQuery {
 }
 
 fn error(code: &str, message: &str) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", code);
-    error.extensions = Some(extensions);
-    error
+    super::coded_error(code, message, None)
 }
 
 /// The 32 bytes a 64-digit hex hash spells, either case; `None` for anything else.

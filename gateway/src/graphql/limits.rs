@@ -38,7 +38,7 @@ use std::{
 };
 
 use async_graphql::{
-    ErrorExtensionValues, Name, Pos, Positioned, Request, ServerError, ServerResult, Variables,
+    Name, Pos, Positioned, Request, ServerError, ServerResult, Variables,
     extensions::{
         Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
         NextRequest,
@@ -326,11 +326,7 @@ fn arguments(document: &ExecutableDocument) -> Vec<(&Name, &Value)> {
 }
 
 fn refusal(code: &str, message: String, pos: Pos) -> ServerError {
-    let mut error = ServerError::new(message, Some(pos));
-    let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", code);
-    error.extensions = Some(extensions);
-    error
+    super::coded_error(code, message, Some(pos))
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
