@@ -39,9 +39,19 @@ pub mod schema {
             processed_at -> Timestamptz,
         }
     }
+
+    diesel::table! {
+        reserved_request_ids (request_id) {
+            request_id -> Uuid,
+            user_id -> Int8,
+            number_of_items -> Int8,
+            total_amount_cents -> Int8,
+            reserved_at -> Timestamptz,
+        }
+    }
 }
 
-use schema::{billing_orders, payments};
+use schema::{billing_orders, payments, reserved_request_ids};
 
 type QueryResult<T> = Result<T, DieselError>;
 
@@ -181,6 +191,58 @@ pub async fn insert_billing_order(
         .execute(conn)
         .await?;
     Ok(inserted == 1)
+}
+
+/// What reserving a request id found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reservation {
+    /// Reserved now, for this request.
+    First,
+    /// Reserved before, for this same request: a retry.
+    Retry,
+    /// Reserved before, for another request.
+    Taken,
+}
+
+/// Binds `order.request_id` to the request `order` describes, unless it is bound already; its
+/// receive time is not part of the request.
+pub async fn reserve_request_id(
+    conn: &mut AsyncPgConnection,
+    order: &NewBillingOrder,
+) -> QueryResult<Reservation> {
+    let inserted = diesel::insert_into(reserved_request_ids::table)
+        .values((
+            reserved_request_ids::request_id.eq(order.request_id),
+            reserved_request_ids::user_id.eq(order.user_id),
+            reserved_request_ids::number_of_items.eq(order.number_of_items),
+            reserved_request_ids::total_amount_cents.eq(order.total_amount_cents),
+        ))
+        .on_conflict(reserved_request_ids::request_id)
+        .do_nothing()
+        .execute(conn)
+        .await?;
+    if inserted == 1 {
+        return Ok(Reservation::First);
+    }
+    let reserved: (i64, i64, i64) = reserved_request_ids::table
+        .find(order.request_id)
+        .select((
+            reserved_request_ids::user_id,
+            reserved_request_ids::number_of_items,
+            reserved_request_ids::total_amount_cents,
+        ))
+        .first(conn)
+        .await?;
+    let requested = (
+        order.user_id,
+        order.number_of_items,
+        order.total_amount_cents,
+    );
+    Ok(if reserved == requested {
+        Reservation::Retry
+    } else {
+        Reservation::Taken
+    })
 }
 
 pub async fn billing_order(

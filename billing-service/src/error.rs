@@ -10,6 +10,9 @@ pub enum Error {
     /// Not recorded (yet): billing has not seen the order, or the request is still queued.
     #[error("{0}")]
     NotFound(String),
+    /// The name is taken by something else: a request id reserved for another request.
+    #[error("{0}")]
+    AlreadyExists(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -31,6 +34,7 @@ impl From<Error> for Status {
         match err {
             Error::Invalid(err) => err.into(),
             Error::NotFound(message) => Status::not_found(message),
+            Error::AlreadyExists(message) => Status::already_exists(message),
             Error::Store(err) => err.into(),
         }
     }

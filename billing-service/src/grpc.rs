@@ -4,14 +4,14 @@ use mesh_kit::{InvalidField, batch, db::PgPool};
 use mesh_proto::billing::v1::{
     self as pb, BatchGetPaymentsRequest, BatchGetPaymentsResponse, GetBillingOrderRequest,
     GetPaymentRequest, ListBillingOrdersRequest, ListBillingOrdersResponse,
-    billing_service_server::BillingService,
+    ReserveRequestIdRequest, ReserveRequestIdResponse, billing_service_server::BillingService,
 };
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::{
-    db,
-    domain::{self, BillingOrder, PageToken, Payment, PaymentStatus},
+    db::{self, Reservation},
+    domain::{self, BillingOrder, NewBillingOrder, PageToken, Payment, PaymentStatus},
     error::Error,
 };
 
@@ -95,6 +95,14 @@ impl BillingService for BillingApi {
     ) -> Result<Response<ListBillingOrdersResponse>, Status> {
         reply(self.list(request.into_inner()).await)
     }
+
+    #[tracing::instrument(skip_all, fields(billing_request = %request.get_ref().request_id))]
+    async fn reserve_request_id(
+        &self,
+        request: Request<ReserveRequestIdRequest>,
+    ) -> Result<Response<ReserveRequestIdResponse>, Status> {
+        reply(self.reserve(request.into_inner()).await)
+    }
 }
 
 // === impl BillingApi ===
@@ -129,6 +137,28 @@ impl BillingApi {
                 Error::NotFound(format!("no billing order for request {request_id} (yet)"))
             })?;
         Ok(order_to_proto(order))
+    }
+
+    async fn reserve(
+        &self,
+        request: ReserveRequestIdRequest,
+    ) -> Result<ReserveRequestIdResponse, Error> {
+        let order = NewBillingOrder::parse(
+            &request.request_id,
+            request.user_id,
+            request.number_of_items,
+            request.total_amount_cents,
+            None,
+        )?;
+        let mut conn = self.pool.get().await?;
+        match db::reserve_request_id(&mut conn, &order).await? {
+            Reservation::First => Ok(ReserveRequestIdResponse { first_use: true }),
+            Reservation::Retry => Ok(ReserveRequestIdResponse { first_use: false }),
+            Reservation::Taken => Err(Error::AlreadyExists(format!(
+                "request id {} is reserved for a different billing request",
+                order.request_id
+            ))),
+        }
     }
 
     async fn list(

@@ -5,11 +5,13 @@
 //! Retries are safe: an `Idempotency-Key` maps to a request id derived from the billing user and
 //! the key (UUIDv5), so every gateway instance, before or after a restart, gives a retry the same
 //! id, and billing-service stores one order per id; the same key from another user is another
-//! id, so users never collide. Within one instance a retry is not even published again, and one
-//! with a different body is refused (409).
+//! id, so users never collide. Before it is queued, the id is bound to the request in billing's
+//! database (`ReserveRequestId`), so a different body under a used key is refused (409) by every
+//! instance, after any restart. A keyed request therefore needs billing-service up (503 while it
+//! is not, nothing queued); a request without a key needs only the broker.
 
 use std::{
-    collections::{HashMap, HashSet, VecDeque},
+    collections::{HashSet, VecDeque},
     sync::{
         Mutex, RwLock,
         atomic::{AtomicBool, Ordering},
@@ -23,25 +25,19 @@ use mesh_proto::events::v1::BillingRequested;
 use uuid::Uuid;
 
 use crate::{
+    backends::Backends,
     error::{ApiError, ErrorCode},
+    model::BillingRequest,
     request_id::RequestId,
 };
 
-/// Accepted request ids remembered (to answer "queued" while billing has not stored them) and
-/// idempotency keys remembered. Old entries are forgotten first.
+/// Accepted request ids remembered, to answer "queued" while billing has not stored them. Old
+/// entries are forgotten first.
 const REMEMBERED: usize = 100_000;
 
 /// Derives request ids from idempotency keys. Any fixed UUID works; changing it (or the name it
 /// hashes, see [`scoped_key`]) would give retries across an upgrade new ids.
 const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x6d65_7368_6269_6c6c_696e_6700_0000_0001);
-
-/// A valid billing request, amounts in cents.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct BillingRequest {
-    pub user_id: i64,
-    pub number_of_items: i64,
-    pub total_amount_cents: i64,
-}
 
 /// What the client gets back: 202 with these.
 #[derive(
@@ -67,25 +63,19 @@ pub struct BillingQueue {
 #[derive(Default)]
 struct Memory {
     accepted: HashSet<Uuid>,
-    keys: HashMap<String, (Uuid, BillingRequest)>,
     /// Insertion order, to forget the oldest.
-    order: VecDeque<(Uuid, Option<String>)>,
+    order: VecDeque<Uuid>,
 }
 
 impl Memory {
-    fn remember(&mut self, id: Uuid, key: Option<(String, BillingRequest)>) {
-        self.accepted.insert(id);
-        let key_name = key.as_ref().map(|(k, _)| k.clone());
-        if let Some((key, request)) = key {
-            self.keys.insert(key, (id, request));
+    fn remember(&mut self, id: Uuid) {
+        if !self.accepted.insert(id) {
+            return;
         }
-        self.order.push_back((id, key_name));
+        self.order.push_back(id);
         while self.order.len() > REMEMBERED {
-            if let Some((old, old_key)) = self.order.pop_front() {
+            if let Some(old) = self.order.pop_front() {
                 self.accepted.remove(&old);
-                if let Some(old_key) = old_key {
-                    self.keys.remove(&old_key);
-                }
             }
         }
     }
@@ -94,7 +84,7 @@ impl Memory {
 /// The longest `Idempotency-Key` accepted, in characters.
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
 
-/// The key as remembered and hashed: scoped to the billing user, so an equal key from another
+/// The key as hashed: scoped to the billing user, so an equal key from another
 /// user names another request. Refused (400) when blank, longer than
 /// [`MAX_IDEMPOTENCY_KEY_CHARS`] or holding control characters, on every path (REST header,
 /// GraphQL argument).
@@ -122,38 +112,40 @@ impl BillingQueue {
     }
 
     /// Queues `request` and returns once the broker has it. With an idempotency key, a retry
-    /// returns the first request's id.
+    /// returns the first request's id (and billing stores it once); another request under the
+    /// same key is refused.
     pub async fn submit(
         &self,
+        backends: &Backends,
         rid: &RequestId,
         request: BillingRequest,
         idempotency_key: Option<&str>,
     ) -> Result<Receipt, ApiError> {
-        let idempotency_key = idempotency_key
-            .map(|key| scoped_key(request.user_id, key))
-            .transpose()?;
-        let idempotency_key = idempotency_key.as_deref();
         let request_id = match idempotency_key {
             Some(key) => {
-                if let Some((id, first)) = self.memory().keys.get(key).copied() {
-                    if first != request {
-                        return Err(ApiError::new(
+                let key = scoped_key(request.user_id, key)?;
+                let request_id = Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, key.as_bytes());
+                let first_use = backends
+                    .reserve_request_id(rid, request_id, request)
+                    .await
+                    .map_err(|err| match err.code {
+                        ErrorCode::AlreadyExists => ApiError::new(
                             ErrorCode::AlreadyExists,
                             "this Idempotency-Key was already used for a different billing request",
-                        ));
-                    }
-                    tracing::info!(request_id = %id, "idempotent retry; nothing queued");
-                    return Ok(receipt(id));
+                        ),
+                        _ => err,
+                    })?;
+                // A retry is queued again: the first attempt may have ended before the broker
+                // had it, and billing stores one order per id whatever the broker delivers.
+                if !first_use {
+                    tracing::info!(%request_id, "idempotent retry");
                 }
-                Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, key.as_bytes())
+                request_id
             }
             None => Uuid::new_v4(),
         };
         self.publish(rid, request_id, request, Utc::now()).await?;
-        self.memory().remember(
-            request_id,
-            idempotency_key.map(|key| (key.to_owned(), request)),
-        );
+        self.memory().remember(request_id);
         tracing::info!(%request_id, user_id = request.user_id, "billing request queued");
         Ok(receipt(request_id))
     }
@@ -451,22 +443,13 @@ mod tests {
     fn memory_forgets_the_oldest_first() {
         let mut memory = Memory::default();
         let first = Uuid::new_v4();
-        memory.remember(
-            first,
-            Some((
-                "k".into(),
-                BillingRequest {
-                    user_id: 1,
-                    number_of_items: 1,
-                    total_amount_cents: 1,
-                },
-            )),
-        );
+        memory.remember(first);
+        memory.remember(first);
         for _ in 0..REMEMBERED {
-            memory.remember(Uuid::new_v4(), None);
+            memory.remember(Uuid::new_v4());
         }
         assert!(!memory.accepted.contains(&first));
-        assert!(!memory.keys.contains_key("k"));
         assert_eq!(memory.accepted.len(), REMEMBERED);
+        assert_eq!(memory.order.len(), REMEMBERED);
     }
 }

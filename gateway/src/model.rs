@@ -216,6 +216,14 @@ pub struct OrderUpdate {
     pub detail: Option<String>,
 }
 
+/// A valid billing request, amounts in cents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BillingRequest {
+    pub user_id: i64,
+    pub number_of_items: i64,
+    pub total_amount_cents: i64,
+}
+
 /// A billing order as billing-service stored it from `billing-requests`.
 #[derive(Clone, Debug, PartialEq, Serialize, SimpleObject, ToSchema)]
 #[graphql(complex)]

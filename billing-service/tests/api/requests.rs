@@ -2,11 +2,13 @@
 //! dead-letter topic.
 
 use mesh_kit::kafka::{BILLING_REQUESTS, dlq_of};
-use mesh_proto::billing::v1::{GetBillingOrderRequest, ListBillingOrdersRequest};
+use mesh_proto::billing::v1::{
+    GetBillingOrderRequest, ListBillingOrdersRequest, ReserveRequestIdRequest,
+};
 use mesh_testkit::records;
 use tonic::Code;
 
-use crate::helpers::{WAIT, all_orders_of, queue, requested, spawn_app};
+use crate::helpers::{WAIT, all_orders_of, new_id, queue, requested, spawn_app};
 
 #[tokio::test]
 async fn a_queued_request_is_stored_once_however_often_it_arrives() {
@@ -154,4 +156,36 @@ async fn poison_goes_to_the_dead_letter_topic_and_consuming_goes_on() {
         dead.iter()
             .all(|r| r.header("dlq_topic") == Some(topic.as_str()))
     );
+}
+
+#[tokio::test]
+async fn a_request_id_is_reserved_for_the_first_request_sent_with_it() {
+    let app = spawn_app().await;
+    let reserve = |request_id: &str, number_of_items: i64| {
+        let mut client = app.client.clone();
+        let request = ReserveRequestIdRequest {
+            request_id: request_id.to_owned(),
+            user_id: 3,
+            number_of_items,
+            total_amount_cents: 18_000,
+        };
+        async move { client.reserve_request_id(request).await }
+    };
+    let id = new_id();
+    let first = reserve(&id, 5).await.expect("reserved").into_inner();
+    assert!(first.first_use, "the first reservation");
+    let retry = reserve(&id, 5).await.expect("a retry").into_inner();
+    assert!(!retry.first_use, "the same request again is a retry");
+
+    let other = reserve(&id, 6).await.expect_err("another request");
+    assert_eq!(other.code(), Code::AlreadyExists, "{other:?}");
+    let other_id = reserve(&new_id(), 6).await.expect("another id");
+    assert!(other_id.into_inner().first_use);
+
+    let bad = reserve("not-a-uuid", 5).await.expect_err("refused");
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert!(bad.message().contains("request_id"), "{bad:?}");
+    let bad = reserve(&new_id(), 0).await.expect_err("refused");
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert!(bad.message().contains("number_of_items"), "{bad:?}");
 }

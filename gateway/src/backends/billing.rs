@@ -8,7 +8,7 @@ use mesh_proto::billing::v1 as pb;
 use super::{Backend, Backends, request, time};
 use crate::{
     error::ApiError,
-    model::{BillingOrder, Page, Payment, PaymentStatus},
+    model::{BillingOrder, BillingRequest, Page, Payment, PaymentStatus},
     request_id::RequestId,
 };
 
@@ -132,5 +132,32 @@ impl Backends {
             cursors: page.cursors,
             next_page_token: Some(page.next_page_token).filter(|t| !t.is_empty()),
         })
+    }
+}
+
+impl Backends {
+    /// Binds `request_id` to `request` in billing's database before it is queued; false when it
+    /// was bound to this same request before (a retry), ALREADY_EXISTS when to another.
+    pub async fn reserve_request_id(
+        &self,
+        rid: &RequestId,
+        request_id: uuid::Uuid,
+        billing: BillingRequest,
+    ) -> Result<bool, ApiError> {
+        let message = pb::ReserveRequestIdRequest {
+            request_id: request_id.to_string(),
+            user_id: billing.user_id,
+            number_of_items: billing.number_of_items,
+            total_amount_cents: billing.total_amount_cents,
+        };
+        let reserved = self.finish(
+            Backend::Billing,
+            "ReserveRequestId",
+            self.billing
+                .clone()
+                .reserve_request_id(request(rid, message))
+                .await,
+        )?;
+        Ok(reserved.first_use)
     }
 }

@@ -12,8 +12,8 @@ use crate::{
         menu::{MenuItemChanges, NewMenuItem},
         orders::NewOrder,
     },
-    billing_queue::{BillingQueue, BillingRequest, Receipt, amount_cents, positive_integer},
-    model::{Delivery, DeliveryStatus, MenuItem, Movie, Order},
+    billing_queue::{BillingQueue, Receipt, amount_cents, positive_integer},
+    model::{BillingRequest, Delivery, DeliveryStatus, MenuItem, Movie, Order},
 };
 
 pub struct MutationRoot;
@@ -92,7 +92,7 @@ pub struct BillingInput {
 impl MutationRoot {
     /// Queues a billing order; answers once the broker has it (UNAVAILABLE when it cannot).
     async fn submit_billing(&self, ctx: &Context<'_>, input: BillingInput) -> Result<Receipt> {
-        let (_, rid) = env(ctx);
+        let (backends, rid) = env(ctx);
         let parse = || -> std::result::Result<BillingRequest, crate::error::ApiError> {
             let number = |n: i64| Some(serde_json::Value::from(n));
             Ok(BillingRequest {
@@ -110,7 +110,7 @@ impl MutationRoot {
         let request = parse().map_err(|e| e.extend())?;
         auth::billing_user_for(caller(ctx), Some(request.user_id)).map_err(|e| e.extend())?;
         ctx.data_unchecked::<Arc<BillingQueue>>()
-            .submit(&rid, request, input.idempotency_key.as_deref())
+            .submit(backends, &rid, request, input.idempotency_key.as_deref())
             .await
             .map_err(|e| e.extend())
     }

@@ -37,13 +37,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
     tag = "billing",
     security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header,
-        description = "Makes retries safe: the same key returns the first `request_id` and queues nothing new (1 to 200 characters).")),
+        description = "Makes retries safe: the same key returns the first `request_id` and billing stores one order (1 to 200 characters). A key is bound to the first body sent with it, in billing's database.")),
     request_body = BillingBody,
     responses(
         (status = 202, description = "Queued: on the broker, not yet stored by billing-service.", body = Receipt, headers(
             ("location" = String, description = "`/api/billing/{request_id}`, where the stored order will be."),
         )),
         (status = 409, description = "The Idempotency-Key was used for a different request.", body = ErrorBody),
+        (status = 503, description = "The broker, or for a request with an Idempotency-Key billing-service, cannot be reached: nothing was queued.", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str()))]
@@ -63,7 +64,10 @@ async fn submit(
             ApiError::invalid("Idempotency-Key", "must be 1 to 200 printable characters")
         })?),
     };
-    let receipt = state.billing.submit(&rid, request, key).await?;
+    let receipt = state
+        .billing
+        .submit(&state.backends, &rid, request, key)
+        .await?;
     let location = format!("/api/billing/{}", receipt.request_id.as_str());
     let mut response = (StatusCode::ACCEPTED, JsonBody(receipt)).into_response();
     if let Ok(location) = HeaderValue::from_str(&location) {

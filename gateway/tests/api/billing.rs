@@ -281,6 +281,20 @@ async fn a_key_names_one_request_per_user_across_gateway_restarts() {
         first["request_id"], again["request_id"],
         "the same key and user name the same request after a restart"
     );
+    let different = stack
+        .http
+        .post(stack.url("/api/billing"))
+        .header("Idempotency-Key", "shared-key-1")
+        .json(&json!({"user_id": 7, "number_of_items": 9, "total_amount": "2.00"}))
+        .send()
+        .await
+        .expect("answers");
+    let (code, message) = error_of(different, 409).await;
+    assert_eq!(
+        code, "ALREADY_EXISTS",
+        "another body under a used key, after a restart"
+    );
+    assert!(message.contains("Idempotency-Key"), "{message}");
     for request in [&first, &other_user] {
         stack
             .stored(request["request_id"].as_str().expect("id"))
@@ -410,6 +424,49 @@ async fn requests_accepted_while_billing_is_down_are_all_stored_once_when_it_is_
     assert_eq!(ids.len(), COUNT, "stored exactly once each");
     let unique: HashSet<String> = ids.iter().map(|id| (*id).to_owned()).collect();
     assert_eq!(unique, accepted, "the stored ones are the accepted ones");
+}
+
+#[tokio::test]
+async fn a_keyed_request_while_billing_is_down_is_refused_and_nothing_is_queued() {
+    let mut stack = BillingStack::start(mesh_testkit::kafka(), false).await;
+    let body =
+        |items: i64| json!({"user_id": 12, "number_of_items": items, "total_amount": "3.00"});
+    let keyed = |stack: &BillingStack, items: i64| {
+        stack
+            .http
+            .post(stack.url("/api/billing"))
+            .header("Idempotency-Key", "while-down-1")
+            .json(&body(items))
+            .send()
+    };
+    let (code, message) = error_of(keyed(&stack, 1).await.expect("answers"), 503).await;
+    assert_eq!(code, "UNAVAILABLE", "{message}");
+    // Without a key the queue does not need billing-service.
+    stack.queue(&body(5)).await;
+
+    stack.start_billing().await;
+    let stack = &stack;
+    let accepted = eventually("billing-service to take keys again", WAIT, || async move {
+        // Another body under the same key: the refused attempt neither bound the key nor was
+        // queued, so this one is the key's first request.
+        let response = keyed(stack, 2).await.expect("answers");
+        (response.status() == 202).then_some(response)
+    })
+    .await;
+    let receipt: Value = accepted.json().await.expect("JSON");
+    let stored = stack
+        .stored(receipt["request_id"].as_str().expect("id"))
+        .await;
+    assert_eq!(
+        stored["number_of_items"], 2,
+        "the request accepted, not the refused one"
+    );
+    let orders = eventually("both requests stored", WAIT, || async {
+        let orders = stack.all_orders_of(12).await;
+        (orders.len() >= 2).then_some(orders)
+    })
+    .await;
+    assert_eq!(orders.len(), 2, "{orders:#?}");
 }
 
 #[tokio::test]

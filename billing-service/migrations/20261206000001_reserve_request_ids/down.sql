@@ -1,0 +1,1 @@
+DROP TABLE reserved_request_ids;
