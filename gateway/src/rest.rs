@@ -57,7 +57,7 @@ where
 
 /// A body's JSON as `T`, once every string in it passed the edge's text rule.
 fn parse_body<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    crate::edge::text::check_json(&value)
+    edge_rules::inputs::check_json(&value)
         .map_err(|err| ApiError::invalid(&err.field, &err.reason))?;
     serde_json::from_value(value)
         .map_err(|err| ApiError::new(ErrorCode::InvalidArgument, format!("invalid body: {err}")))

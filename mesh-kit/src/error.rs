@@ -1,32 +1,7 @@
-//! Errors every service shares, each with its one mapping to a gRPC status.
-
-use std::borrow::Cow;
+//! Errors every service shares, each with its one mapping to a gRPC status (`InvalidField`'s
+//! lives beside it in edge-rules).
 
 use tonic::Status;
-
-/// A request field that does not parse. Always `INVALID_ARGUMENT`, naming the field
-/// (`price_cents`, or `items[2].quantity` for an element of a list).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {reason}")]
-pub struct InvalidField {
-    pub field: Cow<'static, str>,
-    pub reason: String,
-}
-
-impl InvalidField {
-    pub fn new(field: impl Into<Cow<'static, str>>, reason: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            reason: reason.into(),
-        }
-    }
-}
-
-impl From<InvalidField> for Status {
-    fn from(err: InvalidField) -> Self {
-        Status::invalid_argument(err.to_string())
-    }
-}
 
 /// The database failed us. The details are logged, never shown to a client.
 #[derive(Debug, thiserror::Error)]

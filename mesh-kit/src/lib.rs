@@ -24,7 +24,7 @@ pub mod schema;
 pub mod shutdown;
 pub mod startup;
 pub mod telemetry;
-pub mod text;
 pub mod tls;
 
-pub use error::{InvalidField, StoreError};
+pub use edge_rules::{InvalidField, text};
+pub use error::StoreError;

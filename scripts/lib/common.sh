@@ -35,6 +35,8 @@ export PATH="$CARGO_BIN_DIR:$PATH"
 TANSU_VERSION=0.6.0
 # The reflection gRPC CLI (a Rust port of grpcurl; installs a binary named `grpcurl`).
 GRPCURL_RS_VERSION=0.2.1
+# cargo fuzz, for scripts/test's bounded fuzzing of edge-rules (fuzz/).
+CARGO_FUZZ_VERSION=0.13.2
 # Debian's kcat links librdkafka 2.0.2, which fails against tansu ("Read underflow"). This wheel
 # bundles a self-contained librdkafka 2.16 that kcat loads instead.
 CONFLUENT_KAFKA_VERSION=2.16.1
@@ -226,6 +228,25 @@ _install_grpcurl() {
 
 # Installs grpcurl-rs (binary `grpcurl`, flags `--plaintext` or Go-style `-plaintext`).
 ensure_grpcurl() { with_tool_lock grpcurl _install_grpcurl; }
+
+# === cargo fuzz ===
+
+cargo_fuzz_is_current() {
+    [[ $(cargo fuzz --version 2>/dev/null) == "cargo-fuzz $CARGO_FUZZ_VERSION" ]]
+}
+
+_install_cargo_fuzz() {
+    cargo_fuzz_is_current && return 0
+    wait_for_foreign_cargo_install cargo-fuzz
+    cargo_fuzz_is_current && return 0
+    run_logged "$MESH_TOOLS_DIR/logs/cargo-fuzz-install.log" \
+        "building cargo-fuzz $CARGO_FUZZ_VERSION from crates.io (about 2 minutes)" \
+        cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
+    cargo_fuzz_is_current || die "cargo-fuzz installed but 'cargo fuzz --version' does not say $CARGO_FUZZ_VERSION"
+}
+
+# Installs cargo-fuzz (`cargo fuzz`) unless that exact version is there.
+ensure_cargo_fuzz() { with_tool_lock cargo-fuzz _install_cargo_fuzz; }
 
 # How to show the user a grpcurl command: by name when it is on their PATH, else by full path.
 grpcurl_for_user() {

@@ -37,6 +37,7 @@ use async_graphql::{
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
     parser::{parse_query, types::ExecutableDocument},
 };
+use edge_rules::graphql::{MAX_DOCUMENT_BYTES, MAX_TOKENS, tokens};
 use lru::LruCache;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -47,10 +48,6 @@ const REMEMBERED: NonZeroUsize = NonZeroUsize::new(2048).expect("non-zero");
 const REMEMBERED_TEXT: usize = 8 * 1024;
 /// The most text the remembered documents may add up to (their parsed form is a small multiple).
 pub const REMEMBERED_BYTES: usize = 2 * 1024 * 1024;
-/// The longest document accepted at all.
-pub const MAX_DOCUMENT_BYTES: usize = 32 * 1024;
-/// The most tokens a document may have (punctuation, names, numbers and strings each count).
-pub const MAX_TOKENS: usize = 5_000;
 
 /// A document's key: the SHA-256 of its text, as APQ clients name it.
 type Hash = [u8; 32];
@@ -138,58 +135,6 @@ impl Documents {
             ..Self::default()
         }
     }
-}
-
-/// How many tokens a GraphQL document has, counted the way its lexer would cut it, without
-/// building anything: names and numbers, strings (block strings too), `...` and each other
-/// punctuator count one; whitespace, commas and comments none. Stops counting past `limit`.
-pub fn tokens(text: &str, limit: usize) -> usize {
-    let bytes = text.as_bytes();
-    let (mut i, mut count) = (0, 0);
-    while i < bytes.len() && count <= limit {
-        match bytes[i] {
-            b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'"' => {
-                count += 1;
-                if bytes[i..].starts_with(b"\"\"\"") {
-                    i += 3;
-                    while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
-                        i += if bytes[i] == b'\\' { 2 } else { 1 };
-                    }
-                    i += 3;
-                } else {
-                    i += 1;
-                    while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                        i += if bytes[i] == b'\\' { 2 } else { 1 };
-                    }
-                    i += 1;
-                }
-            }
-            b'.' if bytes[i..].starts_with(b"...") => {
-                count += 1;
-                i += 3;
-            }
-            byte if byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-' => {
-                count += 1;
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric()
-                        || matches!(bytes[i], b'_' | b'.' | b'-' | b'+'))
-                {
-                    i += 1;
-                }
-            }
-            _ => {
-                count += 1;
-                i += 1;
-            }
-        }
-    }
-    count
 }
 
 impl ExtensionFactory for Documents {
@@ -447,19 +392,6 @@ mod tests {
         let lying = manifest("{ a }").replace("{ a }", "{ b }");
         assert!(TrustedDocuments::parse(&lying).is_err());
         assert!(TrustedDocuments::parse("{}").is_err());
-    }
-
-    #[test]
-    fn tokens_are_counted_as_the_lexer_cuts_them() {
-        assert_eq!(tokens("{ a }", 100), 3);
-        assert_eq!(
-            tokens("query Q($n: Int = -1.5e3) { a(s: \"x, y\") ...F }", 100),
-            20
-        );
-        assert_eq!(tokens("# a comment { }\n{ a, b }", 100), 4);
-        assert_eq!(tokens("{ a(s: \"\"\"block \" }\"\"\") }", 100), 8);
-        let many = "{ ".to_owned() + &"a ".repeat(10_000) + "}";
-        assert_eq!(tokens(&many, MAX_TOKENS), MAX_TOKENS + 1, "stops counting");
     }
 
     #[test]
