@@ -62,6 +62,16 @@ impl Default for GraphqlConfig {
     }
 }
 
+/// The roots and the federation fields: everything of the schema that its SDL shows.
+fn roots() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot).enable_federation()
+}
+
+/// The schema's SDL as the served schema has it, without serving it (the contract snapshot).
+pub fn sdl() -> String {
+    roots().finish().sdl()
+}
+
 pub fn schema(
     backends: Backends,
     feed: OrderFeed,
@@ -73,12 +83,11 @@ pub fn schema(
         introspection: config.introspection,
         lists: Default::default(),
     };
-    let builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+    let builder = roots()
         .data(billing)
         .data(backends.metrics().clone())
         .data(backends)
         .data(feed)
-        .enable_federation()
         // Remembered documents and persisted queries first: the limits then see the document.
         .extension(documents::Documents::new(trusted))
         .extension(limits.clone());

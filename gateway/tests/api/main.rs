@@ -3,6 +3,7 @@
 mod auth;
 mod balance;
 mod billing;
+mod contract;
 mod crash;
 mod edge;
 mod graphql;
