@@ -84,7 +84,8 @@ pub struct BillingInput {
     pub number_of_items: i64,
     /// A decimal amount with at most two decimals, e.g. "180" or "19.99".
     pub total_amount: String,
-    /// The same key twice returns the first request id and queues nothing new.
+    /// The same key twice returns the first request id (billing stores it once); another request
+    /// under a used key is refused (ALREADY_EXISTS). 1 to 200 characters.
     pub idempotency_key: Option<String>,
 }
 
