@@ -22,9 +22,14 @@ COPY gateway/app/ ./
 RUN if [ "$BIN" = "gateway" ]; then rm -rf node_modules dist && npm ci --no-audit --no-fund && npm run build; else mkdir dist; fi
 
 FROM rust:1.95.0-bookworm AS build
-# Nothing to install: rdkafka builds its bundled librdkafka with the image's gcc, make and
-# perl (./configure, no compression codecs, no TLS), and the proto crate brings its own protoc
-# (protoc-bin-vendored).
+# rdkafka builds its bundled librdkafka with the image's gcc, make and perl (./configure, no
+# compression codecs, no TLS), and the proto crate brings its own protoc (protoc-bin-vendored);
+# its build fetches google/api/*.proto from PyPI with pip (googleapis-common-protos, pinned by
+# hash in proto/build.rs).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3-pip \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 ARG BIN

@@ -1,6 +1,12 @@
-//! Compiles the `*.proto` files beside this script with tonic and writes the file descriptor set that reflection serves.
+//! Compiles the `*.proto` files beside this script with tonic and writes the file descriptor set
+//! that reflection serves and the gateway reads its annotations from.
 
-use std::{env, error::Error, path::PathBuf};
+use std::{
+    env,
+    error::Error,
+    path::{Path, PathBuf},
+    process::Command,
+};
 
 const PROTOS: &[&str] = &[
     "menu.proto",
@@ -12,12 +18,20 @@ const PROTOS: &[&str] = &[
     "events.proto",
 ];
 
+/// `google/api/annotations.proto` and `http.proto` (the `google.api.http` option on each RPC)
+/// and `field_behavior.proto`: Google's own files, from the PyPI package Google publishes them
+/// in, pinned by hash. Never a copy committed here.
+const GOOGLEAPIS_REQUIREMENT: &str = "googleapis-common-protos==1.76.0 \
+    --hash=sha256:59e13344a9f3651aa201a03e2bee815a3bf43a4baf1f9ff8a9b62a840ce25fac";
+
 fn main() -> Result<(), Box<dyn Error>> {
     // protoc comes from crates.io (protoc-bin-vendored), so `cargo build` needs no system package
     // and every machine compiles the contracts with the same protoc.
     let protoc = protoc_bin_vendored::protoc_bin_path()?;
     let well_known = protoc_bin_vendored::include_path()?;
-    let descriptor = PathBuf::from(env::var("OUT_DIR")?).join("mesh_descriptor.bin");
+    let out = PathBuf::from(env::var("OUT_DIR")?);
+    let descriptor = out.join("mesh_descriptor.bin");
+    let googleapis = googleapis_dir(&out)?;
 
     let mut config = tonic_prost_build::Config::new();
     config.protoc_executable(protoc);
@@ -27,11 +41,71 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     let protos: Vec<PathBuf> = PROTOS.iter().map(PathBuf::from).collect();
     tonic_prost_build::configure()
+        // protoc's own bytes, options and all: the gateway reads `google.api.http` from them.
         .file_descriptor_set_path(&descriptor)
-        .compile_with_config(config, &protos, &[PathBuf::from("."), well_known])?;
+        .compile_with_config(
+            config,
+            &protos,
+            &[well_known, googleapis, PathBuf::from(".")],
+        )?;
 
     for proto in PROTOS {
         println!("cargo:rerun-if-changed={proto}");
+    }
+    println!("cargo:rerun-if-env-changed=GOOGLEAPIS_PROTO_DIR");
+    Ok(())
+}
+
+/// Where `google/api/*.proto` are: `GOOGLEAPIS_PROTO_DIR` when set (an offline build points it
+/// at a directory holding `google/api/`), else the package downloaded from PyPI into `out` once.
+fn googleapis_dir(out: &Path) -> Result<PathBuf, Box<dyn Error>> {
+    if let Some(dir) = env::var_os("GOOGLEAPIS_PROTO_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let dir = out.join("googleapis");
+    if dir.join("google/api/http.proto").is_file() {
+        return Ok(dir);
+    }
+    let wheels = out.join("googleapis-wheel");
+    let requirements = out.join("googleapis-requirements.txt");
+    std::fs::write(&requirements, GOOGLEAPIS_REQUIREMENT)?;
+    run(Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args([
+            "--no-deps",
+            "--only-binary=:all:",
+            "--require-hashes",
+            "--dest",
+        ])
+        .arg(&wheels)
+        .arg("--requirement")
+        .arg(&requirements))?;
+    let wheel = std::fs::read_dir(&wheels)?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .find(|path| path.extension().is_some_and(|ext| ext == "whl"))
+        .ok_or("pip downloaded no wheel of googleapis-common-protos")?;
+    run(Command::new("python3")
+        .args(["-m", "zipfile", "--extract"])
+        .arg(&wheel)
+        .arg(&dir))?;
+    Ok(dir)
+}
+
+fn run(command: &mut Command) -> Result<(), Box<dyn Error>> {
+    let status = command.status().map_err(|err| {
+        format!(
+            "cannot run {command:?} ({err}): the build fetches google/api/*.proto with python3 \
+             and pip, or set GOOGLEAPIS_PROTO_DIR to a directory holding google/api/"
+        )
+    })?;
+    if !status.success() {
+        return Err(format!("{command:?} failed ({status})").into());
     }
     Ok(())
 }

@@ -3,15 +3,10 @@
 //! The codec is driven by the descriptor set this crate embeds for reflection: one source of
 //! truth for the wire format, and no hand-written serde impls to drift from the `.proto` files.
 
-use std::sync::LazyLock;
-
 use prost::{Message, Name};
-use prost_reflect::{DescriptorPool, DeserializeOptions, DynamicMessage, MessageDescriptor};
+use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor};
 
-use crate::FILE_DESCRIPTOR_SET;
-
-static POOL: LazyLock<Result<DescriptorPool, String>> =
-    LazyLock::new(|| DescriptorPool::decode(FILE_DESCRIPTOR_SET).map_err(|err| err.to_string()));
+use crate::descriptors::pool;
 
 /// Why a message could not be turned into JSON or back.
 #[derive(Debug, thiserror::Error)]
@@ -25,9 +20,8 @@ pub enum JsonError {
 }
 
 fn descriptor(type_name: &str) -> Result<MessageDescriptor, JsonError> {
-    let pool = POOL
-        .as_ref()
-        .map_err(|reason| JsonError::UnknownType(format!("{type_name} ({reason})")))?;
+    let pool =
+        pool().map_err(|reason| JsonError::UnknownType(format!("{type_name} ({reason})")))?;
     pool.get_message_by_name(type_name)
         .ok_or_else(|| JsonError::UnknownType(type_name.to_owned()))
 }

@@ -3,6 +3,8 @@
 //! either shows here as a diff to review; when it is meant, rewrite the files with
 //! `UPDATE_EXPECT=1 cargo test -p gateway --test api contract` and commit them with the change.
 
+use std::collections::BTreeSet;
+
 use expect_test::expect_file;
 
 use crate::helpers::spawn_stack;
@@ -19,4 +21,52 @@ async fn the_served_openapi_document_is_the_committed_one() {
     assert_eq!(response.status(), 200);
     let served = response.text().await.expect("the document");
     expect_file!["../../contract/openapi.json"].assert_eq(&format!("{served}\n"));
+}
+
+/// Every REST operation the gateway serves is the `google.api.http` route of the RPC behind it,
+/// and every route `proto/` declares is served: the annotations are the routes users have.
+#[test]
+fn every_rest_route_is_the_one_its_rpc_declares() {
+    // Served, but no RPC answers them: a billing request is queued on Kafka, health is the
+    // gateway's own.
+    const NOT_RPCS: [&str; 3] = ["POST /api/billing", "GET /healthz", "GET /readyz"];
+    let document: serde_json::Value =
+        serde_json::from_str(include_str!("../../contract/openapi.json")).expect("JSON");
+    let served: BTreeSet<String> = document["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, item)| {
+            let methods = item.as_object().expect("a path item").keys();
+            methods
+                .filter(|key| ["get", "put", "post", "delete", "patch"].contains(&key.as_str()))
+                .map(move |method| route(&method.to_uppercase(), path))
+        })
+        .filter(|route| !NOT_RPCS.contains(&route.as_str()))
+        .collect();
+    let declared: BTreeSet<String> = mesh_proto::descriptors::http_routes()
+        .expect("the descriptor set decodes")
+        .iter()
+        .map(|declared| route(declared.method, &declared.path))
+        .collect();
+    assert_eq!(served, declared);
+}
+
+/// `METHOD path`, path variables unnamed (`/orders/{}`): OpenAPI names them for users
+/// (`order_id`), the annotation by the request field (`id`).
+fn route(method: &str, path: &str) -> String {
+    let mut unnamed = String::new();
+    let mut in_variable = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_variable = true;
+                unnamed.push_str("{}");
+            }
+            '}' => in_variable = false,
+            c if !in_variable => unnamed.push(c),
+            _ => {}
+        }
+    }
+    format!("{method} {unnamed}")
 }

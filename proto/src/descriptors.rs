@@ -1,0 +1,99 @@
+//! The contracts as data: the descriptor set protoc wrote, decoded once, with the options the
+//! `.proto` files carry (`google.api.http` on each RPC that has a REST route).
+
+use std::sync::LazyLock;
+
+use prost_reflect::{DescriptorPool, Value};
+
+use crate::FILE_DESCRIPTOR_SET;
+
+static POOL: LazyLock<Result<DescriptorPool, String>> =
+    LazyLock::new(|| DescriptorPool::decode(FILE_DESCRIPTOR_SET).map_err(|err| err.to_string()));
+
+/// Every file of the mesh and what they import; an error only if the embedded set is broken.
+pub fn pool() -> Result<&'static DescriptorPool, &'static str> {
+    POOL.as_ref().map_err(String::as_str)
+}
+
+/// A REST route an RPC declares with `google.api.http`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpRoute {
+    /// `GET`, `POST`, `PUT`, `PATCH` or `DELETE`.
+    pub method: &'static str,
+    /// The path template, variables named by request fields: `/orders/{id}`.
+    pub path: String,
+    /// `*` when the body is the request message (less the path's fields); empty for none.
+    pub body: String,
+    /// `mesh.order.v1.OrderService.GetOrder`.
+    pub rpc: String,
+}
+
+/// The `google.api.http` route of every mesh RPC that has one, in file order.
+pub fn http_routes() -> Result<Vec<HttpRoute>, &'static str> {
+    let pool = pool()?;
+    let Some(extension) = pool.get_extension_by_name("google.api.http") else {
+        return Ok(Vec::new());
+    };
+    let mut routes = Vec::new();
+    for service in pool.services() {
+        for method in service.methods() {
+            let options = method.options();
+            if !options.has_extension(&extension) {
+                continue;
+            }
+            let Value::Message(rule) = options.get_extension(&extension).into_owned() else {
+                continue;
+            };
+            let text = |name: &str| {
+                rule.get_field_by_name(name)
+                    .and_then(|value| value.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            };
+            let verbs = [
+                ("get", "GET"),
+                ("put", "PUT"),
+                ("post", "POST"),
+                ("patch", "PATCH"),
+                ("delete", "DELETE"),
+            ];
+            for (field, method_name) in verbs {
+                if rule.has_field_by_name(field) {
+                    routes.push(HttpRoute {
+                        method: method_name,
+                        path: text(field),
+                        body: text("body"),
+                        rpc: method.full_name().to_owned(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(routes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rpcs_declare_their_rest_routes() {
+        let routes = http_routes().expect("the descriptor set decodes");
+        let get_order = routes
+            .iter()
+            .find(|route| route.rpc == "mesh.order.v1.OrderService.GetOrder")
+            .expect("GetOrder has a route");
+        assert_eq!(
+            (get_order.method, get_order.path.as_str()),
+            ("GET", "/orders/{id}")
+        );
+        let create = routes
+            .iter()
+            .find(|route| route.rpc == "mesh.menu.v1.MenuService.CreateMenuItem")
+            .expect("CreateMenuItem has a route");
+        assert_eq!(create.body, "*");
+        assert!(
+            !routes.iter().any(|route| route.rpc.contains("BatchGet")),
+            "batch calls are for the gateway, not REST"
+        );
+    }
+}
