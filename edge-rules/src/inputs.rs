@@ -20,9 +20,11 @@ use crate::{InvalidField, text::TextRule};
 /// The most characters any one string may have at the edge (a body is bounded as a whole too).
 pub const MAX_TEXT_CHARS: usize = 10_000;
 
-/// Path segments and query parameters: one line.
+/// Path segments, parameter names and JSON keys: one line.
 const URL_TEXT: TextRule = TextRule::line(MAX_TEXT_CHARS);
-/// Strings in bodies and GraphQL: line breaks and tabs allowed (notes, descriptions).
+/// Parameter values and strings in bodies and GraphQL: line breaks and tabs allowed (notes,
+/// descriptions, a GraphQL document in `GET /graphql?query=`). A field that must be one line
+/// says so in its own rule, in the service.
 const BODY_TEXT: TextRule = TextRule::free(MAX_TEXT_CHARS);
 
 /// Every segment of a URL's `path` and parameter of its `query`, decoded. A parameter is named
@@ -43,7 +45,7 @@ pub fn check_url(path: &str, query: Option<&str>) -> Result<(), InvalidField> {
                 .map_err(|_| InvalidField::new("query", "must be valid UTF-8"))?;
             let (key, value) = decoded.split_once('=').unwrap_or((decoded.as_str(), ""));
             URL_TEXT.check("query parameter name", key)?;
-            URL_TEXT.check(key, value)?;
+            BODY_TEXT.check(key, value)?;
         }
     }
     Ok(())
@@ -189,8 +191,17 @@ mod tests {
                 .starts_with("path:")
         );
         assert!(
-            uri_verdict("/menu/items?category=a%0Ab").is_err(),
-            "one line"
+            uri_verdict("/menu/items/a%0Ab").is_err(),
+            "a segment is one line"
+        );
+        assert!(
+            uri_verdict("/menu/items?category%0A=a").is_err(),
+            "a parameter name is one line"
+        );
+        assert_eq!(
+            uri_verdict("/graphql?query=%7B%0A%20%20a%0A%7D"),
+            Ok(()),
+            "a value may span lines"
         );
         assert!(
             uri_verdict("/menu/items?category=%FF").is_err(),

@@ -1,5 +1,6 @@
-//! GraphQL at `POST /graphql` (JSON, or server-sent events with `Accept: text/event-stream`)
-//! and over WebSocket at `/graphql/ws`: the same backends as REST, the same error codes in
+//! GraphQL at `POST /graphql` (JSON, or server-sent events with `Accept: text/event-stream`),
+//! `GET /graphql?query=…` (queries only, so a persisted query is a cacheable GET; a browser
+//! asking for HTML gets GraphiQL) and over WebSocket at `/graphql/ws`: the same backends as REST, the same error codes in
 //! `extensions.code`. The schema is also an Apollo Federation v2 subgraph (`_service`,
 //! `_entities` for `MenuItem`, `Movie` and `Order` by `id`), takes automatic persisted queries,
 //! and refuses queries that would cost the backends too much ([`limits`]).
@@ -8,7 +9,7 @@ use async_graphql::{Context, Schema};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
     extract::State,
-    http::{HeaderMap, header},
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
 
@@ -135,18 +136,78 @@ pub async fn handler(
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }
 
+/// `GET /graphql`: GraphQL over HTTP's GET (`query`, `variables`, `operationName` and
+/// `extensions` in the query string, queries only: anything else is 405), so a persisted query
+/// sent by its hash alone is a cacheable GET. A browser (it asks for HTML) or a request without
+/// a query gets GraphiQL.
+#[tracing::instrument(skip_all, fields(request_id = %rid.as_str()))]
+pub async fn get_handler(
+    State(state): State<AppState>,
+    rid: RequestId,
+    caller: Caller,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let query_string = uri.query().unwrap_or_default();
+    let asks_for_operation = form_urlencoded::parse(query_string.as_bytes())
+        .any(|(key, _)| key == "query" || key == "extensions");
+    if accepts(&headers, "text/html") || !asks_for_operation {
+        return crate::graphiql::page().await.into_response();
+    }
+    let request = match async_graphql::http::parse_query_string(query_string) {
+        Ok(request) => request,
+        Err(err) => {
+            let error = coded_error("BAD_REQUEST", err.to_string(), None);
+            let response = async_graphql::Response::from_errors(vec![error]);
+            return (StatusCode::BAD_REQUEST, GraphQLResponse::from(response)).into_response();
+        }
+    };
+    let loader = Loaders::new(&state.backends, &rid);
+    let request = request
+        .data(rid)
+        .data(loader)
+        .data(caller)
+        .data(limits::ReadOnly);
+    let response = state.schema.execute(request).await;
+    let refused_method = response.errors.iter().any(|error| {
+        error
+            .extensions
+            .as_ref()
+            .and_then(|extensions| extensions.get("code"))
+            .is_some_and(|code| *code == async_graphql::Value::from(limits::NOT_A_QUERY))
+    });
+    let mut response = GraphQLResponse::from(response).into_response();
+    if refused_method {
+        *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    // The answer depends on who asks.
+    response.headers_mut().insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Authorization"),
+    );
+    response
+}
+
 /// graphql-sse's distinct-connections mode: the client accepts `text/event-stream`.
 fn wants_event_stream(headers: &HeaderMap) -> bool {
+    accepts(headers, "text/event-stream")
+}
+
+/// Whether `Accept` names `media` (parameters and quality aside).
+fn accepts(headers: &HeaderMap, media: &str) -> bool {
     headers
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .any(|media| {
-            media
+        .any(|listed| {
+            listed
                 .split(';')
                 .next()
-                .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("text/event-stream"))
+                .is_some_and(|kind| kind.trim().eq_ignore_ascii_case(media))
         })
 }
 

@@ -247,7 +247,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     };
     let mut routes = Router::new()
         .merge(documented)
-        .route("/graphql", get(graphiql::page).post(graphql::handler))
+        .route("/graphql", get(graphql::get_handler).post(graphql::handler))
         .route("/graphql/ws", get(graphql::ws::handler))
         .route("/metrics", get(metrics::handler))
         .merge(api_docs::routes(ApiDocument::new(&api), &config.assets_dir))

@@ -105,9 +105,13 @@ impl MenuApi {
     async fn list(&self, request: ListMenuItemsRequest) -> Result<ListMenuItemsResponse, Error> {
         let size = PageSize::parse(request.page_size)?;
         let after = PageToken::parse(&request.page_token)?;
-        let category = request.category.trim();
+        // A filter is a category as items have them: the same rule (one line, bounded).
+        let category = match request.category.trim() {
+            "" => None,
+            category => Some(Category::parse(category)?.into_inner()),
+        };
         let filter = ListFilter {
-            category: (!category.is_empty()).then(|| category.to_owned()),
+            category,
             available: request.available,
         };
         let mut conn = self.pool.get().await?;

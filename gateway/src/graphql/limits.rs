@@ -27,6 +27,13 @@ use edge_rules::graphql::{self, Measured};
 
 pub use edge_rules::graphql::list_fields;
 
+/// Marks a request that came by `GET`: it may only read (GraphQL over HTTP).
+#[derive(Clone, Copy, Debug)]
+pub struct ReadOnly;
+
+/// The code of a mutation or subscription sent by `GET` (answered 405).
+pub const NOT_A_QUERY: &str = "METHOD_NOT_ALLOWED";
+
 /// The limits, as an async-graphql extension.
 #[derive(Clone, Debug)]
 pub struct QueryLimits {
@@ -78,6 +85,18 @@ impl Extension for LimitsOfOneRequest {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
+        if ctx.data_opt::<ReadOnly>().is_some() {
+            let writes = document.operations.iter().find(|(_, operation)| {
+                operation.node.ty != async_graphql::parser::types::OperationType::Query
+            });
+            if let Some((_, operation)) = writes {
+                return Err(super::coded_error(
+                    NOT_A_QUERY,
+                    "GET runs queries only; send mutations and subscriptions with POST",
+                    Some(operation.pos),
+                ));
+            }
+        }
         let empty = HashSet::new();
         let lists = self.limits.lists.get().unwrap_or(&empty);
         let measured = graphql::check_with(&document, variables, self.limits.introspection, lists)

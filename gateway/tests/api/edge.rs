@@ -507,6 +507,10 @@ async fn a_nul_in_any_string_is_a_400_naming_the_field() {
     assert!(message.starts_with("category:"), "{message}");
     let (_, message) = error_of(stack.get("/api/movies?title=%01").await, 400).await;
     assert!(message.starts_with("title:"), "{message}");
+    // A line break passes the edge (parameter values may span lines) and meets the field's own
+    // one-line rule in the service.
+    let (_, message) = error_of(stack.get("/menu/items?category=a%0Ab").await, 400).await;
+    assert!(message.starts_with("category:"), "{message}");
     let (_, message) = error_of(stack.get("/menu/items/a%00b").await, 400).await;
     assert!(message.starts_with("path:"), "{message}");
     let (_, message) = error_of(

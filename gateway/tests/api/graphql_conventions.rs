@@ -157,11 +157,71 @@ async fn automatic_persisted_queries_round_trip() {
 
     let by_hash = post(json!({"extensions": extensions})).await.expect("json");
     assert_eq!(by_hash["data"], registered["data"]);
+    // The same by its hash alone, as a GET: a URL a cache can keep.
+    let by_get = stack
+        .http
+        .get(stack.url("/graphql"))
+        .query(&[("extensions", extensions.to_string())])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(by_get.status(), 200);
+    let by_get: Value = by_get.json().await.expect("JSON, not the GraphiQL page");
+    assert_eq!(by_get["data"], registered["data"]);
 
     let wrong = post(json!({"query": "{ movies { id } }", "extensions": extensions}))
         .await
         .expect("json");
     assert_eq!(graphql_error_code(&wrong), "PERSISTED_QUERY_HASH_MISMATCH");
+}
+
+#[tokio::test]
+async fn a_get_runs_queries_as_json_and_a_browser_gets_graphiql() {
+    let stack = spawn_stack().await;
+    let get = |query: &[(&str, &str)], accept: &str| {
+        stack
+            .http
+            .get(stack.url("/graphql"))
+            .query(query)
+            .header("accept", accept)
+            .send()
+    };
+    let query = "query Items {\n  menuItems(first: 1) { nodes { name } }\n}";
+    let answer = get(&[("query", query)], "application/json")
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), 200);
+    let answer: Value = answer.json().await.expect("JSON");
+    assert!(answer["errors"].is_null(), "{answer}");
+    assert!(
+        answer["data"]["menuItems"]["nodes"][0]["name"].is_string(),
+        "{answer}"
+    );
+
+    for (query, accept) in [
+        (
+            vec![("query", query)],
+            "text/html,application/xhtml+xml,*/*;q=0.8",
+        ),
+        (vec![], "*/*"),
+    ] {
+        let page = get(&query, accept).await.expect("answers");
+        assert_eq!(page.status(), 200);
+        let page = page.text().await.expect("text");
+        assert!(page.contains("graphiql"), "GraphiQL for {accept}");
+    }
+
+    let mutation = "mutation { deleteMovie(id: 1) }";
+    let refused = get(&[("query", mutation)], "application/json")
+        .await
+        .expect("answers");
+    assert_eq!(refused.status(), 405, "a GET never writes");
+    assert_eq!(
+        refused.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("POST")
+    );
+    let refused: Value = refused.json().await.expect("JSON");
+    assert_eq!(graphql_error_code(&refused), "METHOD_NOT_ALLOWED");
 }
 
 #[tokio::test]
