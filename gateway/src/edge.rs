@@ -7,7 +7,7 @@
 //! | time to send a request's headers (and a TLS handshake) | [`serve`] | 10 s (`GATEWAY_HEADER_READ_TIMEOUT_MS`) |
 //! | request body, every route | [`layer`] | 64 KiB (`GATEWAY_BODY_LIMIT_BYTES`), 413 |
 //! | time to read the body and start the answer | [`layer`] | 30 s (`GATEWAY_REQUEST_TIMEOUT_MS`), 408 |
-//! | control characters and length of any string | [`text`] | none; 10000 characters, 400 |
+//! | control characters and length of any string | [`admit`] (edge-rules' `inputs`) | none; 10000 characters, 400 |
 //! | who the caller is (bearer JWT) | [`admit`] | 401 for a bad token |
 //! | operations per client (HTTP request, WebSocket operation) | [`admit`], `graphql::ws` | 50/s, burst 100 (`GATEWAY_RATE_LIMIT_*`), 429 |
 //! | open WebSockets and event streams per client | [`sockets`] | 16 (`GATEWAY_WS_MAX_SOCKETS_PER_CLIENT`) |
@@ -32,6 +32,7 @@ use axum::{
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
+use tower::ServiceBuilder;
 use tower_http::{
     limit::RequestBodyLimitLayer,
     timeout::{RequestBodyTimeoutLayer, TimeoutLayer},
@@ -46,7 +47,6 @@ use crate::{
 
 pub mod serve;
 pub mod sockets;
-pub mod text;
 
 /// Who a request counts against: `sub:<subject>` or `ip:<address>`. Cheap to clone.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -121,16 +121,25 @@ pub fn client_address(
     Some(peer)
 }
 
-/// What the admission middleware needs.
-#[derive(Clone)]
+/// What the admission middleware needs. Behind an `Arc` when layered: axum clones a
+/// middleware's state for every request.
 pub struct Admission {
     pub auth: Auth,
     pub limits: RateLimits,
     pub trusted_proxies: Arc<[IpAddr]>,
 }
 
-/// Middleware: who the caller is, and whether it may make one more request now.
-pub async fn admit(State(edge): State<Admission>, mut request: Request, next: Next) -> Response {
+/// Middleware: the URL's text rule, who the caller is, and whether it may make one more request
+/// now (one middleware, not three: each costs a clone of the route and a boxed future).
+pub async fn admit(
+    State(edge): State<Arc<Admission>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let uri = request.uri();
+    if let Err(err) = edge_rules::inputs::check_url(uri.path(), uri.query()) {
+        return ApiError::invalid(&err.field, &err.reason).into_response();
+    }
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -160,23 +169,54 @@ pub async fn admit(State(edge): State<Admission>, mut request: Request, next: Ne
 }
 
 /// The limits every request passes, applied to `router` (inner to outer: the URL's text
-/// rule, admission, then the body and time bounds, which hold before anything else runs).
+/// rule and admission, then the body and time bounds, which hold before anything else runs).
+///
+/// One `Router::layer` call with the layers composed: axum boxes a route at every call, and
+/// clones and drops each box for every request.
 pub fn layer(router: Router, config: EdgeConfig, admission: Admission) -> Router {
-    router
-        .layer(middleware::from_fn(text::check_url))
-        .layer(middleware::from_fn_with_state(admission, admit))
-        .layer(RequestBodyLimitLayer::new(config.body_limit))
-        .layer(RequestBodyTimeoutLayer::new(config.request_timeout))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            config.request_timeout,
-        ))
-        .layer(middleware::map_response(json_for_edge_refusals))
+    router.layer(
+        ServiceBuilder::new()
+            .map_response(json_for_edge_refusals)
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                config.request_timeout,
+            ))
+            .layer(RequestBodyTimeoutLayer::new(config.request_timeout))
+            // The limit layer wraps the response body in a type of its own; the layers above
+            // take axum's.
+            .map_response(into_axum_body::<tower_http::limit::ResponseBody<axum::body::Body>>)
+            .layer(RequestBodyLimitLayer::new(config.body_limit))
+            // And the request body in theirs; the handlers take axum's.
+            .map_request(
+                request_into_axum_body::<
+                    tower_http::body::Limited<tower_http::timeout::TimeoutBody<axum::body::Body>>,
+                >,
+            )
+            .layer(middleware::from_fn_with_state(Arc::new(admission), admit)),
+    )
+}
+
+/// A response with axum's body type.
+fn into_axum_body<B>(response: axum::http::Response<B>) -> Response
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    response.map(axum::body::Body::new)
+}
+
+/// A request with axum's body type.
+fn request_into_axum_body<B>(request: axum::http::Request<B>) -> Request
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    request.map(axum::body::Body::new)
 }
 
 /// tower-http's refusals (413 for a body over the limit, 408 for a slow one) come with a plain
 /// text body; clients of this API always get the JSON error.
-async fn json_for_edge_refusals(response: Response) -> Response {
+fn json_for_edge_refusals(response: Response) -> Response {
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)

@@ -41,9 +41,28 @@ use crate::{
     rest, web_app,
 };
 
-/// What every handler can reach (each part also on its own, as `State<Auth>` say).
-#[derive(Clone, axum::extract::FromRef)]
-pub struct AppState {
+/// What every handler can reach, behind one `Arc`: axum clones a router's state for every
+/// request, once for each layer and handler that holds it, so a clone must be one reference
+/// count whatever the state holds (field by field it was a tenth of a REST read's cost).
+#[derive(Clone)]
+pub struct AppState(Arc<SharedState>);
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+impl axum::extract::FromRef<AppState> for Auth {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct SharedState {
     pub backends: Backends,
     pub schema: graphql::MeshSchema,
     pub billing: Arc<BillingQueue>,
@@ -93,7 +112,7 @@ impl Application {
         let feed = OrderFeed::new(config.graphql.feed_rest);
         let billing = Arc::new(BillingQueue::new(config.kafka.clone())?);
         let backends_metrics = backends.metrics().clone();
-        let state = AppState {
+        let state = AppState(Arc::new(SharedState {
             schema: graphql::schema(
                 backends.clone(),
                 feed.clone(),
@@ -109,7 +128,7 @@ impl Application {
             limits: RateLimits::new(&config.rate_limit, backends_metrics.clone()),
             sockets: Sockets::new(config.edge.max_sockets_per_client),
             edge: config.edge,
-        };
+        }));
         let router = router(state, &config);
         let listener = startup::bind(config.addr).await?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind {
