@@ -313,6 +313,37 @@ async fn a_socket_closes_when_its_token_expires() {
 }
 
 #[tokio::test]
+async fn a_graphql_get_passes_the_same_edge_as_a_post() {
+    let stack = spawn_stack().await;
+    let query = [("query", "{ menuItems(first: 1) { nodes { id } } }")];
+    let expired = raw_token("c-1", &["customer"], now() - 3600);
+    let refused = reqwest::Client::new()
+        .get(stack.url("/graphql"))
+        .query(&query)
+        .bearer_auth(expired)
+        .send()
+        .await
+        .expect("answers");
+    let (code, _) = error_of(refused, 401).await;
+    assert_eq!(
+        code, "UNAUTHENTICATED",
+        "an expired token is refused on GET too"
+    );
+    let refused = reqwest::Client::new()
+        .get(stack.url("/graphql"))
+        .query(&[("query", "{ menuItems(first: 0) { nodes { id } } }")])
+        .send()
+        .await
+        .expect("answers");
+    let answer: Value = refused.json().await.expect("JSON");
+    assert_eq!(
+        graphql_error_code(&answer),
+        "INVALID_ARGUMENT",
+        "the limits hold on GET"
+    );
+}
+
+#[tokio::test]
 async fn long_lived_streams_are_bounded_per_client_and_end_with_their_token() {
     let mesh = spawn_mesh(Options {
         configure_gateway: |config| {

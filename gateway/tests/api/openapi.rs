@@ -31,7 +31,7 @@ const ROUTES: [&str; 19] = [
 ];
 
 /// `METHOD path` of every operation in a document.
-fn operations(document: &Value) -> BTreeSet<String> {
+pub fn operations(document: &Value) -> BTreeSet<String> {
     document["paths"]
         .as_object()
         .expect("paths")
