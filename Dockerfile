@@ -23,12 +23,12 @@ RUN if [ "$BIN" = "gateway" ]; then rm -rf node_modules dist && npm ci --no-audi
 
 FROM rust:1.95.0-bookworm AS build
 # rdkafka builds its bundled librdkafka with the image's gcc, make and perl (./configure, no
-# compression codecs, no TLS), and the proto crate brings its own protoc (protoc-bin-vendored);
-# its build fetches google/api/*.proto from PyPI with pip (googleapis-common-protos, pinned by
-# hash in proto/build.rs).
+# compression codecs, no TLS); protoc (Debian's protobuf-compiler) compiles proto/ and the
+# protovalidate rules; the proto crate's build fetches google/api/*.proto from PyPI with pip
+# (googleapis-common-protos, pinned by hash in proto/build.rs).
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3-pip \
+    && apt-get install -y --no-install-recommends python3-pip protobuf-compiler \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

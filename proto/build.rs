@@ -25,16 +25,15 @@ const GOOGLEAPIS_REQUIREMENT: &str = "googleapis-common-protos==1.76.0 \
     --hash=sha256:59e13344a9f3651aa201a03e2bee815a3bf43a4baf1f9ff8a9b62a840ce25fac";
 
 fn main() -> Result<(), Box<dyn Error>> {
-    // protoc comes from crates.io (protoc-bin-vendored), so `cargo build` needs no system package
-    // and every machine compiles the contracts with the same protoc.
-    let protoc = protoc_bin_vendored::protoc_bin_path()?;
-    let well_known = protoc_bin_vendored::include_path()?;
+    // protoc is the machine's (`PROTOC`, else `protoc` on the PATH, with the well-known types it
+    // installs): Debian's protobuf-compiler, which the scripts and the Dockerfile install. The
+    // validator crate's own build needs it too, so one protoc compiles every `.proto`.
     let out = PathBuf::from(env::var("OUT_DIR")?);
     let descriptor = out.join("mesh_descriptor.bin");
     let googleapis = googleapis_dir(&out)?;
+    let validate = validate_descriptors(&out)?;
 
     let mut config = tonic_prost_build::Config::new();
-    config.protoc_executable(protoc);
     // `prost::Name` on every message: the JSON codec finds a message's descriptor by its full
     // name, and events carry that name as their CloudEvents type.
     config.enable_type_names();
@@ -43,17 +42,28 @@ fn main() -> Result<(), Box<dyn Error>> {
     tonic_prost_build::configure()
         // protoc's own bytes, options and all: the gateway reads `google.api.http` from them.
         .file_descriptor_set_path(&descriptor)
-        .compile_with_config(
-            config,
-            &protos,
-            &[well_known, googleapis, PathBuf::from(".")],
-        )?;
+        // Every request a service decodes is checked against its `buf.validate` rules first.
+        .codec_path("crate::codec::ValidatingCodec")
+        .protoc_arg(format!("--descriptor_set_in={}", validate.display()))
+        .compile_with_config(config, &protos, &[googleapis, PathBuf::from(".")])?;
 
     for proto in PROTOS {
         println!("cargo:rerun-if-changed={proto}");
     }
     println!("cargo:rerun-if-env-changed=GOOGLEAPIS_PROTO_DIR");
     Ok(())
+}
+
+/// `buf/validate/validate.proto` (the protovalidate rules our fields carry) and what it imports,
+/// as the descriptors the validator crate was built from: protoc imports them from this set, so
+/// the rules we write and the rules it evaluates are one version, with no `.proto` copy here.
+fn validate_descriptors(out: &Path) -> Result<PathBuf, Box<dyn Error>> {
+    let path = out.join("buf_validate.binpb");
+    std::fs::write(
+        &path,
+        prost_protovalidate_types::DESCRIPTOR_POOL.encode_to_vec(),
+    )?;
+    Ok(path)
 }
 
 /// Where `google/api/*.proto` are: `GOOGLEAPIS_PROTO_DIR` when set (an offline build points it

@@ -165,10 +165,7 @@ impl BillingApi {
         &self,
         request: ListBillingOrdersRequest,
     ) -> Result<ListBillingOrdersResponse, Error> {
-        if request.user_id <= 0 {
-            return Err(InvalidField::new("user_id", "must be a positive integer").into());
-        }
-        let limit = domain::page_size(request.page_size)?;
+        let limit = domain::page_size(request.page_size);
         let after = PageToken::parse(&request.page_token)?;
         let mut conn = self.pool.get().await?;
         let mut orders = db::billing_orders_of(&mut conn, request.user_id, after, limit).await?;

@@ -24,10 +24,6 @@ use crate::{
     events::{self, status_from_proto, status_to_proto},
 };
 
-/// Couriers' names and notes are short texts, not documents.
-const MAX_COURIER_CHARS: usize = 200;
-const MAX_NOTE_CHARS: usize = 1_000;
-
 /// The gRPC face of deliveries.
 #[derive(Clone)]
 pub struct DeliveryApi {
@@ -168,9 +164,9 @@ impl DeliveryApi {
                     "must be one of PENDING, ASSIGNED, PICKED_UP, IN_TRANSIT, DELIVERED, FAILED",
                 )
             })?;
-        let courier =
-            TextRule::line(MAX_COURIER_CHARS).optional("courier", request.courier.as_deref())?;
-        let note = TextRule::free(MAX_NOTE_CHARS).optional("note", request.note.as_deref())?;
+        // Their lengths are the contract's rules (`proto/delivery.proto`).
+        let courier = TextRule::LINE.optional("courier", request.courier.as_deref())?;
+        let note = TextRule::FREE.optional("note", request.note.as_deref())?;
         let reassign = request.reassign;
 
         let mut conn = self.pool.get().await?;

@@ -17,6 +17,13 @@ pub struct TextRule {
 }
 
 impl TextRule {
+    /// One line of any length: a field whose length the contract bounds (`buf.validate` in
+    /// `proto/`, checked as a request is decoded), so the domain checks only what it holds.
+    pub const LINE: Self = Self::line(usize::MAX);
+
+    /// Free text of any length, bounded by the contract like [`Self::LINE`].
+    pub const FREE: Self = Self::free(usize::MAX);
+
     /// One line of at most `max_chars` characters: names, ids, categories.
     pub const fn line(max_chars: usize) -> Self {
         Self {

@@ -102,7 +102,7 @@ impl InventoryApi {
     }
 
     async fn get(&self, id: i64) -> Result<pb::Movie, Error> {
-        let id = MovieId::parse(id)?;
+        let id = MovieId::new(id);
         let mut conn = self.pool.get().await?;
         db::get(&mut conn, id)
             .await?
@@ -122,7 +122,7 @@ impl InventoryApi {
     }
 
     async fn update(&self, request: UpdateMovieRequest) -> Result<pb::Movie, Error> {
-        let id = MovieId::parse(request.id)?;
+        let id = MovieId::new(request.id);
         let patch = MoviePatch::parse(request.title.as_deref(), request.description.as_deref())?;
         let mut conn = self.pool.get().await?;
         db::update(&mut conn, id, patch)
@@ -132,7 +132,7 @@ impl InventoryApi {
     }
 
     async fn delete(&self, id: i64) -> Result<DeleteMovieResponse, Error> {
-        let id = MovieId::parse(id)?;
+        let id = MovieId::new(id);
         let mut conn = self.pool.get().await?;
         if db::delete(&mut conn, id).await? {
             tracing::info!(%id, "movie deleted");

@@ -25,17 +25,14 @@ pub fn parse_id(field: &'static str, raw: &str) -> Result<Uuid, InvalidField> {
     Uuid::parse_str(raw.trim()).map_err(|_| InvalidField::new(field, "must be a UUID"))
 }
 
-/// A name shown to customers: trimmed, 1 to 120 characters.
+/// A name shown to customers: trimmed, not blank. Its length is the contract's rule
+/// (`CreateMenuItemRequest.name` in `proto/menu.proto`), as are all the bounds below.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ItemName(String);
 
 impl ItemName {
-    pub const MAX_CHARS: usize = 120;
-
     pub fn parse(raw: &str) -> Result<Self, InvalidField> {
-        TextRule::line(Self::MAX_CHARS)
-            .required("name", raw)
-            .map(Self)
+        TextRule::LINE.required("name", raw).map(Self)
     }
 
     pub fn into_inner(self) -> String {
@@ -48,12 +45,8 @@ impl ItemName {
 pub struct Description(String);
 
 impl Description {
-    pub const MAX_CHARS: usize = 1000;
-
     pub fn parse(raw: &str) -> Result<Self, InvalidField> {
-        TextRule::free(Self::MAX_CHARS)
-            .parse("description", raw)
-            .map(Self)
+        TextRule::FREE.parse("description", raw).map(Self)
     }
 
     pub fn into_inner(self) -> String {
@@ -66,12 +59,8 @@ impl Description {
 pub struct Category(String);
 
 impl Category {
-    pub const MAX_CHARS: usize = 60;
-
     pub fn parse(raw: &str) -> Result<Self, InvalidField> {
-        TextRule::line(Self::MAX_CHARS)
-            .required("category", raw)
-            .map(Self)
+        TextRule::LINE.required("category", raw).map(Self)
     }
 
     pub fn into_inner(self) -> String {
@@ -79,23 +68,14 @@ impl Category {
     }
 }
 
-/// A price in minor units. Zero is allowed (a free side); a cap keeps typos like an extra
-/// three zeros from reaching customers.
+/// A price in minor units, within the contract's range (zero for a free side, a cap against
+/// typos).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PriceCents(i64);
 
 impl PriceCents {
-    pub const MAX: i64 = 1_000_000;
-
-    pub fn parse(raw: i64) -> Result<Self, InvalidField> {
-        if (0..=Self::MAX).contains(&raw) {
-            Ok(Self(raw))
-        } else {
-            Err(InvalidField::new(
-                "price_cents",
-                format!("must be between 0 and {}", Self::MAX),
-            ))
-        }
+    pub fn new(cents: i64) -> Self {
+        Self(cents)
     }
 
     pub fn get(self) -> i64 {
@@ -165,22 +145,17 @@ pub struct ListFilter {
     pub available: Option<bool>,
 }
 
-/// How many items a page holds: 1 to 100, 50 when unset (0).
+/// How many items a page holds: as asked (the contract bounds it), 50 when unset (0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PageSize(i64);
 
 impl PageSize {
     pub const DEFAULT: i64 = 50;
-    pub const MAX: i64 = 100;
 
-    pub fn parse(raw: i32) -> Result<Self, InvalidField> {
-        match i64::from(raw) {
-            0 => Ok(Self(Self::DEFAULT)),
-            n if (1..=Self::MAX).contains(&n) => Ok(Self(n)),
-            _ => Err(InvalidField::new(
-                "page_size",
-                format!("must be between 1 and {}", Self::MAX),
-            )),
+    pub fn new(requested: i32) -> Self {
+        match i64::from(requested) {
+            0 => Self(Self::DEFAULT),
+            n => Self(n),
         }
     }
 
@@ -238,19 +213,7 @@ mod tests {
         );
         let err = ItemName::parse("   ").expect_err("blank");
         assert_eq!(err.field, "name");
-        assert!(ItemName::parse(&"x".repeat(121)).is_err());
         assert!(ItemName::parse("tab\tinside").is_err());
-    }
-
-    #[test]
-    fn rejects_negative_and_absurd_prices() {
-        assert!(PriceCents::parse(0).is_ok());
-        assert!(PriceCents::parse(1250).is_ok());
-        assert_eq!(
-            PriceCents::parse(-1).expect_err("negative").field,
-            "price_cents"
-        );
-        assert!(PriceCents::parse(PriceCents::MAX + 1).is_err());
     }
 
     #[test]
@@ -268,14 +231,9 @@ mod tests {
     }
 
     #[test]
-    fn page_size_defaults_to_fifty_and_caps_at_one_hundred() {
-        assert_eq!(PageSize::parse(0).map(PageSize::get), Ok(50));
-        assert_eq!(PageSize::parse(100).map(PageSize::get), Ok(100));
-        assert_eq!(
-            PageSize::parse(101).expect_err("too big").field,
-            "page_size"
-        );
-        assert!(PageSize::parse(-3).is_err());
+    fn page_size_defaults_to_fifty() {
+        assert_eq!(PageSize::new(0).get(), 50);
+        assert_eq!(PageSize::new(100).get(), 100);
     }
 
     #[test]

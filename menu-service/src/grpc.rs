@@ -103,7 +103,7 @@ impl MenuService for MenuApi {
 
 impl MenuApi {
     async fn list(&self, request: ListMenuItemsRequest) -> Result<ListMenuItemsResponse, Error> {
-        let size = PageSize::parse(request.page_size)?;
+        let size = PageSize::new(request.page_size);
         let after = PageToken::parse(&request.page_token)?;
         // A filter is a category as items have them: the same rule (one line, bounded).
         let category = match request.category.trim() {
@@ -157,7 +157,7 @@ impl MenuApi {
         let item = NewMenuItem {
             name: ItemName::parse(&request.name)?,
             description: Description::parse(&request.description)?,
-            price_cents: PriceCents::parse(request.price_cents)?,
+            price_cents: PriceCents::new(request.price_cents),
             currency: Currency::parse(&request.currency)?,
             category: Category::parse(&request.category)?,
             available: request.available.unwrap_or(true),
@@ -177,7 +177,7 @@ impl MenuApi {
                 .as_deref()
                 .map(Description::parse)
                 .transpose()?,
-            price_cents: request.price_cents.map(PriceCents::parse).transpose()?,
+            price_cents: request.price_cents.map(PriceCents::new),
             currency: request
                 .currency
                 .as_deref()

@@ -105,7 +105,7 @@ pub async fn seed_if_empty(pool: &PgPool) -> Result<usize, SeedError> {
             Ok(NewMenuItem {
                 name: ItemName::parse(name)?,
                 description: Description::parse(description)?,
-                price_cents: PriceCents::parse(*price)?,
+                price_cents: PriceCents::new(*price),
                 currency: Currency::parse("")?,
                 category: Category::parse(category)?,
                 available: true,

@@ -244,10 +244,9 @@ impl OrderApi {
     }
 
     async fn list(&self, request: ListOrdersRequest) -> Result<ListOrdersResponse, Error> {
-        let customer_id = TextRule::line(domain::MAX_CUSTOMER_ID_CHARS)
-            .required("customer_id", &request.customer_id)?;
+        let customer_id = TextRule::LINE.required("customer_id", &request.customer_id)?;
         let customer_id = customer_id.as_str();
-        let limit = domain::page_size(request.page_size)?;
+        let limit = domain::page_size(request.page_size);
         let after = PageToken::parse(&request.page_token)?;
         let mut conn = self.pool.get().await?;
         let mut orders =
@@ -295,8 +294,7 @@ impl OrderApi {
         let id = parse_id("id", &request.id)?;
         // Checked before anything is loaded: it ends up in an event payload, where PostgreSQL
         // refuses a NUL (a 500 before this check).
-        let reason =
-            TextRule::free(domain::MAX_CANCEL_REASON_CHARS).parse("reason", &request.reason)?;
+        let reason = TextRule::FREE.parse("reason", &request.reason)?;
         let mut conn = self.pool.get().await?;
         conn.transaction::<(), Error, _>(|conn| {
             async move {

@@ -3,8 +3,10 @@
 //! Nobody hand-writes these types. Services keep them at their edges (`grpc.rs`, the gateway's
 //! clients); domain code never sees them.
 
+pub mod codec;
 pub mod descriptors;
 pub mod json;
+pub mod rules;
 
 /// The message traits services need (`M::full_name()`, `encode_to_vec`), so they need not
 /// depend on prost themselves.

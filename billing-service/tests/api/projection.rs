@@ -69,5 +69,6 @@ async fn a_batch_answers_each_payment_as_get_payment_does_and_names_the_missing(
         })
         .await
         .expect_err("a bad id");
-    mesh_testkit::assert_invalid_argument(&refused, "order_ids:");
+    // The rule names the element that breaks it.
+    mesh_testkit::assert_invalid_argument(&refused, "order_ids[1]: must be a UUID");
 }

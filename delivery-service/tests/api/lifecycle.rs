@@ -274,7 +274,8 @@ async fn a_batch_answers_each_delivery_as_get_status_does_and_names_the_missing(
         })
         .await
         .expect_err("a bad id");
-    mesh_testkit::assert_invalid_argument(&refused, "order_ids:");
+    // The rule names the element that breaks it.
+    mesh_testkit::assert_invalid_argument(&refused, "order_ids[1]: must be a UUID");
     let too_many = app
         .client
         .clone()

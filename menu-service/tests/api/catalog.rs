@@ -1,7 +1,8 @@
 //! Creating, reading, updating and deleting items.
 
 use mesh_proto::menu::v1::{
-    BatchGetMenuItemsRequest, DeleteMenuItemRequest, GetMenuItemRequest, UpdateMenuItemRequest,
+    BatchGetMenuItemsRequest, DeleteMenuItemRequest, GetMenuItemRequest, ListMenuItemsRequest,
+    UpdateMenuItemRequest,
 };
 use tonic::Code;
 use uuid::Uuid;
@@ -88,6 +89,38 @@ async fn rejects_invalid_fields_naming_the_field() {
             status.message()
         );
     }
+}
+
+/// The bounds are the contract's (`buf.validate` in `proto/menu.proto`): any client, grpcurl
+/// included, meets them before a handler runs, and nothing is written.
+#[tokio::test]
+async fn the_contracts_bounds_hold_for_any_grpc_client() {
+    let app = spawn_app().await;
+    let mut pricey = new_item("Gold Leaf Pizza");
+    pricey.price_cents = 1_000_001;
+    let mut wordy = new_item("Soup");
+    wordy.name = "x".repeat(121);
+    for (request, reason) in [
+        (pricey, "price_cents: must be between 0 and 1000000"),
+        (wordy, "name: must be at most 120 characters"),
+    ] {
+        let status = app
+            .client
+            .clone()
+            .create_menu_item(request)
+            .await
+            .expect_err("must be refused");
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), reason);
+    }
+    let listed = app
+        .client
+        .clone()
+        .list_menu_items(ListMenuItemsRequest::default())
+        .await
+        .expect("listed")
+        .into_inner();
+    assert!(listed.items.is_empty(), "nothing was stored: {listed:?}");
 }
 
 #[tokio::test]
