@@ -132,13 +132,15 @@ _install_apt_packages() {
 }
 
 # What building the workspace and running these scripts needs from Debian, by command: rdkafka
-# builds its bundled librdkafka with cc/make/perl/pkg-config; curl probes the gateway; psql
+# builds its bundled librdkafka with cc/make/perl/pkg-config; protoc compiles proto/ and the
+# protovalidate rules (with the well-known types it installs); curl probes the gateway; psql
 # drops test databases; flock/setsid manage processes; python3 fetches the librdkafka wheel and
 # runs the offline validators.
 ensure_system_packages() {
     local -A package_of=(
         [cc]=build-essential [make]=make [perl]=perl [pkg-config]=pkg-config [curl]=curl
         [jq]=jq [psql]=postgresql-client [python3]=python3 [flock]=util-linux [setsid]=util-linux
+        [protoc]=protobuf-compiler
     )
     local cmd packages=()
     for cmd in "${!package_of[@]}"; do
@@ -476,11 +478,52 @@ free_port() {
 }
 
 # === PostgreSQL ===
+#
+# Without PG_URL the scripts use the local server. They log in as `postgres` without a password
+# (the services' own default, mesh_kit::config::DEFAULT_PG_URL) where that server takes it, e.g.
+# one that trusts loopback. Where it does not (Debian's own setup: peer on the socket,
+# scram-sha-256 on 127.0.0.1), they use a role of the project's own, made once through the
+# server's socket as its `postgres` OS user, with a password made once per machine. The
+# server's authentication rules are never edited. With PG_URL set, its login is used as given.
 
-# The server URL the services use, without a trailing slash.
+# What the scripts try first when PG_URL is not set.
+MESH_PG_DEFAULT_URL=postgres://postgres@127.0.0.1:5432
+# The project's role: it logs in and creates databases (each service and each test creates its
+# own, owns it and so may drop it and create trusted extensions such as pg_trgm in it), nothing
+# more.
+MESH_PG_ROLE=mesh
+# What the scripts mark the role with when they create it; they change no role without it.
+MESH_PG_ROLE_COMMENT='food-delivery mesh: development role made by scripts/lib/common.sh'
+# Its password, one per machine like the JWT secret and never in the repository. While this
+# file exists, the scripts log in as the project's role.
+MESH_PG_PASSWORD_FILE="$MESH_TOOLS_DIR/postgres-password"
+
+# The server URL the services use, without a trailing slash: PG_URL, else the default server
+# with the project's role once the scripts have made it, else the default.
 pg_url() {
-    local url=${PG_URL:-postgres://postgres@127.0.0.1:5432}
+    local url=${PG_URL:-} server
+    if [[ -z $url ]]; then
+        url=$MESH_PG_DEFAULT_URL
+        if [[ -s $MESH_PG_PASSWORD_FILE ]]; then
+            server=${url#*://}
+            server=${server#*@}
+            url="postgres://$MESH_PG_ROLE:$(<"$MESH_PG_PASSWORD_FILE")@$server"
+        fi
+    fi
     printf '%s\n' "${url%/}"
+}
+
+# pg_url for a log line: its password, if any, as ***.
+pg_url_redacted() {
+    local url rest userinfo
+    url=$(pg_url)
+    rest=${url#*://}
+    userinfo=${rest%%@*}
+    if [[ $rest != *@* || $userinfo != *:* ]]; then
+        printf '%s\n' "$url"
+        return
+    fi
+    printf '%s://%s:***@%s\n' "${url%%://*}" "${userinfo%%:*}" "${rest#*@}"
 }
 
 # host and port of PG_URL.
@@ -490,35 +533,35 @@ pg_host_port() {
     rest=${rest#*://}
     rest=${rest#*@}
     rest=${rest%%/*}
+    rest=${rest%%\?*}
     [[ $rest == *:* ]] || rest="$rest:5432"
     split_addr "$rest"
 }
 
-# Debian's trust-on-loopback setup that the mesh's default PG_URL (no password) relies on.
-_allow_local_trust() {
-    local hba
-    hba=$(find /etc/postgresql -name pg_hba.conf | head -n 1)
-    [[ -n $hba ]] || return 0
-    log "allowing password-less connections from 127.0.0.1 (dev machine) in $hba"
-    as_root sed -i '/^[[:space:]]*host[[:space:]]/s/\(scram-sha-256\|md5\|peer\)[[:space:]]*$/trust/' "$hba"
-}
-
-# Makes sure PostgreSQL accepts connections at PG_URL; starts the local cluster when PG_URL
-# points at this machine, and installs PostgreSQL when it is missing altogether.
+# Makes sure PostgreSQL accepts connections at PG_URL and the scripts can log in; starts the
+# local cluster when PG_URL points at this machine, and installs PostgreSQL when it is missing
+# altogether. Exports PG_URL (pg_url's), so cargo and whatever the script starts log in the way
+# checked here.
 ensure_postgres() {
     local host port
     read -r host port < <(pg_host_port)
-    if port_open "$host" "$port"; then
-        wait_for_postgres
-        return
+    if ! port_open "$host" "$port"; then
+        _start_local_postgres "$host" "$port"
     fi
+    wait_for_postgres
+    ensure_pg_login
+    export PG_URL
+    PG_URL=$(pg_url)
+}
+
+_start_local_postgres() {
+    local host=$1 port=$2
     case $host in
     127.0.0.1 | localhost) ;;
     *) die "PostgreSQL at $host:$port (from PG_URL) does not accept connections" ;;
     esac
     if ! command -v pg_ctlcluster >/dev/null || [[ -z $(ls /etc/postgresql 2>/dev/null) ]]; then
         ensure_apt_packages postgresql
-        _allow_local_trust
     fi
     local version
     version=$(find /etc/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1)
@@ -532,21 +575,116 @@ ensure_postgres() {
         port_open "$host" "$port" && break
         sleep 1
     done
-    wait_for_postgres
 }
 
-# Waits until PostgreSQL answers a query, not only listens: a server starting or recovering
-# after a crash listens for a while before it accepts connections ("the database system is
-# not yet accepting connections").
+# Waits until PostgreSQL accepts connections, not only listens: a server starting or
+# recovering after a crash listens for a while before it does ("the database system is not yet
+# accepting connections"). pg_isready needs no valid login.
 wait_for_postgres() {
-    local i
+    local host port i
+    read -r host port < <(pg_host_port)
     for ((i = 0; i < 120; i++)); do
-        psql "$(pg_url)/postgres" -XAtq -c 'SELECT 1' >/dev/null 2>&1 && return 0
-        ((i % 10 == 9)) && log "waiting for PostgreSQL at $(pg_url) to accept connections"
+        pg_isready -q -h "$host" -p "$port" && return 0
+        ((i % 10 == 9)) && log "waiting for PostgreSQL at $host:$port to accept connections"
         sleep 1
     done
-    psql "$(pg_url)/postgres" -XAtq -c 'SELECT 1' >/dev/null || true
-    die "PostgreSQL at $(pg_url) did not accept connections within 120 s (see /var/log/postgresql/)"
+    pg_isready -h "$host" -p "$port" >&2 || true
+    die "PostgreSQL at $host:$port did not accept connections within 120 s (see /var/log/postgresql/)"
+}
+
+# True when pg_url's login gets a session; else false, with psql's reason on stderr if asked.
+# Never prompts for a password (-w), also in a terminal.
+#   pg_login_works [--explain]
+pg_login_works() {
+    if [[ ${1:-} == --explain ]]; then
+        psql "$(pg_url)/postgres" -XAtqw -c 'SELECT 1' >/dev/null
+    else
+        psql "$(pg_url)/postgres" -XAtqw -c 'SELECT 1' >/dev/null 2>&1
+    fi
+}
+
+# Makes sure the scripts can log in: as PG_URL says when it is set; else as the default or,
+# when the server refuses that, as the project's role, made or repaired first.
+ensure_pg_login() {
+    pg_login_works && return 0
+    if [[ -z ${PG_URL:-} ]]; then
+        with_tool_lock postgres-role _make_pg_role
+        pg_login_works && return 0
+    fi
+    pg_login_works --explain || true
+    if [[ -n ${PG_URL:-} ]]; then
+        die "PostgreSQL refuses the login of PG_URL ($(pg_url_redacted)); unset PG_URL to let the scripts use a role of their own on the local server"
+    fi
+    die "PostgreSQL refuses the login $(pg_url_redacted) even after the scripts set up role $MESH_PG_ROLE"
+}
+
+# psql as the postgres OS user through the server's socket (peer authentication, what Debian
+# sets up for that user); SQL on stdin, so nothing of it shows in a process list.
+#   _psql_as_postgres <port>
+_psql_as_postgres() {
+    # From /, which the postgres user may enter (not so root's home).
+    (cd / && as_root runuser -u postgres -- \
+        psql -h /var/run/postgresql -p "$1" -d postgres -XAtq -v ON_ERROR_STOP=1)
+}
+
+# The SCRAM-SHA-256 verifier of the password in MESH_PG_PASSWORD_FILE, what PostgreSQL stores:
+# the password itself never reaches the server's statements or logs.
+_pg_scram_verifier() {
+    python3 - "$MESH_PG_PASSWORD_FILE" <<'PY'
+import base64, hashlib, hmac, os, sys
+
+password = open(sys.argv[1]).read().strip().encode()
+salt, iterations = os.urandom(16), 4096
+salted = hashlib.pbkdf2_hmac("sha256", password, salt, iterations)
+client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+b64 = lambda raw: base64.b64encode(raw).decode()
+stored_key = hashlib.sha256(client_key).digest()
+print(f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}")
+PY
+}
+
+# Makes the project's role on the local server, or gives it back its password (and LOGIN,
+# CREATEDB) when that was changed; a role of that name the scripts did not make is left alone.
+_make_pg_role() {
+    pg_login_works && return 0 # made meanwhile by a script running beside this one
+    local host port socket state verifier
+    read -r host port < <(pg_host_port)
+    socket="/var/run/postgresql/.s.PGSQL.$port"
+    case $host in
+    127.0.0.1 | localhost) ;;
+    *) die "PostgreSQL at $host:$port refuses a password-less login as postgres: set PG_URL to a login it takes" ;;
+    esac
+    if ! id postgres >/dev/null 2>&1 || [[ ! -S $socket ]]; then
+        die "PostgreSQL at $host:$port refuses a password-less login as postgres, and it is no local cluster of Debian's (no $socket owned by a postgres user) the scripts could make role $MESH_PG_ROLE on: set PG_URL to a login it takes"
+    fi
+    if [[ ! -s $MESH_PG_PASSWORD_FILE ]]; then
+        mkdir -p "$(dirname "$MESH_PG_PASSWORD_FILE")"
+        (
+            umask 077
+            python3 -c 'import secrets; print(secrets.token_hex(24))' >"$MESH_PG_PASSWORD_FILE"
+        )
+        log "made a password for PostgreSQL role $MESH_PG_ROLE in $MESH_PG_PASSWORD_FILE"
+    fi
+    verifier=$(_pg_scram_verifier)
+    state=$(printf "SELECT 'role:' || coalesce(shobj_description(oid, 'pg_authid'), '') FROM pg_roles WHERE rolname = '%s';\n" \
+        "$MESH_PG_ROLE" | _psql_as_postgres "$port") ||
+        die "could not look up role $MESH_PG_ROLE through $socket as the postgres user"
+    case $state in
+    '')
+        log "creating PostgreSQL role $MESH_PG_ROLE (LOGIN CREATEDB) on $host:$port; its password is in $MESH_PG_PASSWORD_FILE"
+        printf "BEGIN;\nCREATE ROLE %s LOGIN CREATEDB PASSWORD '%s';\nCOMMENT ON ROLE %s IS '%s';\nCOMMIT;\n" \
+            "$MESH_PG_ROLE" "$verifier" "$MESH_PG_ROLE" "$MESH_PG_ROLE_COMMENT" | _psql_as_postgres "$port" >/dev/null
+        ;;
+    "role:$MESH_PG_ROLE_COMMENT")
+        log "resetting PostgreSQL role $MESH_PG_ROLE on $host:$port to LOGIN CREATEDB and the password in $MESH_PG_PASSWORD_FILE"
+        printf "ALTER ROLE %s LOGIN CREATEDB PASSWORD '%s';\n" "$MESH_PG_ROLE" "$verifier" |
+            _psql_as_postgres "$port" >/dev/null
+        ;;
+    *)
+        die "PostgreSQL at $host:$port has a role $MESH_PG_ROLE that these scripts did not make; set PG_URL to a login of your choice"
+        ;;
+    esac
 }
 
 # Drops the databases whose names start with test_ (tests create one each). Databases with open
@@ -557,7 +695,7 @@ drop_test_databases() {
     names=$(psql "$url" -XAtq -c "SELECT d.datname FROM pg_database d
         WHERE d.datname LIKE 'test\\_%'
           AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)") || {
-        warn "could not list test databases at $(pg_url)"
+        warn "could not list test databases at $(pg_url_redacted)"
         return 0
     }
     [[ -n $names ]] || return 0
