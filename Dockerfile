@@ -15,9 +15,12 @@ COPY gateway/web/package.json gateway/web/package-lock.json ./
 RUN if [ "$BIN" = "gateway" ]; then npm ci --omit=dev --no-audit --no-fund; else mkdir node_modules; fi
 
 # The web page (/app/), built from its npm packages; other binaries get an empty directory.
+# Its build generates the page's GraphQL types from the gateway's committed SDL, which
+# gateway/app/codegen.yml reads at ../contract/schema.graphql: /contract/ beside /app/.
 FROM node:20.20.2-bookworm-slim AS app
 ARG BIN
 WORKDIR /app
+COPY gateway/contract/schema.graphql /contract/schema.graphql
 COPY gateway/app/ ./
 RUN if [ "$BIN" = "gateway" ]; then rm -rf node_modules dist && npm ci --no-audit --no-fund && npm run build; else mkdir dist; fi
 

@@ -403,13 +403,14 @@ web_assets_dir() { printf '%s\n' "$MESH_ROOT/gateway/web/node_modules"; }
 # npm ci + npm run build in a directory (a subshell: the caller's directory stays put).
 _npm_build_in() (cd "$1" && npm ci --no-audit --no-fund && npm run build)
 
-# True when gateway/app/dist is newer than everything it is built from.
+# True when gateway/app/dist is newer than everything it is built from, the gateway's SDL too
+# (the page's GraphQL types are generated from it).
 _app_is_built() {
     local app="$MESH_ROOT/gateway/app" stamp="$MESH_ROOT/gateway/app/dist/index.html"
     [[ -f $stamp ]] || return 1
     [[ -z $(find "$app/src" "$app/public" "$app/index.html" "$app/package.json" \
-        "$app/package-lock.json" "$app/vite.config.ts" "$app/tsconfig.json" \
-        -newer "$stamp" -print -quit 2>/dev/null) ]]
+        "$app/package-lock.json" "$app/vite.config.ts" "$app/tsconfig.json" "$app/codegen.yml" \
+        "$MESH_ROOT/gateway/contract/schema.graphql" -newer "$stamp" -print -quit 2>/dev/null) ]]
 }
 
 _build_app() {

@@ -76,8 +76,23 @@ async function post(path: string, body: unknown, headers: Record<string, string>
   }
 }
 
+/**
+ * A GraphQL document as the page sends it, carrying the types graphql-codegen generated for its
+ * answer and its variables (src/generated/graphql.ts); they exist only for tsc.
+ */
+export type Document<Result, Variables> = string & { readonly __result?: Result; readonly __variables?: Variables };
+
+/**
+ * Tags a document in src/queries.ts: graphql<MenuQuery, MenuQueryVariables>`query Menu ...`.
+ * Codegen reads every graphql`...` literal; the text is sent as written, with the fragments
+ * interpolated into it.
+ */
+export function graphql<Result = never, Variables = never>(text: TemplateStringsArray, ...fragments: string[]): Document<Result, Variables> {
+  return text.reduce((all, part, i) => all + fragments[i - 1] + part);
+}
+
 /** Runs one GraphQL operation as the signed-in person; throws ApiError on any error. */
-export async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+export async function gql<Result, Variables>(query: Document<Result, Variables>, variables: NoInfer<Variables>): Promise<Result> {
   const response = await post('/graphql', { query, variables }, authHeaders());
   const body = await readJson(response);
   if (Array.isArray(body?.errors) && body.errors.length) {
@@ -90,7 +105,7 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
     const err = body?.error;
     throw new ApiError(explain(err?.code ?? `HTTP_${response.status}`, err?.message ?? `the gateway answered HTTP ${response.status}`), err?.code ?? 'UNKNOWN');
   }
-  return body.data as T;
+  return body.data as Result;
 }
 
 /**
@@ -145,19 +160,19 @@ export interface Subscription {
 }
 
 /** Subscribes; `next` gets each result's data, `error` a readable ApiError. */
-export function subscribe<T>(
-  query: string,
-  variables: Record<string, unknown>,
-  handlers: { next: (data: T) => void; error: (err: ApiError) => void; connected?: () => void },
+export function subscribe<Result, Variables>(
+  query: Document<Result, Variables>,
+  variables: NoInfer<Variables>,
+  handlers: { next: (data: Result) => void; error: (err: ApiError) => void; connected?: () => void },
 ): Subscription {
   const c = wsClient();
   const off = handlers.connected ? c.on('connected', handlers.connected) : () => {};
-  const stop = c.subscribe<T>(
-    { query, variables },
+  const stop = c.subscribe<Result>(
+    { query, variables: variables as Record<string, unknown> },
     {
       next: (result) => {
         if (result.errors?.length) handlers.error(fromGraphql(result.errors as GraphqlError[]));
-        else if (result.data) handlers.next(result.data as T);
+        else if (result.data) handlers.next(result.data as Result);
       },
       error: (err) => {
         if (Array.isArray(err)) handlers.error(fromGraphql(err as GraphqlError[]));

@@ -31,7 +31,7 @@ export function Cart() {
         deliveryAddress: address,
         idempotencyKey: key,
       };
-      const { createOrder } = await gql<{ createOrder: { id: string } }>(CREATE_ORDER, { input });
+      const { createOrder } = await gql(CREATE_ORDER, { input });
       clearCart();
       navigate(`/orders/${encodeURIComponent(createOrder.id)}`);
     } catch (err) {

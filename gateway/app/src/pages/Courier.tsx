@@ -26,7 +26,7 @@ const ACTION: Record<DeliveryStatus, string> = {
 };
 
 function DeliveryCard({ orderId }: { orderId: string }) {
-  const loaded = useLoad(() => gql<{ delivery: Delivery | null }>(DELIVERY, { orderId }).then((d) => d.delivery), [orderId]);
+  const loaded = useLoad(() => gql(DELIVERY, { orderId }).then((d) => d.delivery), [orderId]);
   const [moved, setDelivery] = useState<Delivery | null>(null);
   const delivery = moved ?? loaded.data;
   const [note, setNote] = useState('');
@@ -45,7 +45,7 @@ function DeliveryCard({ orderId }: { orderId: string }) {
     setDone('');
     setBusy(true);
     try {
-      const { updateDeliveryStatus } = await gql<{ updateDeliveryStatus: Delivery }>(MOVE_DELIVERY, { orderId, status, note: note.trim() || null });
+      const { updateDeliveryStatus } = await gql(MOVE_DELIVERY, { orderId, status, note: note.trim() || null });
       setDelivery(updateDeliveryStatus);
       setNote('');
       setDone(`Moved to ${words(status).toLowerCase()}.`);

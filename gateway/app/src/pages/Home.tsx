@@ -3,20 +3,17 @@
 import { gql } from '../api';
 import { addToCart, useCart } from '../cart';
 import { money } from '../format';
+import type { MenuQuery } from '../generated/graphql';
 import { MENU, type MenuItem } from '../queries';
 import { href } from '../router';
 import { ErrorMessage, Loading, Page, useLoad } from '../ui';
-
-interface MenuPage {
-  menuItems: { nodes: MenuItem[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
-}
 
 /** Every menu item, following the connection's pages. */
 export async function loadMenu(): Promise<MenuItem[]> {
   const items: MenuItem[] = [];
   let after: string | null = null;
   for (let page = 0; page < 20; page++) {
-    const data: MenuPage = await gql<MenuPage>(MENU, { after });
+    const data: MenuQuery = await gql(MENU, { after });
     items.push(...data.menuItems.nodes);
     if (!data.menuItems.pageInfo.hasNextPage) break;
     after = data.menuItems.pageInfo.endCursor;

@@ -11,7 +11,7 @@ import { AddButton, Availability } from './Home';
 import { MenuItemForm } from './MenuItemForm';
 
 export function Item({ id }: { id: string }) {
-  const loaded = useLoad(() => gql<{ menuItem: MenuItem | null }>(MENU_ITEM, { id }).then((d) => d.menuItem), [id]);
+  const loaded = useLoad(() => gql(MENU_ITEM, { id }).then((d) => d.menuItem), [id]);
   const [changed, setChanged] = useState<MenuItem | null>(null);
   const item = changed && changed.id === id ? changed : loaded.data;
   if (loaded.loading && !item) {

@@ -37,8 +37,8 @@ export function MenuItemForm({ item, onSaved }: { item?: MenuItem; onSaved: (ite
     setBusy(true);
     try {
       const result = item
-        ? (await gql<{ updateMenuItem: MenuItem }>(UPDATE_MENU_ITEM, { id: item.id, input })).updateMenuItem
-        : (await gql<{ createMenuItem: MenuItem }>(CREATE_MENU_ITEM, { input })).createMenuItem;
+        ? (await gql(UPDATE_MENU_ITEM, { id: item.id, input })).updateMenuItem
+        : (await gql(CREATE_MENU_ITEM, { input })).createMenuItem;
       setSaved(item ? 'Saved.' : `Added ${result.name}.`);
       onSaved(result);
     } catch (err) {

@@ -21,8 +21,8 @@ function MovieForm({ movie, onSaved, onCancel }: { movie?: Movie; onSaved: (m: M
     try {
       const input = { title, description };
       const saved = movie
-        ? (await gql<{ updateMovie: Movie }>(UPDATE_MOVIE, { id: String(movie.id), input })).updateMovie
-        : (await gql<{ createMovie: Movie }>(CREATE_MOVIE, { input })).createMovie;
+        ? (await gql(UPDATE_MOVIE, { id: movie.id, input })).updateMovie
+        : (await gql(CREATE_MOVIE, { input })).createMovie;
       if (!movie) {
         setTitle('');
         setDescription('');
@@ -58,10 +58,10 @@ function MovieForm({ movie, onSaved, onCancel }: { movie?: Movie; onSaved: (m: M
 
 export function Movies({ title }: { title: string }) {
   const [typed, setTyped] = useState(title);
-  const [editing, setEditing] = useState<number | null>(null);
+  const [editing, setEditing] = useState<Movie['id'] | null>(null);
   const [notice, setNotice] = useState('');
   useEffect(() => setTyped(title), [title]);
-  const movies = useLoad(() => gql<{ movies: Movie[] }>(MOVIES, { title: title || null }).then((d) => d.movies), [title]);
+  const movies = useLoad(() => gql(MOVIES, { title: title || null }).then((d) => d.movies), [title]);
   const admin = hasRole('admin');
 
   const saved = (what: string) => (m: Movie) => {

@@ -3,34 +3,21 @@
 import { useState } from 'preact/hooks';
 import { gql } from '../api';
 import { money, when, words } from '../format';
-import { MY_ORDERS, type OrderStatus } from '../queries';
+import { MY_ORDERS, type OrderSummary } from '../queries';
 import { href } from '../router';
 import { hasRole, session } from '../session';
 import { ErrorMessage, Loading, Page, useLoad } from '../ui';
-
-interface Summary {
-  id: string;
-  status: OrderStatus;
-  totalCents: number;
-  currency: string;
-  createdAt: string;
-  items: { name: string; quantity: number }[];
-}
-
-interface OrdersPage {
-  orders: { nodes: Summary[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
-}
 
 export function MyOrders() {
   const admin = hasRole('admin');
   const [customer, setCustomer] = useState('');
   const [asked, setAsked] = useState('');
-  const [more, setMore] = useState<Summary[]>([]);
+  const [more, setMore] = useState<OrderSummary[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [moreError, setMoreError] = useState<unknown>(null);
   const token = session()?.token;
   const loaded = useLoad(async () => {
-    const data = await gql<OrdersPage>(MY_ORDERS, { customerId: admin && asked ? asked : null });
+    const data = await gql(MY_ORDERS, { customerId: admin && asked ? asked : null });
     setMore([]);
     setCursor(data.orders.pageInfo.hasNextPage ? data.orders.pageInfo.endCursor : null);
     return data.orders.nodes;
@@ -39,7 +26,7 @@ export function MyOrders() {
   async function loadMore() {
     setMoreError(null);
     try {
-      const data = await gql<OrdersPage>(MY_ORDERS, { customerId: admin && asked ? asked : null, after: cursor });
+      const data = await gql(MY_ORDERS, { customerId: admin && asked ? asked : null, after: cursor });
       setMore((m) => [...m, ...data.orders.nodes]);
       setCursor(data.orders.pageInfo.hasNextPage ? data.orders.pageInfo.endCursor : null);
     } catch (err) {

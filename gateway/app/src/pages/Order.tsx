@@ -76,7 +76,7 @@ function Timeline({ status, events }: { status: OrderStatus; events: OrderUpdate
 
 export function Order({ id }: { id: string }) {
   const token = session()?.token;
-  const loaded = useLoad(() => gql<{ order: OrderT | null }>(ORDER, { id }).then((d) => d.order), [id, token]);
+  const loaded = useLoad(() => gql(ORDER, { id }).then((d) => d.order), [id, token]);
   const [events, setEvents] = useState<OrderUpdate[]>([]);
   const [live, setLive] = useState<Live>('connecting');
   const [liveError, setLiveError] = useState<ApiError | null>(null);
@@ -91,7 +91,7 @@ export function Order({ id }: { id: string }) {
     setLive('connecting');
     setLiveError(null);
     if (!token) return;
-    const sub = subscribe<{ orderUpdates: OrderUpdate }>(
+    const sub = subscribe(
       ORDER_UPDATES,
       { orderId: id },
       {
