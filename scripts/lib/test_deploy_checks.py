@@ -1,8 +1,10 @@
 """deploy_checks.py catches the mistakes people make: each test breaks a copy of the real
 rendered overlays, compose file, Dockerfile or Rust sources one way and expects a clear failure;
-the real files pass.
+the real files pass. The generic mistakes deploy_checks.py leaves to checkov and hadolint
+(PolicyTest) are made the same way and must fail the check that replaced ours.
 
-Run by scripts/validate-deploy (MESH_RENDERED_DIR holds dev.yaml and prod.yaml):
+Run by scripts/validate-deploy (MESH_RENDERED_DIR holds dev.yaml and prod.yaml, MESH_CHECKOV_SKIP
+the checkov checks it skips), with the validators' venv python, which finds checkov and hadolint:
     python -m unittest discover -s scripts/lib -p 'test_*.py'
 Without MESH_RENDERED_DIR the overlays are rendered with $MESH_KUBECTL (or kubectl on PATH),
 from a copy of deploy/ whose git-ignored files come from their .example, as validate-deploy does.
@@ -10,10 +12,13 @@ MESH_SHOW_CAUGHT=1 prints the message each test expected and got.
 """
 
 import copy
+import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -191,24 +196,18 @@ class DeployChecksTest(unittest.TestCase):
 
     # === images ===
 
-    def test_latest_images_are_refused(self):
-        def latest(rendered):
-            container(rendered["prod"], "gateway")["image"] = "ghcr.io/mesh-org/mesh-gateway:latest"
+    def test_compose_images_are_pinned(self):
+        for image in ("postgres", "postgres:latest"):
+            def unpinned(compose, image=image):
+                compose["services"]["postgres"]["image"] = image
 
-        self.assertCaught(self.errors(latest), "prod: Deployment gateway", "is not pinned (:latest)")
+            self.assertCaught(self.errors(compose=unpinned), f"compose: postgres: image {image} is not pinned")
 
-        def untagged(compose):
-            compose["services"]["postgres"]["image"] = "postgres"
-
-        self.assertCaught(self.errors(compose=untagged), "compose: postgres", "has no tag")
-
-    def test_the_dockerfile_pins_its_bases_and_runs_as_a_numeric_non_root_user(self):
+    def test_the_dockerfile_runs_as_a_numeric_non_root_user(self):
         with tempfile.TemporaryDirectory() as tmp:
-            text = (ROOT / "Dockerfile").read_text()
-            text = text.replace("FROM debian:12.11-slim", "FROM debian:latest").replace("USER 10001:10001", "USER mesh")
+            text = (ROOT / "Dockerfile").read_text().replace("USER 10001:10001", "USER mesh")
             (pathlib.Path(tmp) / "Dockerfile").write_text(text)
             errors = self.errors(root=pathlib.Path(tmp))
-        self.assertCaught(errors, "Dockerfile: FROM debian:latest", "not pinned")
         self.assertCaught(errors, "Dockerfile: USER mesh must be a numeric non-root uid")
 
     def test_a_manifest_missing_from_the_kustomization_is_reported(self):
@@ -356,12 +355,6 @@ class DeployChecksTest(unittest.TestCase):
             self.errors(open_backends), "prod: NetworkPolicy: billing-service may be reached from (outside the namespace)",
         )
 
-        def no_default_deny(rendered):
-            rendered["prod"].remove(find(rendered["prod"], "NetworkPolicy", "default-deny-ingress"))
-            rendered["prod"].remove(find(rendered["prod"], "NetworkPolicy", "kafka-from-clients"))
-
-        self.assertCaught(self.errors(no_default_deny), "no NetworkPolicy selects kafka")
-
     # === Kafka ===
 
     def test_topics_are_the_ones_the_code_uses(self):
@@ -463,6 +456,94 @@ class DeployChecksTest(unittest.TestCase):
             del compose["services"]["postgres"]["environment"]["PG_URL_INVENTORY"]
 
         self.assertCaught(self.errors(compose=forget_role), "compose: inventory-service", "its role is never created")
+
+
+def tool(name):
+    """A validator from the venv whose python runs the tests, else from PATH."""
+    path = shutil.which(name, path=str(pathlib.Path(sys.executable).parent)) or shutil.which(name)
+    if path is None:
+        raise RuntimeError(f"no {name}: run the tests with the validators' python (scripts/validate-deploy does)")
+    return path
+
+
+def checkov_failures(docs):
+    """{(check id, resource)} checkov fails in one overlay, run offline as validate-deploy runs
+    it. Resources read Kind.namespace.name (Pod.<ns>.<name>.<labels> for a pod template)."""
+    args = [tool("checkov"), "--framework", "kubernetes", "--skip-download", "-o", "json"]
+    if os.environ.get("MESH_CHECKOV_SKIP"):
+        args += ["--skip-check", os.environ["MESH_CHECKOV_SKIP"]]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = pathlib.Path(tmp) / "overlay.yaml"
+        path.write_text(yaml.safe_dump_all(docs))
+        env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"}
+        result = subprocess.run([*args, "-f", str(path)], capture_output=True, text=True, env=env, check=False)
+    report = json.loads(result.stdout)
+    return {(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]}
+
+
+class PolicyTest(unittest.TestCase):
+    """Each generic mistake deploy_checks.py used to look for fails the checkov check (or the
+    hadolint rule) that replaced it. One checkov run per overlay, over a copy with each mistake
+    made on a resource of its own."""
+
+    failures = set()
+
+    @classmethod
+    def setUpClass(cls):
+        rendered = copy.deepcopy(Fixture.rendered)
+        prod, dev = rendered["prod"], rendered["dev"]
+        container(prod, "gateway")["image"] = "ghcr.io/mesh-org/mesh-gateway:latest"
+        container(prod, "menu-service")["image"] = "ghcr.io/mesh-org/mesh-menu-service"
+        del container(prod, "order-service")["resources"]
+        container(prod, "delivery-service")["securityContext"]["allowPrivilegeEscalation"] = True
+        del container(prod, "inventory-service")["securityContext"]["capabilities"]
+        del container(prod, "billing-service")["securityContext"]["readOnlyRootFilesystem"]
+        pod = find(prod, "StatefulSet", "postgres")["spec"]["template"]["spec"]["securityContext"]
+        del pod["runAsNonRoot"], pod["runAsUser"]
+        for policy in ("default-deny-ingress", "kafka-from-clients"):
+            prod.remove(find(prod, "NetworkPolicy", policy))
+        find(dev, "Secret", "gateway-auth")["metadata"].pop("namespace", None)
+        cls.failures = checkov_failures(prod) | checkov_failures(dev)
+
+    def assertFails(self, check, resource):
+        caught = sorted(r for c, r in self.failures if c == check and r.startswith(resource))
+        if caught and os.environ.get("MESH_SHOW_CAUGHT"):
+            print(f"\n  {self._testMethodName}: checkov {check} fails {', '.join(caught)}", end="")
+        self.assertTrue(caught, f"checkov {check} does not fail {resource}; it fails: {sorted(self.failures)}")
+
+    def test_images_carry_a_tag_other_than_latest(self):
+        self.assertFails("CKV_K8S_14", "Deployment.mesh.gateway")
+        self.assertFails("CKV_K8S_14", "Deployment.mesh.menu-service")
+
+    def test_containers_request_and_limit_cpu_and_memory(self):
+        for check in ("CKV_K8S_10", "CKV_K8S_11", "CKV_K8S_12", "CKV_K8S_13"):
+            self.assertFails(check, "Deployment.mesh.order-service")
+
+    def test_no_privilege_escalation(self):
+        self.assertFails("CKV_K8S_20", "Deployment.mesh.delivery-service")
+
+    def test_all_capabilities_dropped(self):
+        self.assertFails("CKV_K8S_37", "Deployment.mesh.inventory-service")
+
+    def test_read_only_root_filesystem(self):
+        self.assertFails("CKV_K8S_22", "Deployment.mesh.billing-service")
+
+    def test_no_root_containers(self):
+        self.assertFails("CKV_K8S_23", "StatefulSet.mesh.postgres")
+
+    def test_every_pod_has_a_network_policy(self):
+        self.assertFails("CKV2_K8S_6", "Pod.mesh.kafka.")
+
+    def test_an_overlay_generates_into_the_mesh_namespace(self):
+        self.assertFails("CKV_K8S_21", "Secret.default.gateway-auth")
+
+    def test_the_dockerfile_pins_its_base_images(self):
+        text = (ROOT / "Dockerfile").read_text()
+        for base, rule in (("debian:latest", "DL3007"), ("debian", "DL3006")):
+            broken, count = re.subn(r"(?m)^FROM debian:\S+", f"FROM {base}", text)
+            self.assertEqual(count, 1, "the Dockerfile has no FROM debian:<tag> line to break")
+            result = subprocess.run([tool("hadolint"), "-"], input=broken, capture_output=True, text=True, check=False)
+            self.assertIn(rule, result.stdout, f"hadolint lets FROM {base} through")
 
 
 class RustEnvTest(unittest.TestCase):
