@@ -395,7 +395,7 @@ async fn the_deadline_travels_as_grpc_timeout_and_a_retry_gets_only_what_is_left
     // Until one read goes to `a` first and is retried on `b`.
     for _ in 0..50 {
         let mut request = tonic::Request::new(pb::GetMenuItemRequest {
-            id: "item-1".to_owned(),
+            id: support::ITEM_ID.to_owned(),
         });
         request.set_timeout(Duration::from_secs(2));
         let response = client.get_menu_item(request).await.expect("answered");

@@ -24,6 +24,8 @@ use tonic::{Request, Response, Status};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 pub const WAIT: Duration = Duration::from_secs(10);
+/// The one item the fake menu serves: a UUID, as the contract's rules want of a menu item id.
+pub const ITEM_ID: &str = "0b3f9a52-6c1e-4f0a-9d2e-7a4c1b5e8f10";
 
 /// How a replica behaves and what it saw. Shared between the test and the server.
 #[derive(Default)]
@@ -67,7 +69,7 @@ impl FakeMenu {
         }
         // The item's name says which replica answered.
         Ok(pb::MenuItem {
-            id: "item-1".to_owned(),
+            id: ITEM_ID.to_owned(),
             name: self.name.clone(),
             ..pb::MenuItem::default()
         })
@@ -239,7 +241,7 @@ pub async fn read(client: &mut MenuServiceClient<Balancer>) -> Result<String, to
 pub async fn read_status(client: &mut MenuServiceClient<Balancer>) -> Result<String, Status> {
     let response = client
         .get_menu_item(pb::GetMenuItemRequest {
-            id: "item-1".to_owned(),
+            id: ITEM_ID.to_owned(),
         })
         .await?;
     Ok(response.into_inner().name)
@@ -250,6 +252,7 @@ pub async fn write(client: &mut MenuServiceClient<Balancer>) -> Result<String, t
     let response = client
         .create_menu_item(pb::CreateMenuItemRequest {
             name: "Soup".to_owned(),
+            category: "Soups".to_owned(),
             ..pb::CreateMenuItemRequest::default()
         })
         .await
