@@ -70,6 +70,14 @@ pub enum BackendsError {
     Config(#[from] ConfigError),
 }
 
+/// How long after a round of health checks of a backend that is down started a call to it waits
+/// for the round to find an endpoint back before it is answered 503 (the balancer's default is
+/// 100 ms). A refused connection ends the round in a millisecond, and a connection and a health
+/// check to a server that is back take a few; the round waits up to its timeout (a second) only
+/// on a backend that hangs, and calls must not wait with it: at most this, half of the 100 ms
+/// the gateway allows itself to answer that a backend is down.
+pub const HALF_OPEN_WAIT: Duration = Duration::from_millis(50);
+
 /// Clients for every backend. Cheap to clone: one reference count (every request's state
 /// holds a clone, so copying five clients and their URIs per request showed in profiles).
 #[derive(Clone)]
@@ -117,10 +125,17 @@ impl Backends {
     /// One balancer per backend, with the `BALANCE_*` settings from the environment. Nothing
     /// connects before the first call or health check: the gateway starts before its backends
     /// and heals when one comes back, with no restart.
+    ///
+    /// A call to a backend none of whose endpoints is available (the states the balancer keeps
+    /// from its health checks and failed calls, as `/readyz` shows them) is answered UNAVAILABLE,
+    /// a 503, at once: within [`HALF_OPEN_WAIT`] of the round of health checks that would find an
+    /// endpoint back, and at once after it.
     pub fn connect(urls: &BackendUrls, timeout: Duration) -> Result<Self, BackendsError> {
         Self::connect_with(
             urls,
-            BalanceConfig::from_env()?.with_default_timeout(timeout),
+            BalanceConfig::from_env()?
+                .with_default_timeout(timeout)
+                .with_half_open_wait(HALF_OPEN_WAIT),
         )
     }
 

@@ -16,7 +16,8 @@
 //!   before any answer goes once more to another endpoint, within what is left of its deadline.
 //!   Writes never go twice;
 //! - **circuit breaker** (`breaker`): with no endpoint available, calls get UNAVAILABLE within
-//!   a moment, the moment a quick round of health checks takes to find an endpoint back;
+//!   a moment ([`BalanceConfig::half_open_wait`] after a round of health checks started), the
+//!   moment a quick round takes to find an endpoint back;
 //! - **deadlines** (`deadline`): the call's `grpc-timeout` (or the configured default) bounds the
 //!   whole call, retry included, and each attempt carries what remains of it;
 //! - **metrics** ([`metrics`]) through the `metrics` facade, and [`Balancer::endpoints`] for code
@@ -95,6 +96,15 @@ pub struct BalanceConfig {
     /// TLS for `https://` URLs (`GRPC_TLS_CA`, and `GRPC_TLS_CERT`/`GRPC_TLS_KEY` as the client
     /// certificate for mutual TLS; see [`crate::tls`]).
     pub tls: Option<crate::tls::ClientTls>,
+    /// How long after a half-open round started the calls that find no endpoint available (the
+    /// circuit open) wait for it, to go through if it finds an endpoint back (default 100 ms,
+    /// never past a call's deadline). A call that starts a round waits this long at most, one
+    /// that joins a round under way only what is left of it: a backend whose checks hang until
+    /// their timeout (a stopped process, a lost host) costs the calls during a round at most
+    /// this, those after it nothing, while a refused connection ends the round in a
+    /// millisecond. Zero: every call is answered UNAVAILABLE at once, and the round goes on
+    /// without it. The gateway sets less than the default: its clients hear 503 at once.
+    pub half_open_wait: Duration,
 }
 
 impl Default for BalanceConfig {
@@ -108,6 +118,7 @@ impl Default for BalanceConfig {
             idempotent: IdempotentMethods::default(),
             default_timeout: None,
             tls: None,
+            half_open_wait: HALF_OPEN_WAIT,
         }
     }
 }
@@ -141,6 +152,7 @@ impl BalanceConfig {
             })?,
             default_timeout: defaults.default_timeout,
             tls: crate::tls::ClientTls::from_env()?,
+            half_open_wait: defaults.half_open_wait,
         })
     }
 
@@ -148,6 +160,15 @@ impl BalanceConfig {
     pub fn with_default_timeout(self, timeout: Duration) -> Self {
         Self {
             default_timeout: Some(timeout),
+            ..self
+        }
+    }
+
+    /// The same, with calls that find no endpoint available waiting for a half-open round of
+    /// health checks until `wait` after it started (zero: answered UNAVAILABLE at once).
+    pub fn with_half_open_wait(self, wait: Duration) -> Self {
+        Self {
+            half_open_wait: wait,
             ..self
         }
     }
@@ -415,17 +436,20 @@ impl Shared {
     }
 
     /// The circuit is open: joins or starts a round of health checks of the endpoints that are
-    /// out, waits for it a moment (never past the deadline), and chooses again.
+    /// out, waits for it until `half_open_wait` after it started (never past the deadline), and
+    /// chooses again.
     async fn half_open(self: &Arc<Self>, deadline: Option<Instant>) -> Option<Arc<Endpoint>> {
         let now = Instant::now();
         let shared = self.clone();
         let round = self.half_open.round(now, move || {
             async move { shared.probe_unavailable().await }.boxed()
         })?;
-        let wait = deadline.map_or(HALF_OPEN_WAIT, |deadline| {
-            HALF_OPEN_WAIT.min(deadline.saturating_duration_since(now))
-        });
-        let _ = tokio::time::timeout(wait, round).await;
+        let started = self.half_open.last_started().unwrap_or(now);
+        let until = started + self.config.half_open_wait;
+        let until = deadline.map_or(until, |deadline| until.min(deadline));
+        if until > now {
+            let _ = tokio::time::timeout_at(until, round).await;
+        }
         self.pick(None)
     }
 

@@ -66,8 +66,9 @@ start_test_stack() {
 # Extra curl arguments for the stack's URL (the CA under TLS), set by start_test_stack.
 STACK_CURL_ARGS=()
 
-# Waits until the gateway's /readyz is 200 (every backend serves, the feed is live), failing
-# with the logs of whatever died.
+# Waits until the gateway's /readyz says "ready" (every backend serves, the feed is live or
+# resting), failing with the logs of whatever died. Its status code is not enough: a gateway
+# with one backend down answers 200 too, with "status": "degraded".
 wait_for_stack() {
     local state=$1 logs=$2 name deadline=$((SECONDS + 180))
     while ((SECONDS < deadline)); do
@@ -77,7 +78,8 @@ wait_for_stack() {
                 die "the test stack's $name exited during start-up"
             fi
         done
-        if curl -fsS -o /dev/null --max-time 2 "${STACK_CURL_ARGS[@]}" "$STACK_URL/readyz" 2>/dev/null; then
+        if curl -fsS --max-time 2 "${STACK_CURL_ARGS[@]}" "$STACK_URL/readyz" 2>/dev/null |
+            jq -en 'input.status == "ready"' >/dev/null 2>&1; then
             log "test stack ready"
             return 0
         fi

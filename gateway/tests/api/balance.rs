@@ -174,6 +174,7 @@ async fn reads_keep_succeeding_when_one_of_two_menu_instances_is_killed_mid_load
     let response = http.get(url("/readyz")).send().await.expect("answers");
     assert_eq!(response.status(), 200);
     let readyz: Value = response.json().await.expect("JSON");
+    assert_eq!(readyz["status"], "ready", "{readyz}");
     assert_eq!(menu_endpoint(&readyz, first.addr), "SERVING");
     assert_ne!(menu_endpoint(&readyz, second_addr), "SERVING", "{readyz}");
 

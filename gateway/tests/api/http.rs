@@ -137,11 +137,12 @@ async fn ready_when_every_backend_serves_and_the_feed_is_live() {
         std::time::Duration::from_secs(20),
         || async {
             let response = stack.get("/readyz").await;
-            if response.status() == 200 {
-                response.json().await.ok()
-            } else {
-                None
+            if response.status() != 200 {
+                return None;
             }
+            // 200 while degraded too (the feed starting): wait for "ready".
+            let body: Value = response.json().await.ok()?;
+            (body["status"] == "ready").then_some(body)
         },
     )
     .await;

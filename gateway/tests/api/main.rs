@@ -16,5 +16,6 @@ mod movies;
 mod openapi;
 mod orders;
 mod orders_graphql;
+mod readiness;
 mod service_metrics;
 mod traces;

@@ -160,8 +160,13 @@ pub async fn spawn_mesh(options: Options) -> Mesh {
         delivery,
         _services: vec![menu, inventory, order, billing],
     };
+    // Every backend serving and the feed live: "ready", not only 200 (a gateway with a backend
+    // down answers 200 "degraded").
     eventually("the mesh to be ready", WAIT, || async {
-        (mesh.get("/readyz").await.status() == 200).then_some(())
+        let response = mesh.get("/readyz").await;
+        let status = response.status();
+        let body: Value = response.json().await.ok()?;
+        (status == 200 && body["status"] == "ready").then_some(())
     })
     .await;
     mesh

@@ -308,7 +308,7 @@ async fn a_subscriber_wakes_the_resting_feed_and_misses_no_step() {
         let response = mesh.get("/readyz").await;
         let status = response.status();
         let body: Value = response.json().await.ok()?;
-        (status == 200 && body["feed"] == "RESTING").then_some(())
+        (status == 200 && body["status"] == "ready" && body["feed"] == "RESTING").then_some(())
     })
     .await;
     let ids = mesh.menu_ids(1).await;

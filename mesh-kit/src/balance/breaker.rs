@@ -5,10 +5,11 @@
 //!
 //! Its half-open state uses health checks as the trial calls: a call that finds the circuit open
 //! starts a round of checks of the endpoints that are out (or joins the one under way), waits for
-//! it a short moment, and goes through if one came back. So a backend that restarts is used again
-//! on the next call, not a health interval later, while a dead one costs each call at most that
-//! moment: rounds are at most one per [`HALF_OPEN_EVERY`], and a refused connection fails them in
-//! a millisecond.
+//! it until a short moment after the round started, and goes through if one came back. So a
+//! backend that restarts is used again on the next call, not a health interval later, while a
+//! dead one costs each call at most that moment: rounds are at most one per [`HALF_OPEN_EVERY`],
+//! a refused connection fails them in a millisecond, and a round that hangs (checks waiting out
+//! their timeout) holds up only the calls that come within that moment of its start.
 
 use std::{sync::Mutex, time::Duration};
 
@@ -19,8 +20,9 @@ use tokio::time::Instant;
 /// checks a second however many calls knock.
 pub(crate) const HALF_OPEN_EVERY: Duration = Duration::from_millis(100);
 
-/// How long a call waits for a half-open round before it is answered UNAVAILABLE. Enough for a
-/// connection and a health check to a server that is back; far below a connect timeout.
+/// How long after a half-open round started a call waits for it before it is answered
+/// UNAVAILABLE, unless `BalanceConfig::half_open_wait` says otherwise. Enough for a connection and
+/// a health check to a server that is back; far below a connect timeout.
 pub(crate) const HALF_OPEN_WAIT: Duration = Duration::from_millis(100);
 
 /// Whether the circuit is open, and when it flips.
@@ -89,6 +91,12 @@ impl HalfOpen {
         tokio::spawn(round.clone());
         *last = Some((now, round.clone()));
         Some(round)
+    }
+
+    /// When the last round started: how long a call may still wait for it is counted from then.
+    pub(crate) fn last_started(&self) -> Option<Instant> {
+        let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        last.as_ref().map(|(started, _)| *started)
     }
 }
 
