@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use prost_reflect::{DescriptorPool, Value};
+use prost_reflect::{DescriptorPool, MessageDescriptor, Value};
 
 use crate::FILE_DESCRIPTOR_SET;
 
@@ -26,6 +26,8 @@ pub struct HttpRoute {
     pub body: String,
     /// `mesh.order.v1.OrderService.GetOrder`.
     pub rpc: String,
+    /// The RPC's request message, whose fields the path, query and body fill.
+    pub request: MessageDescriptor,
 }
 
 /// The `google.api.http` route of every mesh RPC that has one, in file order.
@@ -63,6 +65,7 @@ pub fn http_routes() -> Result<Vec<HttpRoute>, &'static str> {
                         path: text(field),
                         body: text("body"),
                         rpc: method.full_name().to_owned(),
+                        request: method.input(),
                     });
                 }
             }

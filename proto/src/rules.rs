@@ -175,6 +175,93 @@ pub fn field_rules(field: &FieldDescriptor) -> Option<DynamicMessage> {
     }
 }
 
+/// What a field's rules bound, for documents that state them (OpenAPI's `maxLength`,
+/// `minimum`, `format: uuid`, `maxItems`, `enum` …).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Bounds {
+    pub min_chars: Option<u64>,
+    pub max_chars: Option<u64>,
+    pub uuid: bool,
+    /// Inclusive (`gte`, and `gt` of an integer as `gt + 1`).
+    pub minimum: Option<i64>,
+    /// Inclusive (`lte`, and `lt` of an integer as `lt - 1`).
+    pub maximum: Option<i64>,
+    pub min_items: Option<u64>,
+    pub max_items: Option<u64>,
+    /// The rules of each item of a list.
+    pub items: Option<Box<Bounds>>,
+    /// The values an enum field takes, without their prefix; empty when it has no enum rule.
+    pub one_of: Vec<String>,
+}
+
+/// The bounds `field`'s rules state; all empty for a field without rules.
+pub fn bounds(field: &FieldDescriptor) -> Bounds {
+    let Some(rules) = field_rules(field) else {
+        return Bounds::default();
+    };
+    let mut bounds = typed_bounds(&rules);
+    if let Some(repeated) = sub_message(&rules, "repeated") {
+        bounds.min_items = unsigned(&repeated, "min_items");
+        bounds.max_items = unsigned(&repeated, "max_items");
+        bounds.items = sub_message(&repeated, "items")
+            .map(|items| Box::new(typed_bounds(&items)))
+            .filter(|items| **items != Bounds::default());
+    }
+    if rules.has_field_by_name("enum") {
+        bounds.one_of = allowed_values(field);
+    }
+    bounds
+}
+
+/// The bounds of one value: the string, integer rules of a `FieldRules` message.
+fn typed_bounds(rules: &DynamicMessage) -> Bounds {
+    let mut bounds = Bounds::default();
+    if let Some(text) = sub_message(rules, "string") {
+        bounds.min_chars = unsigned(&text, "min_len");
+        bounds.max_chars = unsigned(&text, "max_len");
+        bounds.uuid = text
+            .get_field_by_name("uuid")
+            .is_some_and(|value| value.as_bool() == Some(true));
+    }
+    for kind in ["int32", "int64", "sint32", "sint64", "uint32", "uint64"] {
+        if let Some(numbers) = sub_message(rules, kind) {
+            bounds.minimum = signed(&numbers, "gte").or(signed(&numbers, "gt").map(|gt| gt + 1));
+            bounds.maximum = signed(&numbers, "lte").or(signed(&numbers, "lt").map(|lt| lt - 1));
+        }
+    }
+    bounds
+}
+
+fn sub_message(message: &DynamicMessage, name: &str) -> Option<DynamicMessage> {
+    if !message.has_field_by_name(name) {
+        return None;
+    }
+    match message.get_field_by_name(name)?.into_owned() {
+        Value::Message(inner) => Some(inner),
+        _ => None,
+    }
+}
+
+fn unsigned(message: &DynamicMessage, name: &str) -> Option<u64> {
+    if !message.has_field_by_name(name) {
+        return None;
+    }
+    message.get_field_by_name(name)?.as_u64()
+}
+
+fn signed(message: &DynamicMessage, name: &str) -> Option<i64> {
+    if !message.has_field_by_name(name) {
+        return None;
+    }
+    match message.get_field_by_name(name)?.as_ref() {
+        Value::I32(n) => Some(i64::from(*n)),
+        Value::I64(n) => Some(*n),
+        Value::U32(n) => Some(i64::from(*n)),
+        Value::U64(n) => i64::try_from(*n).ok(),
+        _ => None,
+    }
+}
+
 fn scalar(value: &Value) -> String {
     match value {
         Value::I32(n) => n.to_string(),

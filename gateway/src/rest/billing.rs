@@ -83,7 +83,7 @@ async fn submit(
     path = "/api/billing/{request_id}",
     tag = "billing",
     security(("bearer" = [])),
-    params(("request_id" = String, Path, format = Uuid, description = "The `request_id` of the 202.")),
+    params(("request_id" = String, Path, description = "The `request_id` of the 202.")),
     responses((status = 200, description = "The stored order.", body = BillingOrder))
 )]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str(), billing_request = %id))]
@@ -117,7 +117,6 @@ async fn get_one(
 struct ListParams {
     /// Whose orders, a positive integer: the token's subject when omitted; an admin names the
     /// user.
-    #[param(minimum = 1)]
     user_id: Option<i64>,
     /// Orders per page, 1 to 100 (default 20).
     #[param(minimum = 0, maximum = 100)]

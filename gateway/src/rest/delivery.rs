@@ -24,7 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     path = "/delivery/status/{order_id}",
     tag = "delivery",
     security(("bearer" = [])),
-    params(("order_id" = String, Path, format = Uuid, description = "The order's UUID.")),
+    params(("order_id" = String, Path, description = "The order's UUID.")),
     responses((status = 200, description = "The delivery.", body = Delivery))
 )]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str(), %order_id))]
@@ -61,7 +61,7 @@ struct StatusBody {
     path = "/delivery/status/{order_id}",
     tag = "delivery",
     security(("bearer" = [])),
-    params(("order_id" = String, Path, format = Uuid, description = "The order's UUID.")),
+    params(("order_id" = String, Path, description = "The order's UUID.")),
     request_body = StatusBody,
     responses(
         (status = 200, description = "The delivery, moved.", body = Delivery),

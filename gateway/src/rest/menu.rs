@@ -33,7 +33,6 @@ struct ListParams {
     /// Only available (true) or unavailable (false) items.
     available: Option<bool>,
     /// Items per page, 1 to 100 (default 50).
-    #[param(minimum = 0, maximum = 100)]
     page_size: Option<i32>,
     /// `x-next-page-token` of the previous page.
     page_token: Option<String>,
@@ -94,7 +93,7 @@ async fn list_items(
     get,
     path = "/menu/items/{id}",
     tag = "menu",
-    params(("id" = String, Path, format = Uuid, description = "The item's UUID.")),
+    params(("id" = String, Path, description = "The item's UUID.")),
     responses((status = 200, description = "The item.", body = MenuItem))
 )]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str(), %id))]
@@ -111,19 +110,18 @@ async fn get_item(
 #[serde(deny_unknown_fields)]
 struct NewItemBody {
     /// 1 to 120 characters.
-    #[schema(required = true, value_type = String, min_length = 1, max_length = 120, example = "Margherita")]
+    #[schema(required = true, value_type = String, example = "Margherita")]
     name: Option<String>,
     /// At most 1000 characters.
-    #[schema(max_length = 1000)]
     description: Option<String>,
     /// Price in minor units of `currency`.
-    #[schema(required = true, value_type = i64, minimum = 0, example = 1150)]
+    #[schema(required = true, value_type = i64, example = 1150)]
     price_cents: Option<i64>,
     /// ISO 4217 code; USD when omitted.
     #[schema(pattern = "^[A-Z]{3}$", example = "USD")]
     currency: Option<String>,
     /// 1 to 60 characters.
-    #[schema(required = true, value_type = String, min_length = 1, max_length = 60, example = "Pizza")]
+    #[schema(required = true, value_type = String, example = "Pizza")]
     category: Option<String>,
     /// True when omitted.
     available: Option<bool>,
@@ -168,15 +166,11 @@ async fn create_item(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangesBody {
-    #[schema(min_length = 1, max_length = 120)]
     name: Option<String>,
-    #[schema(max_length = 1000)]
     description: Option<String>,
-    #[schema(minimum = 0)]
     price_cents: Option<i64>,
     #[schema(pattern = "^[A-Z]{3}$")]
     currency: Option<String>,
-    #[schema(min_length = 1, max_length = 60)]
     category: Option<String>,
     available: Option<bool>,
 }
@@ -187,7 +181,7 @@ struct ChangesBody {
     path = "/menu/items/{id}",
     tag = "menu",
     security(("bearer" = [])),
-    params(("id" = String, Path, format = Uuid, description = "The item's UUID.")),
+    params(("id" = String, Path, description = "The item's UUID.")),
     request_body = ChangesBody,
     responses((status = 200, description = "The item as changed.", body = MenuItem))
 )]
@@ -220,7 +214,7 @@ async fn update_item(
     path = "/menu/items/{id}",
     tag = "menu",
     security(("bearer" = [])),
-    params(("id" = String, Path, format = Uuid, description = "The item's UUID.")),
+    params(("id" = String, Path, description = "The item's UUID.")),
     responses((status = 204, description = "Deleted."))
 )]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str(), %id))]

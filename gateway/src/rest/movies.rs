@@ -54,10 +54,10 @@ async fn list_movies(
 #[derive(Debug, Deserialize, ToSchema)]
 struct NewMovieBody {
     /// 1 to 300 characters.
-    #[schema(required = true, value_type = String, min_length = 1, max_length = 300, example = "Inception")]
+    #[schema(required = true, value_type = String, example = "Inception")]
     title: Option<String>,
     /// 1 to 5000 characters.
-    #[schema(required = true, value_type = String, min_length = 1, max_length = 5000, example = "A mind-bending thriller")]
+    #[schema(required = true, value_type = String, example = "A mind-bending thriller")]
     description: Option<String>,
 }
 
@@ -66,10 +66,9 @@ struct NewMovieBody {
 #[schema(min_properties = 1)]
 struct MovieChangesBody {
     /// 1 to 300 characters.
-    #[schema(min_length = 1, max_length = 300, example = "Inception")]
+    #[schema(example = "Inception")]
     title: Option<String>,
     /// 1 to 5000 characters.
-    #[schema(min_length = 1, max_length = 5000)]
     description: Option<String>,
 }
 
@@ -130,7 +129,7 @@ async fn delete_all_movies(
     get,
     path = "/api/movies/{id}",
     tag = "movies",
-    params(("id" = i64, Path, minimum = 1, description = "The movie's id.")),
+    params(("id" = i64, Path, description = "The movie's id.")),
     responses((status = 200, description = "The movie.", body = Movie))
 )]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str(), %id))]
@@ -149,7 +148,7 @@ async fn get_movie(
     path = "/api/movies/{id}",
     tag = "movies",
     security(("bearer" = [])),
-    params(("id" = i64, Path, minimum = 1, description = "The movie's id.")),
+    params(("id" = i64, Path, description = "The movie's id.")),
     request_body = MovieChangesBody,
     responses((status = 200, description = "The movie as changed.", body = Movie))
 )]
@@ -175,7 +174,7 @@ async fn update_movie(
     path = "/api/movies/{id}",
     tag = "movies",
     security(("bearer" = [])),
-    params(("id" = i64, Path, minimum = 1, description = "The movie's id.")),
+    params(("id" = i64, Path, description = "The movie's id.")),
     responses((status = 204, description = "Deleted."))
 )]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str(), %id))]

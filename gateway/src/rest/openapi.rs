@@ -20,6 +20,8 @@ use utoipa::{
 
 use crate::error::ErrorBody;
 
+mod bounds;
+
 /// The document's fixed parts; the routes add their operations.
 #[derive(OpenApi)]
 #[openapi(
@@ -72,8 +74,10 @@ pub fn base() -> openapi::OpenApi {
 /// Request-id header, both ways.
 const REQUEST_ID: &str = "x-request-id";
 
-/// Adds what every operation shares. Call once on the merged document.
+/// Adds the contract's bounds and what every operation shares. Call once on the merged
+/// document.
 pub fn finish(api: &mut openapi::OpenApi) {
+    bounds::apply(api);
     for item in api.paths.paths.values_mut() {
         let operations = [
             &mut item.get,

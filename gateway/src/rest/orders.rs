@@ -29,10 +29,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 struct OrderItemBody {
     /// A menu item's UUID.
-    #[schema(required = true, value_type = String, format = Uuid)]
+    #[schema(required = true, value_type = String)]
     menu_item_id: Option<String>,
     /// 1 to 100.
-    #[schema(required = true, value_type = i32, minimum = 1, maximum = 100)]
+    #[schema(required = true, value_type = i32)]
     quantity: Option<i32>,
 }
 
@@ -47,14 +47,13 @@ struct OrderItemBody {
 struct NewOrderBody {
     /// Who orders, 1 to 100 characters: the token's subject when omitted; a customer may only
     /// name themself, an admin names whom it orders for.
-    #[schema(min_length = 1, max_length = 100)]
     customer_id: Option<String>,
     /// 1 to 100 lines, each menu item once.
     #[serde(default)]
-    #[schema(required = true, min_items = 1, max_items = 100)]
+    #[schema(required = true)]
     items: Vec<OrderItemBody>,
     /// 1 to 500 characters.
-    #[schema(required = true, value_type = String, min_length = 1, max_length = 500)]
+    #[schema(required = true, value_type = String)]
     delivery_address: Option<String>,
 }
 
@@ -124,7 +123,7 @@ async fn create_order(
     path = "/orders/{order_id}",
     tag = "orders",
     security(("bearer" = [])),
-    params(("order_id" = String, Path, format = Uuid, description = "The order's UUID.")),
+    params(("order_id" = String, Path, description = "The order's UUID.")),
     responses((status = 200, description = "The order.", body = Order))
 )]
 #[tracing::instrument(skip_all, fields(request_id = %rid.as_str(), %order_id))]
@@ -143,10 +142,8 @@ async fn get_order(
 #[into_params(parameter_in = Query)]
 struct ListParams {
     /// Whose orders: the token's subject when omitted; an admin names the customer.
-    #[param(min_length = 1, max_length = 100)]
     customer_id: Option<String>,
     /// Orders per page, 1 to 100 (default 20).
-    #[param(minimum = 0, maximum = 100)]
     page_size: Option<i32>,
     /// `x-next-page-token` of the previous page.
     page_token: Option<String>,
@@ -197,7 +194,7 @@ async fn list_orders(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 struct CancelBody {
     /// Free text, up to 500 characters, no control characters other than line breaks and tabs.
-    #[schema(max_length = 500, example = "ordered by mistake")]
+    #[schema(example = "ordered by mistake")]
     reason: Option<String>,
 }
 
@@ -207,7 +204,7 @@ struct CancelBody {
     path = "/orders/{order_id}/cancel",
     tag = "orders",
     security(("bearer" = [])),
-    params(("order_id" = String, Path, format = Uuid, description = "The order's UUID.")),
+    params(("order_id" = String, Path, description = "The order's UUID.")),
     request_body(content = Option<CancelBody>, description = "Optional."),
     responses(
         (status = 200, description = "The order, now CANCELLED.", body = Order),

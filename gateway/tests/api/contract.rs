@@ -64,3 +64,30 @@ fn route(method: &str, path: &str) -> String {
     }
     format!("{method} {unnamed}")
 }
+
+/// The document's bounds are the contract's field rules: a bound changed in `proto/` changes the
+/// document, with nothing in the gateway to edit (here the price cap, which the document lacked
+/// while it was typed by hand).
+#[test]
+fn the_documents_bounds_are_the_contracts_field_rules() {
+    let document: serde_json::Value =
+        serde_json::from_str(include_str!("../../contract/openapi.json")).expect("JSON");
+    let pool = mesh_proto::descriptors::pool().expect("the descriptor set decodes");
+    let field = |message: &str, field: &str| {
+        let message = pool.get_message_by_name(message).expect("the message");
+        let field = message.get_field_by_name(field).expect("the field");
+        mesh_proto::rules::bounds(&field)
+    };
+    let price = field("mesh.menu.v1.CreateMenuItemRequest", "price_cents");
+    let property = &document["components"]["schemas"]["NewItemBody"]["properties"]["price_cents"];
+    assert_eq!(property["minimum"], serde_json::json!(price.minimum));
+    assert_eq!(property["maximum"], serde_json::json!(price.maximum));
+    assert_eq!(price.maximum, Some(1_000_000));
+
+    let lines = field("mesh.order.v1.CreateOrderRequest", "items");
+    let items = &document["components"]["schemas"]["NewOrderBody"]["properties"]["items"];
+    assert_eq!(items["minItems"], serde_json::json!(lines.min_items));
+    assert_eq!(items["maxItems"], serde_json::json!(lines.max_items));
+    let quantity = &document["components"]["schemas"]["OrderItemBody"]["properties"]["quantity"];
+    assert_eq!(quantity["maximum"], 100, "into the items' own schema");
+}
