@@ -3,17 +3,15 @@
 //! token). What a caller may do is [`policy`]'s alone.
 //!
 //! A token that does not verify is a 401 whatever the route, so a client learns at once that its
-//! token is bad rather than quietly being treated as anonymous. The edge ([`crate::edge::admit`])
+//! token is bad rather than quietly being treated as anonymous. The edge ([`crate::http::edge::admit`])
 //! asks [`Auth::caller`] once per request.
 
 use std::time::Duration;
 
 use axum::{
-    Json,
-    extract::{FromRequestParts, State},
+    extract::FromRequestParts,
     http::{HeaderMap, header, request::Parts},
 };
-use serde::{Deserialize, Serialize};
 
 use crate::{
     backends::Backends,
@@ -29,7 +27,7 @@ pub use policy::{Action, Caller, Grant, Principal, Role};
 pub use token::Verifier;
 
 /// How long a development sign-in lasts.
-const DEV_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
+pub const DEV_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
 
 /// What the middleware and the sign-in route share.
 #[derive(Clone)]
@@ -134,52 +132,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
-/// `POST /auth/dev-token` `{"role": "customer", "sub": "c-1"}`.
-#[derive(Debug, Deserialize)]
-pub struct DevSignIn {
-    role: Option<String>,
-    sub: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct DevToken {
-    token: String,
-    role: &'static str,
-    sub: String,
-    expires_in: u64,
-}
-
-/// The development sign-in: a token for any role and subject, so a person (or the web page)
-/// can act as a customer, courier or admin without the command line. Mounted only with
-/// `GATEWAY_DEV_LOGIN=true`.
-pub async fn dev_token(
-    State(auth): State<Auth>,
-    crate::rest::Json(body): crate::rest::Json<DevSignIn>,
-) -> Result<Json<DevToken>, ApiError> {
-    let names: Vec<&str> = Role::ALL.iter().map(|role| role.as_str()).collect();
-    let role = body.role.as_deref().and_then(Role::parse).ok_or_else(|| {
-        ApiError::invalid("role", &format!("must be one of {}", names.join(", ")))
-    })?;
-    let sub = mesh_kit::text::TextRule::line(100)
-        .required("sub", body.sub.as_deref().unwrap_or_default())
-        .map_err(|err| ApiError::new(ErrorCode::InvalidArgument, err.to_string()))?;
-    let token = auth
-        .verifier
-        .issue(&sub, &[role], DEV_TOKEN_TTL)
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::FailedPrecondition,
-                "development sign-in needs GATEWAY_JWT_SECRET (tokens here come from the identity provider)",
-            )
-        })?;
-    Ok(Json(DevToken {
-        token,
-        role: role.as_str(),
-        sub,
-        expires_in: DEV_TOKEN_TTL.as_secs(),
-    }))
-}
-
 // === Reads that depend on who owns the data ===
 //
 // REST and GraphQL alike fetch through these, so "someone else's is 404" is decided once.
@@ -269,20 +221,6 @@ pub fn billing_user_for(caller: &Caller, named: Option<i64>) -> Result<i64, ApiE
 fn billing_user_id(subject: &str) -> Option<i64> {
     let id = subject.parse::<i64>().ok().filter(|id| *id > 0)?;
     (id.to_string() == subject).then_some(id)
-}
-
-/// The policy as a GraphQL field guard, for fields whose decision needs no data:
-/// `#[graphql(guard = "Allowed(Action::WriteCatalog)")]`.
-pub struct Allowed(pub Action<'static>);
-
-impl async_graphql::Guard for Allowed {
-    async fn check(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<()> {
-        use async_graphql::ErrorExtensions;
-        crate::graphql::caller(ctx)
-            .authorize(self.0)
-            .map(drop)
-            .map_err(|err| err.extend())
-    }
 }
 
 #[cfg(test)]

@@ -189,7 +189,7 @@ impl Backends {
         self.metrics.record_call(backend.name(), method, code);
         result
             .map(tonic::Response::into_inner)
-            .map_err(|status| ApiError::from_status(backend, &status))
+            .map_err(|status| ApiError::from_status(backend.name(), &status))
     }
 
     /// Every endpoint of every backend health-checked now (`grpc.health.v1.Health` of the whole

@@ -76,13 +76,13 @@ pub struct Config {
     pub app_dir: PathBuf,
     /// The broker, for billing requests and subscriptions.
     pub kafka: KafkaConfig,
-    pub graphql: crate::graphql::GraphqlConfig,
+    pub graphql: GraphqlConfig,
     /// `GATEWAY_GRAPHQL_TRUSTED_DOCUMENTS`: an Apollo persisted query manifest (JSON). When set,
     /// GraphQL runs only the documents it lists (production); unset (the default), any.
     pub trusted_documents: Option<PathBuf>,
     pub auth: AuthConfig,
     pub rate_limit: RateLimitConfig,
-    /// What every connection and request may take (see [`crate::edge`]).
+    /// What every connection and request may take (see [`crate::http::edge`]).
     pub edge: EdgeConfig,
     /// `GATEWAY_CORS_ORIGINS`: comma-separated origins a browser page elsewhere may call the
     /// API from (`https://app.example.com`). Empty (the default): no cross-origin access; the
@@ -368,7 +368,7 @@ impl Config {
             assets_dir: PathBuf::from(DEFAULT_ASSETS_DIR),
             app_dir: PathBuf::from(DEFAULT_APP_DIR),
             kafka,
-            graphql: crate::graphql::GraphqlConfig::default(),
+            graphql: GraphqlConfig::default(),
             trusted_documents: None,
             auth: AuthConfig {
                 keys,
@@ -390,7 +390,7 @@ impl Config {
             assets_dir: PathBuf::from(var_or("GATEWAY_ASSETS_DIR", DEFAULT_ASSETS_DIR)),
             app_dir: PathBuf::from(var_or("GATEWAY_APP_DIR", DEFAULT_APP_DIR)),
             kafka: KafkaConfig::from_env()?,
-            graphql: crate::graphql::GraphqlConfig {
+            graphql: GraphqlConfig {
                 introspection: parse_or("GATEWAY_GRAPHQL_INTROSPECTION", true)?,
                 keepalive: Duration::from_millis(parse_or("GATEWAY_STREAM_KEEPALIVE_MS", 15_000)?),
                 feed_rest: Duration::from_millis(parse_or("GATEWAY_FEED_REST_MS", 15_000)?.max(1)),
@@ -417,6 +417,36 @@ pub const DEFAULT_ASSETS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/web/n
 
 /// Where `npm run build` in `gateway/app` puts the web page in a source checkout.
 pub const DEFAULT_APP_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/app/dist");
+
+/// How long the subscription feed goes without subscribers before it rests (two looks this far
+/// apart), unless `GATEWAY_FEED_REST_MS` says otherwise.
+pub const FEED_REST_AFTER: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// How the schema is served.
+#[derive(Clone, Copy, Debug)]
+pub struct GraphqlConfig {
+    /// `GATEWAY_GRAPHQL_INTROSPECTION` (default true): whether `__schema` and `__type` answer.
+    /// GraphiQL's docs and completion need it; a production gateway may turn it off.
+    pub introspection: bool,
+    /// `GATEWAY_STREAM_KEEPALIVE_MS` (default 15000): how often an open subscription (WebSocket
+    /// or server-sent events) gets a keep-alive, so proxies with a 30 to 60 s idle timeout
+    /// never cut a quiet one.
+    pub keepalive: std::time::Duration,
+    /// `GATEWAY_FEED_REST_MS` (default 15000): how often the subscription feed looks for
+    /// subscribers; after two looks without any it stops fetching until the next one comes
+    /// (see `crate::feed`).
+    pub feed_rest: std::time::Duration,
+}
+
+impl Default for GraphqlConfig {
+    fn default() -> Self {
+        Self {
+            introspection: true,
+            keepalive: std::time::Duration::from_secs(15),
+            feed_rest: FEED_REST_AFTER,
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

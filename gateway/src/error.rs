@@ -11,8 +11,6 @@ use serde::Serialize;
 use tonic::Code;
 use utoipa::ToSchema;
 
-use crate::backends::Backend;
-
 /// What went wrong, as every client of the gateway sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -132,8 +130,8 @@ impl ApiError {
         Self::new(ErrorCode::Internal, "internal error")
     }
 
-    /// What the client sees of a failed call to `backend`.
-    pub fn from_status(backend: Backend, status: &tonic::Status) -> Self {
+    /// What the client sees of a failed call to `backend` (its name: `menu-service`).
+    pub fn from_status(backend: &'static str, status: &tonic::Status) -> Self {
         // A status with a Rust error source was made on our side of the wire: the client's
         // transport failed (connection reset mid-call, a backend killed while answering). A
         // backend's own UNKNOWN never has one.
@@ -145,22 +143,22 @@ impl ApiError {
             return Self::new(code, status.message());
         }
         tracing::warn!(
-            backend = backend.name(),
+            backend,
             grpc_code = ?status.code(),
             grpc_message = status.message(),
             "backend call failed"
         );
         let message = match code {
             ErrorCode::Unavailable => {
-                format!("{} is unavailable, try again shortly", backend.name())
+                format!("{backend} is unavailable, try again shortly")
             }
-            ErrorCode::DeadlineExceeded => format!("{} did not answer in time", backend.name()),
+            ErrorCode::DeadlineExceeded => format!("{backend} did not answer in time"),
             ErrorCode::BadGateway => format!(
                 "the connection to {} broke mid-call; the outcome is unknown, retry (with the same \
                  Idempotency-Key where the route takes one)",
-                backend.name()
+                backend
             ),
-            ErrorCode::Unimplemented => format!("{} does not support this yet", backend.name()),
+            ErrorCode::Unimplemented => format!("{backend} does not support this yet"),
             _ => "internal error".to_owned(),
         };
         Self::new(code, message)
@@ -227,10 +225,10 @@ mod tests {
     #[test]
     fn server_side_failures_hide_the_backend_message() {
         let status = tonic::Status::internal("relation \"movies\" does not exist");
-        let err = ApiError::from_status(Backend::Inventory, &status);
+        let err = ApiError::from_status("inventory-service", &status);
         assert_eq!(err.message, "internal error");
         let status = tonic::Status::unavailable("tcp connect error: Connection refused");
-        let err = ApiError::from_status(Backend::Inventory, &status);
+        let err = ApiError::from_status("inventory-service", &status);
         assert_eq!(err.code, ErrorCode::Unavailable);
         assert_eq!(
             err.message,
@@ -243,18 +241,18 @@ mod tests {
         let broken = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
         let status = tonic::Status::from_error(Box::new(broken));
         assert_eq!(status.code(), Code::Unknown);
-        let err = ApiError::from_status(Backend::Order, &status);
+        let err = ApiError::from_status("order-service", &status);
         assert_eq!(err.code, ErrorCode::BadGateway);
         assert_eq!(err.code.http_status(), StatusCode::BAD_GATEWAY);
         // A backend's own UNKNOWN (no source) stays an internal error.
-        let err = ApiError::from_status(Backend::Order, &tonic::Status::unknown("boom"));
+        let err = ApiError::from_status("order-service", &tonic::Status::unknown("boom"));
         assert_eq!(err.code, ErrorCode::Internal);
     }
 
     #[test]
     fn client_mistakes_keep_the_backend_message() {
         let status = tonic::Status::invalid_argument("title: is required");
-        let err = ApiError::from_status(Backend::Inventory, &status);
+        let err = ApiError::from_status("inventory-service", &status);
         assert_eq!(err, ApiError::invalid("title", "is required"));
     }
 }

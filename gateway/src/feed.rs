@@ -39,7 +39,7 @@ const CAPACITY: usize = 4096;
 const BROKER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How often the feed looks for subscribers by default; it rests after two looks find none.
-pub const REST_AFTER: Duration = Duration::from_secs(15);
+pub const REST_AFTER: Duration = crate::config::FEED_REST_AFTER;
 
 /// How long a subscriber waits for a resting feed to read again before it is told to retry.
 const WAKE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -17,13 +17,10 @@ use std::{
 use std::time::Instant;
 
 use axum::{
-    extract::{MatchedPath, Request, State},
-    http::header,
+    extract::{MatchedPath, Request},
     middleware::Next,
-    response::{IntoResponse, Response},
+    response::Response,
 };
-
-use crate::startup::AppState;
 
 #[derive(Clone, Default)]
 pub struct Metrics {
@@ -93,20 +90,6 @@ impl Drop for SubscriptionGuard {
     fn drop(&mut self) {
         self.0.subscriptions.fetch_sub(1, Ordering::Relaxed);
     }
-}
-
-/// This gateway's counters, then what the process-wide exporter holds (request and backend
-/// latency histograms, the balancers' endpoint health), when the binary installed one.
-pub async fn handler(State(state): State<AppState>) -> impl IntoResponse {
-    let mut text = state.backends.metrics().render();
-    text.push_str(&mesh_kit::metrics::render());
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        text,
-    )
 }
 
 /// The histogram of every HTTP request the gateway answered.

@@ -11,7 +11,7 @@ use crate::helpers::spawn_stack;
 
 #[test]
 fn the_graphql_schema_is_the_committed_one() {
-    expect_file!["../../contract/schema.graphql"].assert_eq(&gateway::graphql::sdl());
+    expect_file!["../../contract/schema.graphql"].assert_eq(&gateway::http::graphql::sdl());
 }
 
 #[tokio::test]

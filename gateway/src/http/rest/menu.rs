@@ -14,9 +14,9 @@ use crate::{
     auth::CatalogWriter,
     backends::menu::{MenuItemChanges, MenuQuery, NewMenuItem},
     error::ApiError,
+    http::AppState,
     model::MenuItem,
     request_id::RequestId,
-    startup::AppState,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {

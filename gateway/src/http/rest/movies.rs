@@ -12,8 +12,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{Json, Query};
 use crate::{
-    auth::CatalogWriter, backends::inventory::parse_movie_id, error::ApiError, model::Movie,
-    request_id::RequestId, startup::AppState,
+    auth::CatalogWriter, backends::inventory::parse_movie_id, error::ApiError, http::AppState,
+    model::Movie, request_id::RequestId,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -20,7 +20,7 @@ use tower_http::{
 
 use crate::{
     error::{ApiError, ErrorCode},
-    startup::AppState,
+    http::AppState,
 };
 
 /// Where the page's scripts, styles and connections may go: its own origin only (`'self'`

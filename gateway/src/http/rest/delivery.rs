@@ -9,9 +9,9 @@ use super::{Json, required};
 use crate::{
     auth::{self, Action, Authenticated, Grant},
     error::ApiError,
+    http::AppState,
     model::{Delivery, DeliveryStatus},
     request_id::RequestId,
-    startup::AppState,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -15,7 +15,7 @@ use axum::{
 };
 use tower_http::services::ServeDir;
 
-const PAGE: &str = include_str!("../web/swagger.html");
+const PAGE: &str = include_str!("../../web/swagger.html");
 
 /// The document, serialized once; clones share the bytes.
 #[derive(Clone)]

@@ -16,8 +16,14 @@ use axum::{
 use std::sync::Arc;
 
 use crate::{
-    auth::Caller, backends::Backends, billing_queue::BillingQueue, edge::Client, feed::OrderFeed,
-    request_id::RequestId, startup::AppState,
+    auth::{Action, Caller},
+    backends::Backends,
+    billing_queue::BillingQueue,
+    config::GraphqlConfig,
+    feed::OrderFeed,
+    http::AppState,
+    http::edge::Client,
+    request_id::RequestId,
 };
 
 pub mod documents;
@@ -36,32 +42,6 @@ pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;
 
 pub type MeshSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
-
-/// How the schema is served.
-#[derive(Clone, Copy, Debug)]
-pub struct GraphqlConfig {
-    /// `GATEWAY_GRAPHQL_INTROSPECTION` (default true): whether `__schema` and `__type` answer.
-    /// GraphiQL's docs and completion need it; a production gateway may turn it off.
-    pub introspection: bool,
-    /// `GATEWAY_STREAM_KEEPALIVE_MS` (default 15000): how often an open subscription (WebSocket
-    /// or server-sent events) gets a keep-alive, so proxies with a 30 to 60 s idle timeout
-    /// never cut a quiet one.
-    pub keepalive: std::time::Duration,
-    /// `GATEWAY_FEED_REST_MS` (default 15000): how often the subscription feed looks for
-    /// subscribers; after two looks without any it stops fetching until the next one comes
-    /// (see [`crate::feed`]).
-    pub feed_rest: std::time::Duration,
-}
-
-impl Default for GraphqlConfig {
-    fn default() -> Self {
-        Self {
-            introspection: true,
-            keepalive: std::time::Duration::from_secs(15),
-            feed_rest: crate::feed::REST_AFTER,
-        }
-    }
-}
 
 /// The roots and the federation fields: everything of the schema that its SDL shows.
 fn roots() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
@@ -152,7 +132,7 @@ pub async fn get_handler(
     let asks_for_operation = form_urlencoded::parse(query_string.as_bytes())
         .any(|(key, _)| key == "query" || key == "extensions");
     if accepts(&headers, "text/html") || !asks_for_operation {
-        return crate::graphiql::page().await.into_response();
+        return crate::http::graphiql::page().await.into_response();
     }
     let request = match async_graphql::http::parse_query_string(query_string) {
         Ok(request) => request,
@@ -241,4 +221,18 @@ pub(crate) fn env<'a>(ctx: &Context<'a>) -> (&'a Backends, RequestId) {
         .cloned()
         .unwrap_or_else(RequestId::generate);
     (backends, rid)
+}
+
+/// The policy as a GraphQL field guard, for fields whose decision needs no data:
+/// `#[graphql(guard = "Allowed(Action::WriteCatalog)")]`.
+pub struct Allowed(pub Action<'static>);
+
+impl async_graphql::Guard for Allowed {
+    async fn check(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<()> {
+        use async_graphql::ErrorExtensions;
+        caller(ctx)
+            .authorize(self.0)
+            .map(drop)
+            .map_err(|err| err.extend())
+    }
 }

@@ -7,9 +7,9 @@ use std::path::Path;
 use axum::{Router, response::Html};
 use tower_http::services::ServeDir;
 
-use crate::startup::AppState;
+use crate::http::AppState;
 
-const PAGE: &str = include_str!("../web/graphiql.html");
+const PAGE: &str = include_str!("../../web/graphiql.html");
 
 /// The packages the page loads files from; nothing else under `node_modules` is served.
 /// (GraphiQL's bundle carries its own graphql-ws client for subscriptions.)

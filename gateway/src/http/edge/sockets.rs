@@ -9,8 +9,8 @@ use std::{
 };
 
 use crate::{
-    edge::Client,
     error::{ApiError, ErrorCode},
+    http::edge::Client,
 };
 
 /// The open streams of every client; clones share the count.

@@ -24,7 +24,7 @@ use std::time::Duration;
 use futures::{StreamExt, future, stream};
 
 use super::MeshSchema;
-use crate::edge::sockets::Held;
+use crate::http::edge::sockets::Held;
 
 /// Streams the operation's results as events until they end or `expires` passes.
 pub fn respond(

@@ -32,7 +32,7 @@ use utoipa::ToSchema;
 use crate::{
     backends::BackendHealth,
     error::{ErrorCode, ErrorDetail},
-    startup::AppState,
+    http::AppState,
 };
 
 /// A readiness probe must answer quickly even when a backend hangs.

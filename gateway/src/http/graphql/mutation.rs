@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use super::{caller, env};
 use crate::{
-    auth::{self, Action, Allowed, Grant},
+    auth::{self, Action, Grant},
     backends::{
         inventory::parse_movie_id,
         menu::{MenuItemChanges, NewMenuItem},
         orders::NewOrder,
     },
     billing_queue::{BillingQueue, Receipt, amount_cents, positive_integer},
+    http::graphql::Allowed,
     model::{BillingRequest, Delivery, DeliveryStatus, MenuItem, Movie, Order},
 };
 

@@ -17,9 +17,9 @@ use crate::{
     auth::{self, Authenticated},
     billing_queue::{BillingBody, Receipt},
     error::{ApiError, ErrorBody, ErrorCode},
+    http::AppState,
     model::BillingOrder,
     request_id::RequestId,
-    startup::AppState,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {

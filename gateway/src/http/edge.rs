@@ -42,9 +42,10 @@ use crate::{
     auth::{Auth, Caller},
     config::EdgeConfig,
     error::{ApiError, ErrorCode},
-    rate_limit::RateLimits,
+    http::edge::rate_limit::RateLimits,
 };
 
+pub mod rate_limit;
 pub mod serve;
 pub mod sockets;
 

@@ -1,4 +1,4 @@
-//! Per-client rate limits with `governor` (GCRA): each client ([`crate::edge::Client`]: its
+//! Per-client rate limits with `governor` (GCRA): each client ([`crate::http::edge::Client`]: its
 //! token's subject when it sent one and its address otherwise) may make
 //! `GATEWAY_RATE_LIMIT_BURST` operations at once and `GATEWAY_RATE_LIMIT_PER_SECOND` sustained:
 //! an HTTP request is one, and so is each operation started over a WebSocket. Over that: 429 with `Retry-After` and our JSON
@@ -18,8 +18,8 @@ use governor::{Quota, RateLimiter, clock::DefaultClock, state::keyed::DefaultKey
 
 use crate::{
     config::RateLimitConfig,
-    edge::Client,
     error::{ApiError, ErrorCode},
+    http::edge::Client,
     metrics::Metrics,
 };
 

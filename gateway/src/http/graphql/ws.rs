@@ -11,7 +11,7 @@
 //! protocol) every `GraphqlConfig::keepalive`; clients answer with `pong`, which async-graphql
 //! ignores.
 //!
-//! The edge holds here as over HTTP ([`crate::edge`]): the upgrade counts as one request, each
+//! The edge holds here as over HTTP ([`crate::http::edge`]): the upgrade counts as one request, each
 //! operation the client starts (`subscribe`, legacy `start`) counts as one more against the
 //! same per-client rate limit, at most `GATEWAY_WS_MAX_SUBSCRIPTIONS` run at once on a socket,
 //! a client holds at most `GATEWAY_WS_MAX_SOCKETS_PER_CLIENT` sockets, and a socket closes with
@@ -43,11 +43,11 @@ use async_graphql::Data;
 use super::{Loaders, MeshSchema};
 use crate::{
     auth::{self, Auth, Caller},
-    edge::{Client, sockets::Held},
     error::{ApiError, ErrorCode},
-    rate_limit::{self, RateLimits},
+    http::AppState,
+    http::edge::rate_limit::{self, RateLimits},
+    http::edge::{Client, sockets::Held},
     request_id::RequestId,
-    startup::AppState,
 };
 
 /// The close code of a socket whose token expired (graphql-transport-ws's "Forbidden").

@@ -14,9 +14,9 @@ use crate::{
     auth::{self, Action, Authenticated},
     backends::orders::NewOrder,
     error::ApiError,
+    http::AppState,
     model::Order,
     request_id::RequestId,
-    startup::AppState,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {

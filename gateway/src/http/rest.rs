@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
     error::{ApiError, ErrorCode},
-    startup::AppState,
+    http::AppState,
 };
 
 mod billing;
