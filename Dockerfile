@@ -31,7 +31,7 @@ FROM rust:1.95.0-bookworm AS build
 # (googleapis-common-protos, pinned by hash in proto/build.rs).
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3-pip protobuf-compiler \
+    && apt-get install -y --no-install-recommends python3-pip protobuf-compiler libprotobuf-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

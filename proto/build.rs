@@ -25,9 +25,10 @@ const GOOGLEAPIS_REQUIREMENT: &str = "googleapis-common-protos==1.76.0 \
     --hash=sha256:59e13344a9f3651aa201a03e2bee815a3bf43a4baf1f9ff8a9b62a840ce25fac";
 
 fn main() -> Result<(), Box<dyn Error>> {
-    // protoc is the machine's (`PROTOC`, else `protoc` on the PATH, with the well-known types it
-    // installs): Debian's protobuf-compiler, which the scripts and the Dockerfile install. The
-    // validator crate's own build needs it too, so one protoc compiles every `.proto`.
+    // protoc is the machine's (`PROTOC`, else `protoc` on the PATH, with the well-known types
+    // installed beside it): Debian's protobuf-compiler and libprotobuf-dev, which the scripts
+    // and the Dockerfile install. The validator crate's own build needs one too, so one protoc
+    // compiles every `.proto`.
     let out = PathBuf::from(env::var("OUT_DIR")?);
     let descriptor = out.join("mesh_descriptor.bin");
     let googleapis = googleapis_dir(&out)?;

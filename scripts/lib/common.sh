@@ -150,6 +150,9 @@ ensure_system_packages() {
     done
     # rdkafka links OpenSSL for TLS to the broker; a library, so no command to look for.
     deb_installed libssl-dev || packages+=(libssl-dev)
+    # The well-known types protoc imports (google/protobuf/*.proto): only recommended by
+    # protobuf-compiler, and installs here skip recommendations.
+    deb_installed libprotobuf-dev || packages+=(libprotobuf-dev)
     ((${#packages[@]} == 0)) || ensure_apt_packages "${packages[@]}"
     # pip and ensurepip (which venv needs) come with pyenv/official Pythons; Debian's python3
     # splits them out.
