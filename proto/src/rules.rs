@@ -194,6 +194,26 @@ pub struct Bounds {
     pub one_of: Vec<String>,
 }
 
+/// Fields' `max_items`, by `message.field` full name (`mesh.menu.v1.BatchGetMenuItemsRequest.ids`).
+static MAX_ITEMS: LazyLock<HashMap<String, usize>> = LazyLock::new(|| {
+    let Ok(pool) = pool() else {
+        return HashMap::new();
+    };
+    pool.all_messages()
+        .flat_map(|message| message.fields().collect::<Vec<_>>())
+        .filter_map(|field| {
+            let most = bounds(&field).max_items?;
+            Some((field.full_name().to_owned(), usize::try_from(most).ok()?))
+        })
+        .collect()
+});
+
+/// The most items the list field `full_name` may hold, when its rules bound it: what a client
+/// of a batch call splits its ids by.
+pub fn max_items(full_name: &str) -> Option<usize> {
+    MAX_ITEMS.get(full_name).copied()
+}
+
 /// The bounds `field`'s rules state; all empty for a field without rules.
 pub fn bounds(field: &FieldDescriptor) -> Bounds {
     let Some(rules) = field_rules(field) else {

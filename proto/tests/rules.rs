@@ -244,3 +244,24 @@ fn responses_carry_no_rules_and_skip_the_check() {
     assert!(mesh_proto::rules::ruled(&order::Order::full_name()).is_none());
     assert!(mesh_proto::rules::ruled(&order::CreateOrderRequest::full_name()).is_some());
 }
+
+#[test]
+fn a_batch_calls_bound_is_its_list_rule() {
+    use mesh_proto::rules::max_items;
+    for field in [
+        "mesh.menu.v1.BatchGetMenuItemsRequest.ids",
+        "mesh.delivery.v1.BatchGetStatusRequest.order_ids",
+        "mesh.billing.v1.BatchGetPaymentsRequest.order_ids",
+    ] {
+        assert_eq!(max_items(field), Some(1000), "{field}");
+    }
+    assert_eq!(
+        max_items("mesh.order.v1.CreateOrderRequest.items"),
+        Some(100)
+    );
+    assert_eq!(
+        max_items("mesh.order.v1.Order.items"),
+        None,
+        "responses are not bounded"
+    );
+}

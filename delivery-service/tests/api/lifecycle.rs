@@ -276,11 +276,15 @@ async fn a_batch_answers_each_delivery_as_get_status_does_and_names_the_missing(
         .expect_err("a bad id");
     // The rule names the element that breaks it.
     mesh_testkit::assert_invalid_argument(&refused, "order_ids[1]: must be a UUID");
+    // One id past what the contract allows a call.
+    let too_many = mesh_proto::rules::max_items("mesh.delivery.v1.BatchGetStatusRequest.order_ids")
+        .expect("the contract bounds a batch")
+        + 1;
     let too_many = app
         .client
         .clone()
         .batch_get_status(BatchGetStatusRequest {
-            order_ids: vec![new_order_id(); mesh_kit::batch::MAX_BATCH + 1],
+            order_ids: vec![new_order_id(); too_many],
         })
         .await
         .expect_err("too many");

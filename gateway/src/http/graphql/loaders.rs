@@ -38,6 +38,8 @@ impl Loaders {
 pub trait BatchFetch: Sized + Clone + Send + Sync + 'static {
     /// What the debug log calls a batch of these.
     const WHAT: &'static str;
+    /// The list field of the batch call's request, whose rule bounds a call's ids.
+    const IDS_FIELD: &'static str;
 
     fn fetch(
         backends: &Backends,
@@ -48,6 +50,7 @@ pub trait BatchFetch: Sized + Clone + Send + Sync + 'static {
 
 impl BatchFetch for MenuItem {
     const WHAT: &'static str = "menu items";
+    const IDS_FIELD: &'static str = "mesh.menu.v1.BatchGetMenuItemsRequest.ids";
 
     async fn fetch(
         backends: &Backends,
@@ -60,6 +63,7 @@ impl BatchFetch for MenuItem {
 
 impl BatchFetch for Delivery {
     const WHAT: &'static str = "deliveries";
+    const IDS_FIELD: &'static str = "mesh.delivery.v1.BatchGetStatusRequest.order_ids";
 
     async fn fetch(
         backends: &Backends,
@@ -72,6 +76,7 @@ impl BatchFetch for Delivery {
 
 impl BatchFetch for Payment {
     const WHAT: &'static str = "payments";
+    const IDS_FIELD: &'static str = "mesh.billing.v1.BatchGetPaymentsRequest.order_ids";
 
     async fn fetch(
         backends: &Backends,
@@ -82,7 +87,8 @@ impl BatchFetch for Payment {
     }
 }
 
-/// Loads `V`s by id, in calls of at most [`mesh_kit::batch::MAX_BATCH`] ids, under the request's id.
+/// Loads `V`s by id, in calls of at most the ids the batch call's contract allows
+/// ([`BatchFetch::IDS_FIELD`]'s `max_items`), under the request's id.
 pub struct BatchLoader<V> {
     backends: Backends,
     rid: RequestId,
@@ -98,7 +104,7 @@ impl<V: BatchFetch> BatchLoader<V> {
         };
         DataLoader::new(loader, tokio::spawn)
             .delay(BATCH_DELAY)
-            .max_batch_size(mesh_kit::batch::MAX_BATCH)
+            .max_batch_size(mesh_proto::rules::max_items(V::IDS_FIELD).unwrap_or(usize::MAX))
     }
 }
 
