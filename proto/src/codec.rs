@@ -4,8 +4,14 @@
 //! service); a broken rule is `INVALID_ARGUMENT` naming the field, before any handler runs.
 //! Messages without rules (every response) decode exactly as with prost's codec.
 
+use std::{
+    any::TypeId,
+    collections::HashMap,
+    sync::{LazyLock, PoisonError, RwLock},
+};
+
 use prost::{Message, Name, bytes::Buf};
-use prost_reflect::DynamicMessage;
+use prost_reflect::{DynamicMessage, MessageDescriptor};
 use tonic::{
     Status,
     codec::{BufferSettings, Codec, DecodeBuf, Decoder},
@@ -41,15 +47,36 @@ where
 #[derive(Debug)]
 pub struct ValidatingDecoder<U>(ProstDecoder<U>);
 
+/// `U`'s descriptor when it carries rules, looked up by full name once per type: a decode (every
+/// response the gateway reads) then costs a read of this map, not a name built and hashed.
+fn ruled<U: Name + 'static>() -> Option<&'static MessageDescriptor> {
+    static BY_TYPE: LazyLock<RwLock<HashMap<TypeId, Option<&'static MessageDescriptor>>>> =
+        LazyLock::new(Default::default);
+    let id = TypeId::of::<U>();
+    if let Some(known) = BY_TYPE
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&id)
+    {
+        return *known;
+    }
+    let found = rules::ruled(&U::full_name());
+    BY_TYPE
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(id, found);
+    found
+}
+
 impl<U> Decoder for ValidatingDecoder<U>
 where
-    U: Message + Name + Default,
+    U: Message + Name + Default + 'static,
 {
     type Item = U;
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
-        let Some(descriptor) = rules::ruled(&U::full_name()) else {
+        let Some(descriptor) = ruled::<U>() else {
             return self.0.decode(buf);
         };
         let bytes = buf.copy_to_bytes(buf.remaining());

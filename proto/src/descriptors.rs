@@ -74,6 +74,26 @@ pub fn http_routes() -> Result<Vec<HttpRoute>, &'static str> {
     Ok(routes)
 }
 
+/// A path template without its variables' names (`/orders/{}/cancel` for
+/// `/orders/{id}/cancel`): OpenAPI names them for users (`order_id`), the annotation by the
+/// request field (`id`), and the two are the same route.
+pub fn path_shape(path: &str) -> String {
+    let mut shape = String::with_capacity(path.len());
+    let mut in_variable = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_variable = true;
+                shape.push_str("{}");
+            }
+            '}' => in_variable = false,
+            c if !in_variable => shape.push(c),
+            _ => {}
+        }
+    }
+    shape
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

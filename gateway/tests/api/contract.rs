@@ -46,23 +46,9 @@ fn every_rest_route_is_the_one_its_rpc_declares() {
     assert_eq!(served, declared);
 }
 
-/// `METHOD path`, path variables unnamed (`/orders/{}`): OpenAPI names them for users
-/// (`order_id`), the annotation by the request field (`id`).
+/// `METHOD path`, path variables unnamed (`mesh_proto::descriptors::path_shape`).
 fn route(method: &str, path: &str) -> String {
-    let mut unnamed = String::new();
-    let mut in_variable = false;
-    for c in path.chars() {
-        match c {
-            '{' => {
-                in_variable = true;
-                unnamed.push_str("{}");
-            }
-            '}' => in_variable = false,
-            c if !in_variable => unnamed.push(c),
-            _ => {}
-        }
-    }
-    format!("{method} {unnamed}")
+    format!("{method} {}", mesh_proto::descriptors::path_shape(path))
 }
 
 /// The document's bounds are the contract's field rules: a bound changed in `proto/` changes the

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use mesh_proto::{
-    descriptors::{HttpRoute, http_routes},
+    descriptors::{HttpRoute, http_routes, path_shape},
     rules::{Bounds, bounds},
 };
 use prost_reflect::{Kind, MessageDescriptor};
@@ -26,17 +26,16 @@ pub fn apply(api: &mut OpenApi) {
     let Ok(routes) = http_routes() else {
         return;
     };
-    // Document paths by their shape: OpenAPI names path variables for users (`order_id`), the
-    // annotation by the request field (`id`).
+    // Document paths by their shape (`path_shape`): the two name path variables differently.
     let paths: BTreeMap<String, String> = api
         .paths
         .paths
         .keys()
-        .map(|path| (unnamed(path), path.clone()))
+        .map(|path| (path_shape(path), path.clone()))
         .collect();
     let mut bodies = Vec::new();
     for route in &routes {
-        let Some(path) = paths.get(&unnamed(&route.path)) else {
+        let Some(path) = paths.get(&path_shape(&route.path)) else {
             continue;
         };
         let Some(item) = api.paths.paths.get_mut(path) else {
@@ -65,24 +64,6 @@ pub fn apply(api: &mut OpenApi) {
             bound_component(components, &name, &message);
         }
     }
-}
-
-/// `/orders/{}/cancel` for `/orders/{id}/cancel`.
-fn unnamed(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut in_variable = false;
-    for c in path.chars() {
-        match c {
-            '{' => {
-                in_variable = true;
-                out.push_str("{}");
-            }
-            '}' => in_variable = false,
-            c if !in_variable => out.push(c),
-            _ => {}
-        }
-    }
-    out
 }
 
 /// The variables of a path template, in order.
