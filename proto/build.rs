@@ -9,6 +9,7 @@ use std::{
 };
 
 const PROTOS: &[&str] = &[
+    "api.proto",
     "menu.proto",
     "inventory.proto",
     "order.proto",

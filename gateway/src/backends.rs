@@ -23,6 +23,7 @@ use crate::{config::BackendUrls, error::ApiError, metrics::Metrics, request_id::
 
 pub mod billing;
 pub mod delivery;
+pub mod dynamic;
 pub mod inventory;
 pub mod menu;
 pub mod orders;

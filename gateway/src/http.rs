@@ -130,6 +130,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     };
     let mut routes = Router::new()
         .merge(documented)
+        .merge(rest::transcode::routes())
         .route("/graphql", get(graphql::get_handler).post(graphql::handler))
         .route("/graphql/ws", get(graphql::ws::handler))
         .route("/metrics", get(metrics::handler))

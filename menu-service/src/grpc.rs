@@ -39,8 +39,8 @@ fn to_proto(item: MenuItem) -> pb::MenuItem {
         currency: item.currency,
         category: item.category,
         available: item.available,
-        create_time: Some(mesh_proto::timestamp(item.created_at)),
-        update_time: Some(mesh_proto::timestamp(item.updated_at)),
+        created_at: Some(mesh_proto::timestamp(item.created_at)),
+        updated_at: Some(mesh_proto::timestamp(item.updated_at)),
     }
 }
 
@@ -157,7 +157,8 @@ impl MenuApi {
         let item = NewMenuItem {
             name: ItemName::parse(&request.name)?,
             description: Description::parse(&request.description)?,
-            price_cents: PriceCents::new(request.price_cents),
+            // Present: the codec refuses a request without it (`required` in `proto/menu.proto`).
+            price_cents: PriceCents::new(request.price_cents.unwrap_or_default()),
             currency: Currency::parse(&request.currency)?,
             category: Category::parse(&request.category)?,
             available: request.available.unwrap_or(true),

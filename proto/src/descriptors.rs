@@ -1,11 +1,12 @@
 //! The contracts as data: the descriptor set protoc wrote, decoded once, with the options the
-//! `.proto` files carry (`google.api.http` on each RPC that has a REST route).
+//! `.proto` files carry (`google.api.http` on each RPC that has a REST route, and our own
+//! `mesh.api.v1.route` saying how the gateway serves it).
 
 use std::sync::LazyLock;
 
-use prost_reflect::{DescriptorPool, MessageDescriptor, Value};
+use prost_reflect::{DescriptorPool, FileDescriptor, MessageDescriptor, MethodDescriptor, Value};
 
-use crate::FILE_DESCRIPTOR_SET;
+use crate::{FILE_DESCRIPTOR_SET, api::v1 as api};
 
 static POOL: LazyLock<Result<DescriptorPool, String>> =
     LazyLock::new(|| DescriptorPool::decode(FILE_DESCRIPTOR_SET).map_err(|err| err.to_string()));
@@ -16,7 +17,7 @@ pub fn pool() -> Result<&'static DescriptorPool, &'static str> {
 }
 
 /// A REST route an RPC declares with `google.api.http`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HttpRoute {
     /// `GET`, `POST`, `PUT`, `PATCH` or `DELETE`.
     pub method: &'static str,
@@ -24,10 +25,20 @@ pub struct HttpRoute {
     pub path: String,
     /// `*` when the body is the request message (less the path's fields); empty for none.
     pub body: String,
+    /// The answer's field that is the response body (`items`: a bare array); empty for the
+    /// whole answer.
+    pub response_body: String,
     /// `mesh.order.v1.OrderService.GetOrder`.
     pub rpc: String,
     /// The RPC's request message, whose fields the path, query and body fill.
     pub request: MessageDescriptor,
+    /// The RPC itself: its service, input and output.
+    pub method_descriptor: MethodDescriptor,
+    /// How the gateway serves it (`mesh.api.v1.route`); `None` while a hand-written handler
+    /// still serves the route.
+    pub serving: Option<api::Route>,
+    /// The service's OpenAPI tag (`mesh.api.v1.tag`); empty when it has none.
+    pub tag: String,
 }
 
 /// The `google.api.http` route of every mesh RPC that has one, in file order.
@@ -36,8 +47,21 @@ pub fn http_routes() -> Result<Vec<HttpRoute>, &'static str> {
     let Some(extension) = pool.get_extension_by_name("google.api.http") else {
         return Ok(Vec::new());
     };
+    let route_option = pool.get_extension_by_name("mesh.api.v1.route");
+    let tag_option = pool.get_extension_by_name("mesh.api.v1.tag");
     let mut routes = Vec::new();
     for service in pool.services() {
+        let tag = tag_option
+            .as_ref()
+            .filter(|tag| service.options().has_extension(tag))
+            .and_then(|tag| {
+                service
+                    .options()
+                    .get_extension(tag)
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
         for method in service.methods() {
             let options = method.options();
             if !options.has_extension(&extension) {
@@ -46,6 +70,14 @@ pub fn http_routes() -> Result<Vec<HttpRoute>, &'static str> {
             let Value::Message(rule) = options.get_extension(&extension).into_owned() else {
                 continue;
             };
+            let serving = route_option
+                .as_ref()
+                .filter(|route| options.has_extension(route))
+                .and_then(|route| match options.get_extension(route).into_owned() {
+                    Value::Message(route) => route.transcode_to::<api::Route>().ok(),
+                    _ => None,
+                })
+                .filter(|route| route.access() != api::Access::Unspecified);
             let text = |name: &str| {
                 rule.get_field_by_name(name)
                     .and_then(|value| value.as_str().map(str::to_owned))
@@ -64,14 +96,35 @@ pub fn http_routes() -> Result<Vec<HttpRoute>, &'static str> {
                         method: method_name,
                         path: text(field),
                         body: text("body"),
+                        response_body: text("response_body"),
                         rpc: method.full_name().to_owned(),
                         request: method.input(),
+                        method_descriptor: method.clone(),
+                        serving: serving.clone(),
+                        tag: tag.clone(),
                     });
                 }
             }
         }
     }
     Ok(routes)
+}
+
+/// The comment above a definition in its `.proto` file (`file` and `path` of its descriptor),
+/// without the `//` margins: what the contract says of it, for the documents made from it.
+pub fn comment(file: &FileDescriptor, path: &[i32]) -> Option<String> {
+    let info = file.file_descriptor_proto().source_code_info.as_ref()?;
+    let location = info
+        .location
+        .iter()
+        .find(|location| location.path == path)?;
+    let text = location.leading_comments.as_deref()?;
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|line| line.strip_prefix(' ').unwrap_or(line).trim_end())
+        .collect();
+    let text = lines.join("\n").trim().to_owned();
+    (!text.is_empty()).then_some(text)
 }
 
 /// A path template without its variables' names (`/orders/{}/cancel` for

@@ -5,6 +5,7 @@
 
 pub mod codec;
 pub mod descriptors;
+pub mod dynamic_codec;
 pub mod json;
 pub mod rules;
 
@@ -31,6 +32,12 @@ pub fn from_timestamp(timestamp: &prost_types::Timestamp) -> Option<DateTime<Utc
 
 /// Every `mesh.*` file compiled into one descriptor set, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("mesh_descriptor");
+
+pub mod api {
+    pub mod v1 {
+        tonic::include_proto!("mesh.api.v1");
+    }
+}
 
 pub mod menu {
     pub mod v1 {

@@ -14,6 +14,9 @@ use prost_reflect::{
 
 use crate::descriptors::pool;
 
+/// What `proto/` bounds a currency code by (`string.pattern`).
+const CURRENCY_PATTERN: &str = "^[A-Z]{3}$";
+
 /// The option every rule hangs on.
 const FIELD_RULES: &str = "buf.validate.field";
 
@@ -103,6 +106,11 @@ fn phrase(violation: &Violation) -> String {
         ("string", "min_len") => format!("must be at least {} characters", or_q(bound("min_len"))),
         ("string", "max_len") => format!("must be at most {} characters", or_q(bound("max_len"))),
         ("string", "uuid" | "uuid_empty") => "must be a UUID".to_owned(),
+        // The one pattern of the contract is a currency's; its words say what it wants.
+        ("string", "pattern") if bound("pattern").as_deref() == Some(CURRENCY_PATTERN) => {
+            "must be an ISO 4217 code such as USD".to_owned()
+        }
+        ("string", "pattern") => format!("must match {}", or_q(bound("pattern"))),
         ("repeated", "min_items") if bound("min_items").as_deref() == Some("1") => {
             "at least one item is required".to_owned()
         }
@@ -175,6 +183,28 @@ pub fn field_rules(field: &FieldDescriptor) -> Option<DynamicMessage> {
     }
 }
 
+/// Whether `field`'s rules make it required (`required: true`): present, and for a field
+/// without presence, not its zero value.
+pub fn required(field: &FieldDescriptor) -> bool {
+    field_rules(field)
+        .and_then(|rules| rules.get_field_by_name("required")?.as_bool())
+        .unwrap_or(false)
+}
+
+/// The first `example` a field's rules give (`string.example`, `int64.example` …), for
+/// documents that show one.
+pub fn example(field: &FieldDescriptor) -> Option<Value> {
+    let rules = field_rules(field)?;
+    let (_, typed) = rules.fields().find_map(|(descriptor, value)| match value {
+        Value::Message(typed) if descriptor.containing_oneof().is_some() => {
+            Some((descriptor, typed.clone()))
+        }
+        _ => None,
+    })?;
+    let examples = typed.get_field_by_name("example")?;
+    examples.as_list()?.first().cloned()
+}
+
 /// What a field's rules bound, for documents that state them (OpenAPI's `maxLength`,
 /// `minimum`, `format: uuid`, `maxItems`, `enum` …).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -182,6 +212,8 @@ pub struct Bounds {
     pub min_chars: Option<u64>,
     pub max_chars: Option<u64>,
     pub uuid: bool,
+    /// A regular expression the text matches (`string.pattern`).
+    pub pattern: Option<String>,
     /// Inclusive (`gte`, and `gt` of an integer as `gt + 1`).
     pub minimum: Option<i64>,
     /// Inclusive (`lte`, and `lt` of an integer as `lt - 1`).
@@ -242,6 +274,11 @@ fn typed_bounds(rules: &DynamicMessage) -> Bounds {
         bounds.uuid = text
             .get_field_by_name("uuid")
             .is_some_and(|value| value.as_bool() == Some(true));
+        bounds.pattern = text
+            .has_field_by_name("pattern")
+            .then(|| text.get_field_by_name("pattern"))
+            .flatten()
+            .and_then(|value| value.as_str().map(str::to_owned));
     }
     for kind in ["int32", "int64", "sint32", "sint64", "uint32", "uint64"] {
         if let Some(numbers) = sub_message(rules, kind) {

@@ -24,7 +24,7 @@ fn new_item() -> menu::CreateMenuItemRequest {
     menu::CreateMenuItemRequest {
         name: "Margherita".into(),
         description: "Tomato, mozzarella, basil".into(),
-        price_cents: 1150,
+        price_cents: Some(1150),
         currency: String::new(),
         category: "Pizza".into(),
         available: None,
@@ -48,7 +48,7 @@ fn valid_requests_pass() {
     assert_eq!(check_message(&new_item()), Ok(()));
     assert_eq!(check_message(&new_order()), Ok(()));
     let free = menu::CreateMenuItemRequest {
-        price_cents: 0,
+        price_cents: Some(0),
         ..new_item()
     };
     assert_eq!(check_message(&free), Ok(()), "a free side is a price");
@@ -85,14 +85,21 @@ fn a_menu_item_keeps_its_bounds() {
         ),
         (
             menu::CreateMenuItemRequest {
-                price_cents: -1,
+                price_cents: None,
+                ..new_item()
+            },
+            "price_cents: is required",
+        ),
+        (
+            menu::CreateMenuItemRequest {
+                price_cents: Some(-1),
                 ..new_item()
             },
             "price_cents: must be between 0 and 1000000",
         ),
         (
             menu::CreateMenuItemRequest {
-                price_cents: 1_000_001,
+                price_cents: Some(1_000_001),
                 ..new_item()
             },
             "price_cents: must be between 0 and 1000000",

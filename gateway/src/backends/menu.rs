@@ -45,8 +45,8 @@ pub struct MenuItemChanges {
 
 pub(crate) fn to_model(item: pb::MenuItem) -> MenuItem {
     MenuItem {
-        created_at: time(item.create_time.as_ref()),
-        updated_at: time(item.update_time.as_ref()),
+        created_at: time(item.created_at.as_ref()),
+        updated_at: time(item.updated_at.as_ref()),
         id: ID(item.id),
         name: item.name,
         description: item.description,
@@ -125,7 +125,7 @@ impl Backends {
         let message = pb::CreateMenuItemRequest {
             name: item.name,
             description: item.description,
-            price_cents: item.price_cents,
+            price_cents: Some(item.price_cents),
             currency: item.currency.unwrap_or_default(),
             category: item.category,
             available: item.available,

@@ -20,15 +20,15 @@ use crate::{
 
 mod billing;
 mod delivery;
-mod menu;
 mod movies;
 pub mod openapi;
 mod orders;
+pub mod transcode;
 
-/// Every REST route, with the OpenAPI operations they carry (see [`openapi`]).
+/// The hand-written REST routes, with the OpenAPI operations they carry (see [`openapi`]); the
+/// routes served from the contract are [`transcode::routes`].
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base())
-        .merge(menu::routes())
         .merge(movies::routes())
         .merge(orders::routes())
         .merge(delivery::routes())

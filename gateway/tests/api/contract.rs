@@ -65,7 +65,8 @@ fn the_documents_bounds_are_the_contracts_field_rules() {
         mesh_proto::rules::bounds(&field)
     };
     let price = field("mesh.menu.v1.CreateMenuItemRequest", "price_cents");
-    let property = &document["components"]["schemas"]["NewItemBody"]["properties"]["price_cents"];
+    let property =
+        &document["components"]["schemas"]["CreateMenuItemRequest"]["properties"]["price_cents"];
     assert_eq!(property["minimum"], serde_json::json!(price.minimum));
     assert_eq!(property["maximum"], serde_json::json!(price.maximum));
     assert_eq!(price.maximum, Some(1_000_000));

@@ -2,7 +2,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{error_of, spawn_stack};
+use gateway::auth::Role;
+
+use crate::helpers::{admin_client, client_with, error_of, spawn_stack, token};
 
 #[tokio::test]
 async fn lists_the_seeded_menu() {
@@ -126,4 +128,133 @@ async fn invalid_items_and_ids_are_client_errors() {
     )
     .await;
     assert_eq!(code, "NOT_FOUND");
+}
+
+/// The menu's routes are served from the contract (`mesh.api.v1.route` in `proto/menu.proto`),
+/// with no handler of their own: what a handler used to refuse, they refuse, and nothing steps
+/// around the path, the field rules, the text rule or the access rule.
+#[tokio::test]
+async fn the_contract_routes_refuse_what_would_step_around_them() {
+    let stack = spawn_stack().await;
+    let items: Vec<Value> = stack.get("/menu/items").await.json().await.expect("json");
+    let (first, second) = (&items[0], &items[1]);
+    let (first_id, second_id) = (
+        first["id"].as_str().expect("id"),
+        second["id"].as_str().expect("id"),
+    );
+    let patch = |client: reqwest::Client, id: &str, body: Value| {
+        let url = stack.url(&format!("/menu/items/{id}"));
+        async move { client.patch(url).json(&body).send().await.expect("answer") }
+    };
+
+    // The path names the item; a body cannot name another one.
+    let (code, message) = error_of(
+        patch(
+            admin_client(),
+            first_id,
+            json!({"id": second_id, "name": "Renamed"}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(code, "INVALID_ARGUMENT");
+    assert!(message.contains("`id`"), "{message}");
+    let unchanged: Value = stack
+        .get(&format!("/menu/items/{second_id}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(&unchanged, second, "the other item is untouched");
+
+    // Fields the contract lacks, wrong types and broken rules are 400s naming the field.
+    let (_, message) = error_of(
+        stack
+            .post(
+                "/menu/items",
+                &json!({"name": "Soup", "price_cents": 500, "category": "Soups", "owner": "me"}),
+            )
+            .await,
+        400,
+    )
+    .await;
+    assert!(message.contains("owner"), "{message}");
+    error_of(
+        stack
+            .post(
+                "/menu/items",
+                &json!({"name": "Soup", "price_cents": 5.5, "category": "Soups"}),
+            )
+            .await,
+        400,
+    )
+    .await;
+    error_of(stack.post("/menu/items", &json!(["Soup"])).await, 400).await;
+    let (_, message) = error_of(
+        patch(admin_client(), first_id, json!({"currency": "euro"})).await,
+        400,
+    )
+    .await;
+    assert_eq!(message, "currency: must be an ISO 4217 code such as USD");
+    let (_, message) = error_of(
+        stack
+            .post(
+                "/menu/items",
+                &json!({"name": "So\u{0}up", "price_cents": 500, "category": "Soups"}),
+            )
+            .await,
+        400,
+    )
+    .await;
+    assert!(
+        message.starts_with("name"),
+        "the text rule holds: {message}"
+    );
+    let (_, message) = error_of(stack.get("/menu/items?page_size=many").await, 400).await;
+    assert_eq!(message, "page_size: must be an integer");
+
+    // Not JSON is 415, before anything is sent on.
+    let response = admin_client()
+        .post(stack.url("/menu/items"))
+        .body("name=Soup")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), 415);
+
+    // The access rule holds on every write, whatever the body.
+    for client in [
+        client_with(None),
+        client_with(Some(&token(Role::Customer, "c-1"))),
+    ] {
+        let status = patch(client.clone(), first_id, json!({"price_cents": 1}))
+            .await
+            .status();
+        assert!(status == 401 || status == 403, "{status}");
+        let status = client
+            .delete(stack.url(&format!("/menu/items/{first_id}")))
+            .send()
+            .await
+            .expect("answer")
+            .status();
+        assert!(status == 401 || status == 403, "{status}");
+    }
+
+    // A later page keeps the filters it was asked with.
+    let response = stack.get("/menu/items?category=Pizza&page_size=1").await;
+    let link = response.headers()["link"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        link.contains("category=Pizza") && link.contains("page_size=1"),
+        "{link}"
+    );
+
+    // A delete is 204 with no body, and the item is gone.
+    let response = stack.delete(&format!("/menu/items/{first_id}")).await;
+    assert_eq!(response.status(), 204);
+    assert!(response.bytes().await.expect("body").is_empty());
+    error_of(stack.get(&format!("/menu/items/{first_id}")).await, 404).await;
 }

@@ -28,7 +28,7 @@ async fn creates_an_item_and_reads_it_back() {
     assert_eq!(created.price_cents, 990);
     assert_eq!(created.currency, "EUR");
     assert!(created.available);
-    assert!(created.create_time.is_some());
+    assert!(created.created_at.is_some());
 
     let fetched = app
         .client
@@ -61,7 +61,7 @@ async fn rejects_invalid_fields_naming_the_field() {
         }),
         ("price_cents", {
             let mut r = new_item("Soup");
-            r.price_cents = -1;
+            r.price_cents = Some(-1);
             r
         }),
         ("currency", {
@@ -97,7 +97,7 @@ async fn rejects_invalid_fields_naming_the_field() {
 async fn the_contracts_bounds_hold_for_any_grpc_client() {
     let app = spawn_app().await;
     let mut pricey = new_item("Gold Leaf Pizza");
-    pricey.price_cents = 1_000_001;
+    pricey.price_cents = Some(1_000_001);
     let mut wordy = new_item("Soup");
     wordy.name = "x".repeat(121);
     for (request, reason) in [

@@ -48,7 +48,7 @@ impl TestApp {
             .create_menu_item(CreateMenuItemRequest {
                 name: name.into(),
                 description: format!("{name}, freshly made"),
-                price_cents,
+                price_cents: Some(price_cents),
                 currency: String::new(),
                 category: category.into(),
                 available: None,
@@ -64,7 +64,7 @@ pub fn new_item(name: &str) -> CreateMenuItemRequest {
     CreateMenuItemRequest {
         name: name.into(),
         description: "tasty".into(),
-        price_cents: 990,
+        price_cents: Some(990),
         currency: "EUR".into(),
         category: "Mains".into(),
         available: Some(true),

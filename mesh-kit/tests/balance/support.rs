@@ -253,6 +253,7 @@ pub async fn write(client: &mut MenuServiceClient<Balancer>) -> Result<String, t
         .create_menu_item(pb::CreateMenuItemRequest {
             name: "Soup".to_owned(),
             category: "Soups".to_owned(),
+            price_cents: Some(0),
             ..pb::CreateMenuItemRequest::default()
         })
         .await

@@ -74,7 +74,7 @@ impl TestApp {
             .clone()
             .create_menu_item(CreateMenuItemRequest {
                 name: name.into(),
-                price_cents,
+                price_cents: Some(price_cents),
                 category: "Mains".into(),
                 ..Default::default()
             })

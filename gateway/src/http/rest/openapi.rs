@@ -1,9 +1,10 @@
 //! The OpenAPI 3.1 document of the REST routes, served at `GET /api-docs/openapi.json` and
 //! rendered by Swagger UI at `GET /api-docs`.
 //!
-//! Each operation is declared on its handler (`#[utoipa::path]`) with the body, parameter and
-//! response types the handler really uses, and the bearer security it needs, so the document
-//! cannot drift from the code. What every operation shares is added here, by rule, in
+//! A route served from the contract is documented from the same descriptors ([`derived`]); a
+//! hand-written one declares its operation on its handler (`#[utoipa::path]`) with the body,
+//! parameter and response types the handler really uses, and the bearer security it needs, so
+//! the document cannot drift from the code. What every operation shares is added here, by rule, in
 //! [`finish`]: the `x-request-id` header both ways, and the error responses an operation can
 //! give by its shape (a path id can be 404, a body can be 413/415, a backend call can be
 //! 502/503/504, a secured one 401/403, any one 429), each with the one error body.
@@ -21,6 +22,7 @@ use utoipa::{
 use crate::error::ErrorBody;
 
 mod bounds;
+mod derived;
 
 /// The document's fixed parts; the routes add their operations.
 #[derive(OpenApi)]
@@ -77,6 +79,7 @@ const REQUEST_ID: &str = "x-request-id";
 /// Adds the contract's bounds and what every operation shares. Call once on the merged
 /// document.
 pub fn finish(api: &mut openapi::OpenApi) {
+    derived::apply(api);
     bounds::apply(api);
     for item in api.paths.paths.values_mut() {
         let operations = [

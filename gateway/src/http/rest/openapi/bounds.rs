@@ -1,7 +1,7 @@
 //! The bounds of the contract's field rules (`buf.validate` in `proto/`), written into the
 //! OpenAPI document. Each operation whose RPC declares its route with `google.api.http` gets,
 //! on every path parameter, query parameter and body property that fills a field of the RPC's
-//! request, that field's bounds: `minLength`/`maxLength`, `minimum`/`maximum`, `format: uuid`,
+//! request, that field's bounds: `minLength`/`maxLength`, `minimum`/`maximum`, `format: uuid`, `pattern`,
 //! `minItems`/`maxItems`, down into the items of a list. The handlers' types declare shapes,
 //! words and examples; no bound is written twice.
 
@@ -185,6 +185,9 @@ fn bound_value(object: &mut Object, bounds: &Bounds) {
     object.maximum = bounds.maximum.and_then(to_number).or(object.maximum.take());
     if bounds.uuid {
         object.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
+    }
+    if let Some(pattern) = &bounds.pattern {
+        object.pattern = Some(pattern.clone());
     }
 }
 

@@ -1,0 +1,139 @@
+//! REST routes served from the contract: each RPC whose `google.api.http` route carries a
+//! `mesh.api.v1.route` option is served here, with no handler of its own. The request message
+//! is built from the path, the query string and the JSON body ([`request`]), checked against
+//! the contract's field rules, sent to the backend by its descriptor, and the answer is written
+//! back as the seed's users know it ([`response`]): snake_case names, integers as numbers, a
+//! page as a bare array with its next-page headers, `201 Created` with a `Location`.
+//!
+//! The edge (limits, rate, identity) wraps these routes as it wraps every other; the access
+//! rule is the option's, decided by the one policy ([`crate::auth::policy`]) before the body
+//! is read.
+
+use std::{collections::HashMap, sync::Arc};
+
+use axum::{
+    Router,
+    extract::{FromRequest, FromRequestParts, Path, Request, State},
+    response::Response,
+    routing::{MethodFilter, on},
+};
+use mesh_proto::{
+    api::v1::{Access, Route},
+    descriptors::{self, HttpRoute},
+};
+
+use super::json_rejection;
+use crate::{
+    auth::{Action, Caller},
+    backends::dynamic::Rpc,
+    error::{ApiError, ErrorCode},
+    http::AppState,
+    request_id::RequestId,
+};
+
+mod request;
+mod response;
+
+/// A route served from the contract.
+#[derive(Debug)]
+pub struct Transcoded {
+    pub http: HttpRoute,
+    pub serving: Route,
+    pub rpc: Rpc,
+}
+
+/// Every route the contract says the gateway serves.
+pub fn transcoded() -> Vec<Transcoded> {
+    let routes = match descriptors::http_routes() {
+        Ok(routes) => routes,
+        Err(reason) => {
+            tracing::error!(%reason, "the embedded descriptor set is broken: no REST route is served from it");
+            return Vec::new();
+        }
+    };
+    routes
+        .into_iter()
+        .filter_map(|http| {
+            let serving = http.serving.clone()?;
+            let rpc = Rpc::new(http.method_descriptor.clone())?;
+            Some(Transcoded { http, serving, rpc })
+        })
+        .collect()
+}
+
+/// The axum routes of [`transcoded`].
+pub fn routes() -> Router<AppState> {
+    let mut router = Router::new();
+    for route in transcoded() {
+        let Some(filter) = method_filter(route.http.method) else {
+            tracing::error!(rpc = %route.http.rpc, method = route.http.method, "no such HTTP method");
+            continue;
+        };
+        let path = route.http.path.clone();
+        let route = Arc::new(route);
+        router = router.route(
+            &path,
+            on(
+                filter,
+                move |State(state): State<AppState>, request: Request| {
+                    serve(route.clone(), state, request)
+                },
+            ),
+        );
+    }
+    router
+}
+
+fn method_filter(method: &str) -> Option<MethodFilter> {
+    Some(match method {
+        "GET" => MethodFilter::GET,
+        "POST" => MethodFilter::POST,
+        "PUT" => MethodFilter::PUT,
+        "PATCH" => MethodFilter::PATCH,
+        "DELETE" => MethodFilter::DELETE,
+        _ => return None,
+    })
+}
+
+#[tracing::instrument(name = "transcode", skip_all, fields(rpc = %route.http.rpc))]
+async fn serve(
+    route: Arc<Transcoded>,
+    state: AppState,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (mut parts, body) = request.into_parts();
+    let Ok(caller) = Caller::from_request_parts(&mut parts, &state).await;
+    caller.authorize(action(route.serving.access())?)?;
+    let Ok(rid) = RequestId::from_request_parts(&mut parts, &state).await;
+    let Path(path): Path<HashMap<String, String>> = Path::from_request_parts(&mut parts, &state)
+        .await
+        .map_err(|rejection| ApiError::new(ErrorCode::InvalidArgument, rejection.body_text()))?;
+    let query = parts.uri.query().map(str::to_owned);
+    let uri_path = parts.uri.path().to_owned();
+    // A route without a body ignores one, as the hand-written routes did.
+    let body = if route.http.body.is_empty() {
+        None
+    } else {
+        let request = Request::from_parts(parts, body);
+        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(request, &state)
+            .await
+            .map_err(|rejection| json_rejection(&rejection))?;
+        edge_rules::inputs::check_json(&value)
+            .map_err(|err| ApiError::invalid(&err.field, &err.reason))?;
+        Some(value)
+    };
+
+    let message = request::build(&route.http, &path, query.as_deref(), body)?;
+    let answer = state.backends.call(&route.rpc, &rid, message).await?;
+    response::write(&route, &uri_path, query.as_deref(), &answer)
+}
+
+/// The policy's action for a route's access rule.
+fn action(access: Access) -> Result<Action<'static>, ApiError> {
+    match access {
+        Access::ReadCatalog => Ok(Action::ReadCatalog),
+        Access::WriteCatalog => Ok(Action::WriteCatalog),
+        // `transcoded` serves no route without one.
+        Access::Unspecified => Err(ApiError::internal()),
+    }
+}

@@ -1,0 +1,118 @@
+//! A request message from an HTTP request, by the `google.api.http` rule: the path's variables
+//! and the query string fill the fields they name, the JSON body (`body: "*"`) every other
+//! field. Field names are the proto's (snake_case); JSON numbers and strings both fill 64-bit
+//! integers. The result is checked against the contract's field rules before it leaves.
+
+use std::collections::HashMap;
+
+use mesh_proto::{descriptors::HttpRoute, rules};
+use prost_reflect::{DeserializeOptions, DynamicMessage, FieldDescriptor, Kind, Value};
+
+use crate::error::{ApiError, ErrorCode};
+
+/// The request `route`'s RPC takes, from its path variables, query string and body.
+pub fn build(
+    route: &HttpRoute,
+    path: &HashMap<String, String>,
+    query: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> Result<DynamicMessage, ApiError> {
+    let descriptor = route.request.clone();
+    let mut message = match body {
+        Some(body) => from_body(route, path, body)?,
+        None => DynamicMessage::new(descriptor.clone()),
+    };
+    for (name, raw) in path {
+        let field = descriptor
+            .get_field_by_name(name)
+            .ok_or_else(ApiError::internal)?;
+        let value = scalar(&field, raw)?;
+        message.set_field(&field, value);
+    }
+    if route.body != "*" {
+        for (name, raw) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            // Unknown parameters are ignored, as they always were (a cache-buster, a tracker).
+            let Some(field) = descriptor.get_field_by_name(&name) else {
+                continue;
+            };
+            if path.contains_key(field.name()) {
+                continue;
+            }
+            let value = scalar(&field, &raw)?;
+            if field.is_list() {
+                if let Value::List(list) = message.get_field_mut(&field) {
+                    list.push(value);
+                }
+            } else {
+                message.set_field(&field, value);
+            }
+        }
+    }
+    rules::check(&message)
+        .map_err(|violations| ApiError::new(ErrorCode::InvalidArgument, violations.to_string()))?;
+    Ok(message)
+}
+
+/// The body as the request message; a field the path fills, or one the message lacks, is
+/// refused by name.
+fn from_body(
+    route: &HttpRoute,
+    path: &HashMap<String, String>,
+    body: serde_json::Value,
+) -> Result<DynamicMessage, ApiError> {
+    if let serde_json::Value::Object(fields) = &body
+        && let Some(bound) = fields.keys().find(|key| path.contains_key(key.as_str()))
+    {
+        return Err(invalid_body(format!(
+            "unknown field `{bound}`: the path gives it"
+        )));
+    }
+    DynamicMessage::deserialize_with_options(
+        route.request.clone(),
+        body,
+        &DeserializeOptions::new().deny_unknown_fields(true),
+    )
+    .map_err(|err| invalid_body(err.to_string()))
+}
+
+fn invalid_body(reason: String) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidArgument,
+        format!("invalid body: {reason}"),
+    )
+}
+
+/// A path or query value as `field`'s type.
+fn scalar(field: &FieldDescriptor, raw: &str) -> Result<Value, ApiError> {
+    let wrong = |what: &str| ApiError::invalid(field.name(), &format!("must be {what}"));
+    Ok(match field.kind() {
+        Kind::String => Value::String(raw.to_owned()),
+        Kind::Bool => match raw {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => return Err(wrong("true or false")),
+        },
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
+            Value::I32(raw.parse().map_err(|_| wrong("an integer"))?)
+        }
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
+            Value::I64(raw.parse().map_err(|_| wrong("an integer"))?)
+        }
+        Kind::Uint32 | Kind::Fixed32 => Value::U32(raw.parse().map_err(|_| wrong("an integer"))?),
+        Kind::Uint64 | Kind::Fixed64 => Value::U64(raw.parse().map_err(|_| wrong("an integer"))?),
+        Kind::Float => Value::F32(raw.parse().map_err(|_| wrong("a number"))?),
+        Kind::Double => Value::F64(raw.parse().map_err(|_| wrong("a number"))?),
+        Kind::Enum(enumeration) => Value::EnumNumber(
+            enumeration
+                .get_value_by_name(raw)
+                .ok_or_else(|| wrong("one of the listed values"))?
+                .number(),
+        ),
+        Kind::Bytes | Kind::Message(_) => {
+            return Err(ApiError::invalid(
+                field.name(),
+                "cannot be given in the URL",
+            ));
+        }
+    })
+}

@@ -1,0 +1,144 @@
+//! An RPC's answer as the REST response the seed's users know: the proto's snake_case field
+//! names, 64-bit integers as JSON numbers, every field present; the `response_body` field
+//! alone when the rule names one (a page is a bare array), with `x-next-page-token` and a
+//! `Link` to the next page when the answer has a `next_page_token`; `201 Created` with a
+//! `Location` for a route that creates; `204 No Content` for an answer with no fields.
+
+use axum::{
+    body::Body,
+    http::{HeaderValue, StatusCode, header},
+    response::Response,
+};
+use prost_reflect::{DynamicMessage, ReflectMessage, SerializeOptions, Value};
+
+use super::Transcoded;
+use crate::error::ApiError;
+
+/// The answer's field a paged list names its continuation by.
+const NEXT_PAGE_TOKEN: &str = "next_page_token";
+/// The request parameter that continues a list.
+const PAGE_TOKEN: &str = "page_token";
+
+fn options() -> SerializeOptions {
+    SerializeOptions::new()
+        .stringify_64_bit_integers(false)
+        .use_proto_field_name(true)
+        .skip_default_fields(false)
+}
+
+/// The response to `route`'s request at `path?query`, from the backend's `answer`.
+pub fn write(
+    route: &Transcoded,
+    path: &str,
+    query: Option<&str>,
+    answer: &DynamicMessage,
+) -> Result<Response, ApiError> {
+    if answer.descriptor().fields().len() == 0 {
+        return response(StatusCode::NO_CONTENT, Body::empty());
+    }
+    let body = match route.http.response_body.as_str() {
+        "" => json(answer)?,
+        field => {
+            let value = answer
+                .get_field_by_name(field)
+                .ok_or_else(ApiError::internal)?;
+            json_value(&value)?
+        }
+    };
+    let status = if route.serving.creates {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = response(status, Body::from(body))?;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if route.serving.creates
+        && let Some(id) = text_field(answer, "id")
+        && let Ok(location) = HeaderValue::from_str(&format!("{path}/{id}"))
+    {
+        headers.insert(header::LOCATION, location);
+    }
+    if let Some(token) = text_field(answer, NEXT_PAGE_TOKEN).filter(|token| !token.is_empty())
+        && let Ok(value) = HeaderValue::from_str(&token)
+    {
+        let next = next_page(path, query, &token);
+        if let Ok(link) = HeaderValue::from_str(&format!("<{next}>; rel=\"next\"")) {
+            headers.insert(header::LINK, link);
+        }
+        headers.insert("x-next-page-token", value);
+    }
+    Ok(response)
+}
+
+fn response(status: StatusCode, body: Body) -> Result<Response, ApiError> {
+    Response::builder()
+        .status(status)
+        .body(body)
+        .map_err(|_| ApiError::internal())
+}
+
+fn text_field(message: &DynamicMessage, name: &str) -> Option<String> {
+    message
+        .get_field_by_name(name)
+        .and_then(|value| value.as_str().map(str::to_owned))
+}
+
+/// `path` with the same parameters, continuing at `token`.
+fn next_page(path: &str, query: Option<&str>, token: &str) -> String {
+    let mut next = form_urlencoded::Serializer::new(String::new());
+    next.append_pair(PAGE_TOKEN, token);
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if name != PAGE_TOKEN {
+            next.append_pair(&name, &value);
+        }
+    }
+    format!("{path}?{}", next.finish())
+}
+
+fn json(message: &DynamicMessage) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::with_capacity(256);
+    let mut serializer = serde_json::Serializer::new(&mut out);
+    message
+        .serialize_with_options(&mut serializer, &options())
+        .map_err(|err| {
+            tracing::error!(%err, "cannot write an answer as JSON");
+            ApiError::internal()
+        })?;
+    Ok(out)
+}
+
+/// A field's value: messages as [`json`]; a list of them as an array.
+fn json_value(value: &Value) -> Result<Vec<u8>, ApiError> {
+    match value {
+        Value::Message(message) => json(message),
+        Value::List(items) => {
+            let mut out = Vec::with_capacity(256 * items.len() + 2);
+            out.push(b'[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                out.extend(json_value(item)?);
+            }
+            out.push(b']');
+            Ok(out)
+        }
+        // A scalar response body (none in the contract yet) as its JSON value.
+        other => {
+            let text = match other {
+                Value::String(text) => serde_json::to_vec(text),
+                Value::Bool(flag) => serde_json::to_vec(flag),
+                Value::I32(n) => serde_json::to_vec(n),
+                Value::I64(n) => serde_json::to_vec(n),
+                Value::U32(n) => serde_json::to_vec(n),
+                Value::U64(n) => serde_json::to_vec(n),
+                _ => return Err(ApiError::internal()),
+            };
+            text.map_err(|_| ApiError::internal())
+        }
+    }
+}
