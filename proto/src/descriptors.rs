@@ -110,6 +110,22 @@ pub fn http_routes() -> Result<Vec<HttpRoute>, &'static str> {
     Ok(routes)
 }
 
+/// How many of `message`'s fields a request must set, at least (`mesh.api.v1.min_fields`); 0
+/// when it says nothing.
+pub fn min_fields(message: &MessageDescriptor) -> u32 {
+    let Some(option) = message
+        .parent_pool()
+        .get_extension_by_name("mesh.api.v1.min_fields")
+    else {
+        return 0;
+    };
+    let options = message.options();
+    if !options.has_extension(&option) {
+        return 0;
+    }
+    options.get_extension(&option).as_u32().unwrap_or(0)
+}
+
 /// The comment above a definition in its `.proto` file (`file` and `path` of its descriptor),
 /// without the `//` margins: what the contract says of it, for the documents made from it.
 pub fn comment(file: &FileDescriptor, path: &[i32]) -> Option<String> {

@@ -20,7 +20,6 @@ use crate::{
 
 mod billing;
 mod delivery;
-mod movies;
 pub mod openapi;
 mod orders;
 pub mod transcode;
@@ -29,7 +28,6 @@ pub mod transcode;
 /// routes served from the contract are [`transcode::routes`].
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base())
-        .merge(movies::routes())
         .merge(orders::routes())
         .merge(delivery::routes())
         .merge(billing::routes())

@@ -15,9 +15,13 @@ async fn the_movie_sequence_from_the_postman_collection() {
         )
         .await;
     assert_eq!(response.status(), 201);
-    assert!(response.headers().contains_key("location"));
+    let location = response.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     let movie: Value = response.json().await.expect("json");
     let id = movie["id"].as_i64().expect("integer id");
+    assert_eq!(location, format!("/api/movies/{id}"));
     assert_eq!(movie["title"], "Inception");
 
     let found: Value = stack
@@ -113,6 +117,14 @@ async fn bad_input_is_a_400_naming_the_problem() {
         400,
     )
     .await;
+
+    // A field the contract lacks is named, not ignored: a typo must not pass as "no change".
+    let (_, message) = error_of(
+        stack.put("/api/movies/1", &json!({"tilte": "Heat"})).await,
+        400,
+    )
+    .await;
+    assert!(message.contains("tilte"), "{message}");
 
     let (code, _) = error_of(stack.put("/api/movies/1", &json!({})).await, 400).await;
     assert_eq!(code, "INVALID_ARGUMENT");

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use mesh_proto::{
     api::v1::Access,
-    descriptors::comment,
+    descriptors::{comment, min_fields},
     rules::{example, required},
 };
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor, Value};
@@ -139,7 +139,7 @@ fn parameter(
 
 fn responses(route: &Transcoded, schemas: &mut Schemas) -> serde_json::Value {
     let output = route.http.method_descriptor.output();
-    if output.fields().len() == 0 {
+    if route.serving.no_content || output.fields().len() == 0 {
         let words = if route.http.method == "DELETE" {
             "Deleted."
         } else {
@@ -253,6 +253,10 @@ fn object_schema(
     }
     if usage == Use::Body {
         schema["additionalProperties"] = json!(false);
+        let least = min_fields(message);
+        if least > 0 {
+            schema["minProperties"] = json!(least);
+        }
     }
     schema
 }

@@ -85,6 +85,12 @@ fn invalid_body(reason: String) -> ApiError {
 /// A path or query value as `field`'s type.
 fn scalar(field: &FieldDescriptor, raw: &str) -> Result<Value, ApiError> {
     let wrong = |what: &str| ApiError::invalid(field.name(), &format!("must be {what}"));
+    // Not a number at all reads as the rule it would break: an id's is "a positive integer".
+    let integer = if rules::bounds(field).minimum == Some(1) {
+        "a positive integer"
+    } else {
+        "an integer"
+    };
     Ok(match field.kind() {
         Kind::String => Value::String(raw.to_owned()),
         Kind::Bool => match raw {
@@ -93,13 +99,13 @@ fn scalar(field: &FieldDescriptor, raw: &str) -> Result<Value, ApiError> {
             _ => return Err(wrong("true or false")),
         },
         Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
-            Value::I32(raw.parse().map_err(|_| wrong("an integer"))?)
+            Value::I32(raw.parse().map_err(|_| wrong(integer))?)
         }
         Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
-            Value::I64(raw.parse().map_err(|_| wrong("an integer"))?)
+            Value::I64(raw.parse().map_err(|_| wrong(integer))?)
         }
-        Kind::Uint32 | Kind::Fixed32 => Value::U32(raw.parse().map_err(|_| wrong("an integer"))?),
-        Kind::Uint64 | Kind::Fixed64 => Value::U64(raw.parse().map_err(|_| wrong("an integer"))?),
+        Kind::Uint32 | Kind::Fixed32 => Value::U32(raw.parse().map_err(|_| wrong(integer))?),
+        Kind::Uint64 | Kind::Fixed64 => Value::U64(raw.parse().map_err(|_| wrong(integer))?),
         Kind::Float => Value::F32(raw.parse().map_err(|_| wrong("a number"))?),
         Kind::Double => Value::F64(raw.parse().map_err(|_| wrong("a number"))?),
         Kind::Enum(enumeration) => Value::EnumNumber(

@@ -2,7 +2,8 @@
 //! names, 64-bit integers as JSON numbers, every field present; the `response_body` field
 //! alone when the rule names one (a page is a bare array), with `x-next-page-token` and a
 //! `Link` to the next page when the answer has a `next_page_token`; `201 Created` with a
-//! `Location` for a route that creates; `204 No Content` for an answer with no fields.
+//! `Location` for a route that creates; `204 No Content` for an answer with no fields, or one
+//! the route does not send (`no_content`).
 
 use axum::{
     body::Body,
@@ -33,7 +34,7 @@ pub fn write(
     query: Option<&str>,
     answer: &DynamicMessage,
 ) -> Result<Response, ApiError> {
-    if answer.descriptor().fields().len() == 0 {
+    if route.serving.no_content || answer.descriptor().fields().len() == 0 {
         return response(StatusCode::NO_CONTENT, Body::empty());
     }
     let body = match route.http.response_body.as_str() {
@@ -81,10 +82,17 @@ fn response(status: StatusCode, body: Body) -> Result<Response, ApiError> {
         .map_err(|_| ApiError::internal())
 }
 
+/// A text or integer field as text (an id of either kind).
 fn text_field(message: &DynamicMessage, name: &str) -> Option<String> {
-    message
-        .get_field_by_name(name)
-        .and_then(|value| value.as_str().map(str::to_owned))
+    let value = message.get_field_by_name(name)?;
+    match value.as_ref() {
+        Value::String(text) => Some(text.clone()),
+        Value::I64(n) => Some(n.to_string()),
+        Value::I32(n) => Some(n.to_string()),
+        Value::U64(n) => Some(n.to_string()),
+        Value::U32(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 /// `path` with the same parameters, continuing at `token`.
