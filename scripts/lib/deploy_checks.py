@@ -16,8 +16,9 @@ the Service, the port and the role that really serve them. The rest covers what 
 promises: the image uid, probes on the right port, drain, replicas and autoscalers, disruption
 budgets, spread, headless Services, the NodePort as the only way in, NetworkPolicies that allow
 exactly the connections the settings name, one PostgreSQL role per service, the topics declared
-ahead of time with auto-creation off, no password outside the dev overlay, and compose's
-pinned images and locked-down containers (no policy tool here reads compose).
+ahead of time with auto-creation off, no password outside the dev overlay, dev's mesh images
+being the local ones scripts/cluster-images builds and loads (and no other overlay's), and
+compose's pinned images and locked-down containers (no policy tool here reads compose).
 
 Nobody gets a token by default (issue 18): no key to sign one with is written in the repository
 (compose requires GATEWAY_JWT_SECRET from the shell; the dev overlay reads it from a git-ignored
@@ -43,6 +44,7 @@ from urllib.parse import urlparse
 import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import dev_images  # noqa: E402
 import rust_env  # noqa: E402
 
 # The mesh's contract (design.md): each binary and the port it serves.
@@ -55,6 +57,8 @@ BINARIES = {
     "gateway": 3000,
 }
 SERVICES = [name for name in BINARIES if name != "gateway"]
+# The repositories' last part: mesh-gateway, ghcr.io/mesh-org/mesh-gateway, ...
+MESH_IMAGES = {f"mesh-{name}" for name in BINARIES}
 GATEWAY_NODE_PORT = 31000
 # Deployments the mesh autoscales (issue 10).
 AUTOSCALED = {"gateway", "order-service"}
@@ -182,6 +186,30 @@ def image_problem(image):
     if "@sha256:" in image or name.partition(":")[2] not in ("", "latest"):
         return None
     return f"image {image} is not pinned (no tag, or :latest)"
+
+
+def check_local_images(root, cluster, report):
+    """dev runs the mesh images scripts/cluster-images builds and loads (the dev overlay's
+    `images:`) and never pulls them; no other overlay runs them, as no registry serves them."""
+    try:
+        built = {image for _, image in dev_images.read(root)}
+    except ValueError as error:
+        return report.fail(str(error))
+    for kind in ("Deployment", "StatefulSet"):
+        for name, doc in cluster.kind(kind).items():
+            spec = doc["spec"]["template"]["spec"]
+            for container in spec.get("initContainers", []) + spec["containers"]:
+                image, where = container["image"], f"{cluster.overlay}: {kind} {name}"
+                if image.split("@")[0].rsplit("/", 1)[-1].partition(":")[0] not in MESH_IMAGES:
+                    continue
+                if cluster.overlay != "dev":
+                    report.check(image not in built, f"{where}: image {image} is dev's local build, in no registry")
+                    continue
+                report.check(image in built, f"{where}: image {image} is not one scripts/cluster-images builds")
+                report.check(
+                    container.get("imagePullPolicy", "IfNotPresent") in ("IfNotPresent", "Never"),
+                    f"{where}: imagePullPolicy must be IfNotPresent: the image is loaded, not pulled",
+                )
 
 
 def check_dockerfile(root, report):
@@ -366,7 +394,7 @@ def check_cluster(root, cluster, code, image_uid, report):
         container = containers[0]
         repo, _, tag = container["image"].rpartition(":")
         report.check(
-            repo.endswith(f"/mesh-{binary}"),
+            repo.rsplit("/", 1)[-1] == f"mesh-{binary}",
             f"{where}: image {container['image']} is not the mesh-{binary} image",
         )
         report.check(
@@ -1223,7 +1251,9 @@ def run(root, rendered, code=None, compose=None):
     report.check("dev" in rendered, "deploy: the dev overlay (the Secrets' reference) was not rendered")
     external = external_secrets_from(rendered.get("dev", []))
     for overlay, docs in rendered.items():
-        check_cluster(root, Cluster(overlay, docs, external), code, uid, report)
+        cluster = Cluster(overlay, docs, external)
+        check_cluster(root, cluster, code, uid, report)
+        check_local_images(root, cluster, report)
     return report
 
 

@@ -203,6 +203,17 @@ class DeployChecksTest(unittest.TestCase):
 
             self.assertCaught(self.errors(compose=unpinned), f"compose: postgres: image {image} is not pinned")
 
+    def test_dev_runs_the_images_cluster_images_loads(self):
+        def pulled(rendered):
+            container(rendered["dev"], "gateway")["image"] = "ghcr.io/mesh-org/mesh-gateway:0.1.0"
+            container(rendered["dev"], "menu-service")["imagePullPolicy"] = "Always"
+            container(rendered["prod"], "order-service")["image"] = "mesh-order-service:dev"
+
+        errors = self.errors(pulled)
+        self.assertCaught(errors, "dev: Deployment gateway: image ghcr.io/mesh-org/mesh-gateway:0.1.0 is not one scripts/cluster-images builds")
+        self.assertCaught(errors, "dev: Deployment menu-service: imagePullPolicy must be IfNotPresent")
+        self.assertCaught(errors, "prod: Deployment order-service: image mesh-order-service:dev is dev's local build")
+
     def test_the_dockerfile_runs_as_a_numeric_non_root_user(self):
         with tempfile.TemporaryDirectory() as tmp:
             text = (ROOT / "Dockerfile").read_text().replace("USER 10001:10001", "USER mesh")
