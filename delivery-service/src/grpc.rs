@@ -57,9 +57,9 @@ fn to_proto(
             Ok(pb::DeliveryHistoryEntry {
                 sequence: stored.sequence,
                 status: status_to_proto(event.to).into(),
-                courier: event.courier.unwrap_or_default(),
-                note: event.note.unwrap_or_default(),
-                occur_time: Some(mesh_proto::timestamp(stored.occurred_at)),
+                courier: event.courier,
+                note: event.note,
+                occurred_at: Some(mesh_proto::timestamp(stored.occurred_at)),
                 event_id: stored.id.to_string(),
                 event: Some(stored.record()),
             })
@@ -68,9 +68,9 @@ fn to_proto(
     Ok(pb::Delivery {
         order_id: delivery.order_id.to_string(),
         status: status_to_proto(delivery.status).into(),
-        courier: delivery.courier.unwrap_or_default(),
-        create_time: Some(mesh_proto::timestamp(delivery.created_at)),
-        update_time: Some(mesh_proto::timestamp(delivery.updated_at)),
+        courier: delivery.courier,
+        created_at: Some(mesh_proto::timestamp(delivery.created_at)),
+        updated_at: Some(mesh_proto::timestamp(delivery.updated_at)),
         history,
         delivery_address: delivery.delivery_address,
     })

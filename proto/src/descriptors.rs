@@ -4,7 +4,10 @@
 
 use std::sync::LazyLock;
 
-use prost_reflect::{DescriptorPool, FileDescriptor, MessageDescriptor, MethodDescriptor, Value};
+use prost_reflect::{
+    DescriptorPool, EnumDescriptor, FieldDescriptor, FileDescriptor, MessageDescriptor,
+    MethodDescriptor, Value,
+};
 
 use crate::{FILE_DESCRIPTOR_SET, api::v1 as api};
 
@@ -108,6 +111,34 @@ pub fn http_routes() -> Result<Vec<HttpRoute>, &'static str> {
         }
     }
     Ok(routes)
+}
+
+/// What an enum's value names start with (`DELIVERY_STATUS_` of `DeliveryStatus`): the
+/// contract's values carry it, and people and the gateway's surfaces know them without it
+/// (`PENDING`).
+pub fn enum_prefix(enumeration: &EnumDescriptor) -> String {
+    let mut prefix = String::with_capacity(enumeration.name().len() + 4);
+    for (index, c) in enumeration.name().chars().enumerate() {
+        if c.is_ascii_uppercase() && index > 0 {
+            prefix.push('_');
+        }
+        prefix.push(c.to_ascii_uppercase());
+    }
+    prefix.push('_');
+    prefix
+}
+
+/// Whether only the gateway sets `field`: true for an admin caller, never from a client
+/// (`mesh.api.v1.admin_override`).
+pub fn admin_override(field: &FieldDescriptor) -> bool {
+    let Some(option) = field
+        .parent_pool()
+        .get_extension_by_name("mesh.api.v1.admin_override")
+    else {
+        return false;
+    };
+    let options = field.options();
+    options.has_extension(&option) && options.get_extension(&option).as_bool() == Some(true)
 }
 
 /// How many of `message`'s fields a request must set, at least (`mesh.api.v1.min_fields`); 0

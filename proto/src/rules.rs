@@ -12,7 +12,7 @@ use prost_reflect::{
     Value,
 };
 
-use crate::descriptors::pool;
+use crate::descriptors::{enum_prefix, pool};
 
 /// What `proto/` bounds a currency code by (`string.pattern`).
 const CURRENCY_PATTERN: &str = "^[A-Z]{3}$";
@@ -348,7 +348,7 @@ fn allowed_values(field: &FieldDescriptor) -> Vec<String> {
         .unwrap_or_default();
     // Values are named with their enum's prefix (`DELIVERY_STATUS_PENDING`); people and the
     // gateway's surfaces know them without it (`PENDING`).
-    let prefix = screaming_snake(kind.name()) + "_";
+    let prefix = enum_prefix(&kind);
     kind.values()
         .filter(|value| !refused.contains(&value.number()))
         .map(|value| {
@@ -356,16 +356,4 @@ fn allowed_values(field: &FieldDescriptor) -> Vec<String> {
             name.strip_prefix(&prefix).unwrap_or(name).to_owned()
         })
         .collect()
-}
-
-/// `DeliveryStatus` → `DELIVERY_STATUS`.
-fn screaming_snake(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    for (index, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() && index > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_uppercase());
-    }
-    out
 }

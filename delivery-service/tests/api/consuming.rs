@@ -74,7 +74,10 @@ async fn a_cancelled_order_fails_its_delivery_with_the_reason() {
     let failed = app.until_status(&order_id, Failed).await;
     assert_eq!(steps(&failed), [Pending, Assigned, Failed]);
     assert_eq!(
-        failed.history.last().map(|entry| entry.note.as_str()),
+        failed
+            .history
+            .last()
+            .and_then(|entry| entry.note.as_deref()),
         Some("order cancelled: customer changed their mind")
     );
 }

@@ -35,8 +35,8 @@ fn status_to_proto(status: DeliveryStatus) -> pb::DeliveryStatus {
     }
 }
 
-fn non_empty(text: String) -> Option<String> {
-    Some(text).filter(|text| !text.is_empty())
+fn non_empty(text: Option<String>) -> Option<String> {
+    text.filter(|text| !text.is_empty())
 }
 
 fn to_model(delivery: pb::Delivery) -> Result<Delivery, ApiError> {
@@ -45,15 +45,15 @@ fn to_model(delivery: pb::Delivery) -> Result<Delivery, ApiError> {
         ApiError::internal()
     })?;
     Ok(Delivery {
-        created_at: time(delivery.create_time.as_ref()),
-        updated_at: time(delivery.update_time.as_ref()),
+        created_at: time(delivery.created_at.as_ref()),
+        updated_at: time(delivery.updated_at.as_ref()),
         history: delivery
             .history
             .into_iter()
             .map(|entry| DeliveryHistoryEntry {
                 sequence: entry.sequence,
                 status: status_of(entry.status()).unwrap_or(status),
-                occurred_at: time(entry.occur_time.as_ref()),
+                occurred_at: time(entry.occurred_at.as_ref()),
                 courier: non_empty(entry.courier),
                 note: non_empty(entry.note),
                 event_id: ID(entry.event_id),

@@ -19,7 +19,6 @@ use crate::{
 };
 
 mod billing;
-mod delivery;
 pub mod openapi;
 mod orders;
 pub mod transcode;
@@ -29,7 +28,6 @@ pub mod transcode;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base())
         .merge(orders::routes())
-        .merge(delivery::routes())
         .merge(billing::routes())
 }
 

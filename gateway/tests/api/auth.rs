@@ -357,6 +357,32 @@ async fn a_courier_cannot_move_a_delivery_another_courier_holds() {
     );
     assert_eq!(courier_of(&k2).await, (json!("ASSIGNED"), json!("k-1")));
 
+    // Stepping around it: the admin's override is the gateway's to set, never a body's, and a
+    // courier cannot name another courier either.
+    let (_, message) = error_of(
+        send(
+            &mesh,
+            &k2,
+            Method::PUT,
+            &path,
+            Some(&json!({"status": "PICKED_UP", "reassign": true})),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert!(message.contains("reassign"), "{message}");
+    let impersonated = send(
+        &mesh,
+        &k2,
+        Method::PUT,
+        &path,
+        Some(&json!({"status": "PICKED_UP", "courier": "k-1"})),
+    )
+    .await;
+    assert_eq!(impersonated.status(), 403, "k-2 cannot act as k-1");
+    assert_eq!(courier_of(&k2).await, (json!("ASSIGNED"), json!("k-1")));
+
     // An admin hands it to k-2; then k-1 is the one refused.
     let reassigned = send(
         &mesh,

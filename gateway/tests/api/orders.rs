@@ -109,6 +109,16 @@ async fn a_skipped_delivery_step_is_a_409_naming_both_states() {
         "{message}"
     );
 
+    // Any case, `-` or `_`, as the seed's users send it.
+    let response = mesh
+        .put(
+            &format!("/delivery/status/{id}"),
+            &json!({"status": "picked-up"}),
+        )
+        .await;
+    let (_, message) = error_of(response, 409).await;
+    assert!(message.contains("PICKED_UP"), "{message}");
+
     let response = mesh
         .put(
             &format!("/delivery/status/{id}"),

@@ -18,19 +18,21 @@ use axum::{
     routing::{MethodFilter, on},
 };
 use mesh_proto::{
-    api::v1::{Access, Route},
+    api::v1::Route,
     descriptors::{self, HttpRoute},
 };
 
 use super::json_rejection;
 use crate::{
-    auth::{Action, Caller},
+    auth::Caller,
     backends::dynamic::Rpc,
     error::{ApiError, ErrorCode},
     http::AppState,
     request_id::RequestId,
 };
 
+mod access;
+mod dialect;
 mod request;
 mod response;
 
@@ -103,7 +105,7 @@ async fn serve(
 ) -> Result<Response, ApiError> {
     let (mut parts, body) = request.into_parts();
     let Ok(caller) = Caller::from_request_parts(&mut parts, &state).await;
-    caller.authorize(action(route.serving.access())?)?;
+    access::before_body(&route, &caller)?;
     let Ok(rid) = RequestId::from_request_parts(&mut parts, &state).await;
     let Path(path): Path<HashMap<String, String>> = Path::from_request_parts(&mut parts, &state)
         .await
@@ -123,17 +125,8 @@ async fn serve(
         Some(value)
     };
 
-    let message = request::build(&route.http, &path, query.as_deref(), body)?;
+    let mut message = request::build(&route.http, &path, query.as_deref(), body)?;
+    access::admit(&route, &caller, &state.backends, &rid, &mut message).await?;
     let answer = state.backends.call(&route.rpc, &rid, message).await?;
     response::write(&route, &uri_path, query.as_deref(), &answer)
-}
-
-/// The policy's action for a route's access rule.
-fn action(access: Access) -> Result<Action<'static>, ApiError> {
-    match access {
-        Access::ReadCatalog => Ok(Action::ReadCatalog),
-        Access::WriteCatalog => Ok(Action::WriteCatalog),
-        // `transcoded` serves no route without one.
-        Access::Unspecified => Err(ApiError::internal()),
-    }
 }

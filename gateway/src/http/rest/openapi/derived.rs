@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 
 use mesh_proto::{
     api::v1::Access,
-    descriptors::{comment, min_fields},
+    descriptors::{admin_override, comment, enum_prefix, min_fields},
     rules::{example, required},
 };
-use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor, Value};
+use prost_reflect::{EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor, Value};
 use serde_json::{Map, json};
 use utoipa::openapi::{HttpMethod, OpenApi, RefOr, path::Operation, schema::Schema};
 
@@ -184,11 +184,18 @@ fn responses(route: &Transcoded, schemas: &mut Schemas) -> serde_json::Value {
     } else {
         words
     };
-    json!({status: {
+    let mut responses = json!({status: {
         "description": words,
         "headers": headers,
         "content": {"application/json": {"schema": schema}},
-    }})
+    }});
+    if !route.serving.conflict.is_empty() {
+        responses["409"] = json!({
+            "description": route.serving.conflict,
+            "content": {"application/json": {"schema": reference("ErrorBody")}},
+        });
+    }
+    responses
 }
 
 /// Where a schema is used: a body may send `null` for a field it may leave out; a parameter
@@ -229,7 +236,9 @@ fn object_schema(
     let mut properties = Map::new();
     let mut required_fields = Vec::new();
     for field in message.fields() {
-        if skip.contains(&field.name().to_owned()) {
+        // A field only the gateway sets is no part of what a client sends.
+        if skip.contains(&field.name().to_owned()) || (usage == Use::Body && admin_override(&field))
+        {
             continue;
         }
         let needed = match usage {
@@ -280,15 +289,18 @@ fn is_proto3_optional(field: &FieldDescriptor) -> bool {
 fn field_schema(field: &FieldDescriptor, usage: Use, schemas: &mut Schemas) -> serde_json::Value {
     let mut schema = match field.kind() {
         Kind::Message(message) => message_schema(&message, schemas),
+        Kind::Enum(enumeration) => enum_schema(&enumeration, schemas),
         kind => scalar_schema(&kind),
     };
     if field.is_list() {
         schema = json!({"type": "array", "items": schema});
     }
-    if usage == Use::Body
-        && !required(field)
-        && let Some(single) = schema.get("type").cloned()
-    {
+    let nullable = match usage {
+        Use::Body => !required(field),
+        Use::Answer => is_proto3_optional(field),
+        Use::Parameter => false,
+    };
+    if nullable && let Some(single) = schema.get("type").cloned() {
         schema["type"] = json!([single, "null"]);
     }
     // A parameter carries its words itself.
@@ -301,6 +313,29 @@ fn field_schema(field: &FieldDescriptor, usage: Use, schemas: &mut Schemas) -> s
         schema["example"] = example;
     }
     schema
+}
+
+/// A reference to an enum's schema (its values without their prefix, as REST writes them),
+/// added to `schemas` the first time.
+fn enum_schema(enumeration: &EnumDescriptor, schemas: &mut Schemas) -> serde_json::Value {
+    let name = enumeration.name().to_owned();
+    if !schemas.contains_key(&name) {
+        let prefix = enum_prefix(enumeration);
+        let values: Vec<String> = enumeration
+            .values()
+            .filter(|value| value.number() != 0)
+            .map(|value| {
+                let name = value.name();
+                name.strip_prefix(&prefix).unwrap_or(name).to_owned()
+            })
+            .collect();
+        let mut schema = json!({"type": "string", "enum": values});
+        if let Some(words) = comment(&enumeration.parent_file(), enumeration.path()) {
+            schema["description"] = json!(first_paragraph(&words));
+        }
+        schemas.insert(name.clone(), schema);
+    }
+    reference(&name)
 }
 
 fn scalar_schema(kind: &Kind) -> serde_json::Value {
@@ -321,15 +356,7 @@ fn scalar_schema(kind: &Kind) -> serde_json::Value {
         Kind::Float => json!({"type": "number", "format": "float"}),
         Kind::Double => json!({"type": "number", "format": "double"}),
         Kind::Bytes => json!({"type": "string", "format": "byte"}),
-        Kind::Enum(enumeration) => {
-            let names: Vec<String> = enumeration
-                .values()
-                .filter(|value| value.number() != 0)
-                .map(|value| value.name().to_owned())
-                .collect();
-            json!({"type": "string", "enum": names})
-        }
-        Kind::String | Kind::Message(_) => json!({"type": "string"}),
+        Kind::String | Kind::Enum(_) | Kind::Message(_) => json!({"type": "string"}),
     }
 }
 

@@ -5,9 +5,13 @@
 
 use std::collections::HashMap;
 
-use mesh_proto::{descriptors::HttpRoute, rules};
+use mesh_proto::{
+    descriptors::{HttpRoute, admin_override},
+    rules,
+};
 use prost_reflect::{DeserializeOptions, DynamicMessage, FieldDescriptor, Kind, Value};
 
+use super::dialect;
 use crate::error::{ApiError, ErrorCode};
 
 /// The request `route`'s RPC takes, from its path variables, query string and body.
@@ -58,15 +62,24 @@ pub fn build(
 fn from_body(
     route: &HttpRoute,
     path: &HashMap<String, String>,
-    body: serde_json::Value,
+    mut body: serde_json::Value,
 ) -> Result<DynamicMessage, ApiError> {
-    if let serde_json::Value::Object(fields) = &body
-        && let Some(bound) = fields.keys().find(|key| path.contains_key(key.as_str()))
-    {
-        return Err(invalid_body(format!(
-            "unknown field `{bound}`: the path gives it"
-        )));
+    if let serde_json::Value::Object(fields) = &body {
+        if let Some(bound) = fields.keys().find(|key| path.contains_key(key.as_str())) {
+            return Err(invalid_body(format!(
+                "unknown field `{bound}`: the path gives it"
+            )));
+        }
+        // What only the gateway decides is as unknown to a client as a field the message lacks.
+        if let Some(reserved) = route
+            .request
+            .fields()
+            .find(|field| admin_override(field) && fields.contains_key(field.name()))
+        {
+            return Err(invalid_body(format!("unknown field `{}`", reserved.name())));
+        }
     }
+    dialect::request(&route.request, &mut body)?;
     DynamicMessage::deserialize_with_options(
         route.request.clone(),
         body,
@@ -109,10 +122,8 @@ fn scalar(field: &FieldDescriptor, raw: &str) -> Result<Value, ApiError> {
         Kind::Float => Value::F32(raw.parse().map_err(|_| wrong("a number"))?),
         Kind::Double => Value::F64(raw.parse().map_err(|_| wrong("a number"))?),
         Kind::Enum(enumeration) => Value::EnumNumber(
-            enumeration
-                .get_value_by_name(raw)
-                .ok_or_else(|| wrong("one of the listed values"))?
-                .number(),
+            dialect::enum_number(&enumeration, raw)
+                .ok_or_else(|| dialect::not_a_value(field, &enumeration))?,
         ),
         Kind::Bytes | Kind::Message(_) => {
             return Err(ApiError::invalid(

@@ -12,7 +12,7 @@ use axum::{
 };
 use prost_reflect::{DynamicMessage, ReflectMessage, SerializeOptions, Value};
 
-use super::Transcoded;
+use super::{Transcoded, dialect};
 use crate::error::ApiError;
 
 /// The answer's field a paged list names its continuation by.
@@ -37,15 +37,21 @@ pub fn write(
     if route.serving.no_content || answer.descriptor().fields().len() == 0 {
         return response(StatusCode::NO_CONTENT, Body::empty());
     }
-    let body = match route.http.response_body.as_str() {
-        "" => json(answer)?,
-        field => {
-            let value = answer
-                .get_field_by_name(field)
-                .ok_or_else(ApiError::internal)?;
-            json_value(&value)?
-        }
+    let mut json = answer
+        .serialize_with_options(serde_json::value::Serializer, &options())
+        .map_err(|err| {
+            tracing::error!(%err, "cannot write an answer as JSON");
+            ApiError::internal()
+        })?;
+    dialect::answer(&answer.descriptor(), &mut json);
+    let json = match route.http.response_body.as_str() {
+        "" => json,
+        field => json
+            .as_object_mut()
+            .and_then(|fields| fields.remove(field))
+            .ok_or_else(ApiError::internal)?,
     };
+    let body = serde_json::to_vec(&json).map_err(|_| ApiError::internal())?;
     let status = if route.serving.creates {
         StatusCode::CREATED
     } else {
@@ -105,48 +111,4 @@ fn next_page(path: &str, query: Option<&str>, token: &str) -> String {
         }
     }
     format!("{path}?{}", next.finish())
-}
-
-fn json(message: &DynamicMessage) -> Result<Vec<u8>, ApiError> {
-    let mut out = Vec::with_capacity(256);
-    let mut serializer = serde_json::Serializer::new(&mut out);
-    message
-        .serialize_with_options(&mut serializer, &options())
-        .map_err(|err| {
-            tracing::error!(%err, "cannot write an answer as JSON");
-            ApiError::internal()
-        })?;
-    Ok(out)
-}
-
-/// A field's value: messages as [`json`]; a list of them as an array.
-fn json_value(value: &Value) -> Result<Vec<u8>, ApiError> {
-    match value {
-        Value::Message(message) => json(message),
-        Value::List(items) => {
-            let mut out = Vec::with_capacity(256 * items.len() + 2);
-            out.push(b'[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push(b',');
-                }
-                out.extend(json_value(item)?);
-            }
-            out.push(b']');
-            Ok(out)
-        }
-        // A scalar response body (none in the contract yet) as its JSON value.
-        other => {
-            let text = match other {
-                Value::String(text) => serde_json::to_vec(text),
-                Value::Bool(flag) => serde_json::to_vec(flag),
-                Value::I32(n) => serde_json::to_vec(n),
-                Value::I64(n) => serde_json::to_vec(n),
-                Value::U32(n) => serde_json::to_vec(n),
-                Value::U64(n) => serde_json::to_vec(n),
-                _ => return Err(ApiError::internal()),
-            };
-            text.map_err(|_| ApiError::internal())
-        }
-    }
 }

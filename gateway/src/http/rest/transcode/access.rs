@@ -1,0 +1,83 @@
+//! Who may call a route served from the contract: the access rule of its `mesh.api.v1.route`
+//! option, decided by the one policy ([`crate::auth::policy`]) as REST's hand-written routes
+//! and GraphQL's guards decide it. What needs no body is decided before the body is read
+//! ([`before_body`]); what depends on the request (whose order, which courier) after it is
+//! built and checked ([`admit`]), which also fills the fields the caller's identity decides.
+
+use mesh_proto::{api::v1::Access, descriptors::admin_override};
+use prost_reflect::{DynamicMessage, ReflectMessage, Value};
+
+use super::Transcoded;
+use crate::{
+    auth::{self, Action, Caller, Grant, policy},
+    backends::Backends,
+    error::ApiError,
+    request_id::RequestId,
+};
+
+/// The decision that needs no body: the catalog's rules in full, and for every other rule a
+/// caller with a token (401 before a byte of the body is read).
+pub fn before_body(route: &Transcoded, caller: &Caller) -> Result<(), ApiError> {
+    match route.serving.access() {
+        Access::ReadCatalog => caller.authorize(Action::ReadCatalog).map(drop),
+        Access::WriteCatalog => caller.authorize(Action::WriteCatalog).map(drop),
+        Access::ReadDelivery | Access::MoveDelivery => match caller.principal() {
+            Some(_) => Ok(()),
+            None => Err(policy::unauthenticated()),
+        },
+        // `transcoded` serves no route without a rule.
+        Access::Unspecified => Err(ApiError::internal()),
+    }
+}
+
+/// The decision on the built request, which it completes: the subject the caller acts as, and
+/// the admin's override, are the policy's, never the client's.
+pub async fn admit(
+    route: &Transcoded,
+    caller: &Caller,
+    backends: &Backends,
+    rid: &RequestId,
+    message: &mut DynamicMessage,
+) -> Result<(), ApiError> {
+    match route.serving.access() {
+        Access::ReadDelivery => {
+            if caller.authorize(Action::ReadAnyDelivery).is_err() {
+                let order_id = text(message, &route.serving.owner_field)?;
+                let order = auth::order_for(caller, backends, rid, &order_id).await?;
+                caller.authorize(Action::ReadDelivery {
+                    order_id: order.id.as_str(),
+                    owner: &order.customer_id,
+                })?;
+            }
+        }
+        Access::MoveDelivery => {
+            let field = message
+                .descriptor()
+                .get_field_by_name(&route.serving.subject_field)
+                .ok_or_else(ApiError::internal)?;
+            let named = message
+                .has_field(&field)
+                .then(|| message.get_field(&field).as_str().map(str::to_owned))
+                .flatten();
+            if let Grant::As(subject) = caller.authorize(Action::MoveDelivery {
+                courier: named.as_deref(),
+            })? {
+                message.set_field(&field, Value::String(subject));
+            }
+        }
+        Access::ReadCatalog | Access::WriteCatalog | Access::Unspecified => {}
+    }
+    let descriptor = message.descriptor();
+    for field in descriptor.fields().filter(admin_override) {
+        message.set_field(&field, Value::Bool(caller.reassigns_deliveries()));
+    }
+    Ok(())
+}
+
+/// A text field of the request the option names.
+fn text(message: &DynamicMessage, name: &str) -> Result<String, ApiError> {
+    message
+        .get_field_by_name(name)
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .ok_or_else(ApiError::internal)
+}
