@@ -66,7 +66,7 @@ fn to_proto(order: Order, history: &[event_store::StoredEvent]) -> Result<pb::Or
                     .unwrap_or_default()
                     .to_owned(),
                 status: status_to_proto(event.status()).into(),
-                occur_time: Some(mesh_proto::timestamp(stored.occurred_at)),
+                occurred_at: Some(mesh_proto::timestamp(stored.occurred_at)),
                 detail: event.detail(),
                 event_id: stored.id.to_string(),
                 event: Some(stored.record()),
@@ -90,8 +90,8 @@ fn to_proto(order: Order, history: &[event_store::StoredEvent]) -> Result<pb::Or
         status: status_to_proto(order.status).into(),
         total_cents: order.total_cents,
         currency: order.currency,
-        create_time: Some(mesh_proto::timestamp(order.created_at)),
-        update_time: Some(mesh_proto::timestamp(order.updated_at)),
+        created_at: Some(mesh_proto::timestamp(order.created_at)),
+        updated_at: Some(mesh_proto::timestamp(order.updated_at)),
         history,
     })
 }
@@ -107,12 +107,12 @@ impl OrderService for OrderApi {
         reply(self.create(request.into_inner(), rid.as_deref()).await)
     }
 
-    #[tracing::instrument(skip_all, fields(order_id = %request.get_ref().id))]
+    #[tracing::instrument(skip_all, fields(order_id = %request.get_ref().order_id))]
     async fn get_order(
         &self,
         request: Request<GetOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        reply(self.get(&request.into_inner().id).await)
+        reply(self.get(&request.into_inner().order_id).await)
     }
 
     #[tracing::instrument(skip_all, fields(customer_id = %request.get_ref().customer_id))]
@@ -123,7 +123,7 @@ impl OrderService for OrderApi {
         reply(self.list(request.into_inner()).await)
     }
 
-    #[tracing::instrument(skip_all, fields(order_id = %request.get_ref().id))]
+    #[tracing::instrument(skip_all, fields(order_id = %request.get_ref().order_id))]
     async fn cancel_order(
         &self,
         request: Request<CancelOrderRequest>,
@@ -238,7 +238,7 @@ impl OrderApi {
     }
 
     async fn get(&self, id: &str) -> Result<pb::Order, Error> {
-        let id = parse_id("id", id)?;
+        let id = parse_id("order_id", id)?;
         let mut conn = self.pool.get().await?;
         self.load_with_history(&mut conn, id).await
     }
@@ -291,7 +291,7 @@ impl OrderApi {
         request: CancelOrderRequest,
         rid: Option<&str>,
     ) -> Result<pb::Order, Error> {
-        let id = parse_id("id", &request.id)?;
+        let id = parse_id("order_id", &request.order_id)?;
         // Checked before anything is loaded: it ends up in an event payload, where PostgreSQL
         // refuses a NUL (a 500 before this check).
         let reason = TextRule::FREE.parse("reason", &request.reason)?;

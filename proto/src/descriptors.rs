@@ -207,7 +207,7 @@ mod tests {
             .expect("GetOrder has a route");
         assert_eq!(
             (get_order.method, get_order.path.as_str()),
-            ("GET", "/orders/{id}")
+            ("GET", "/orders/{order_id}")
         );
         let create = routes
             .iter()

@@ -183,12 +183,49 @@ pub fn field_rules(field: &FieldDescriptor) -> Option<DynamicMessage> {
     }
 }
 
-/// Whether `field`'s rules make it required (`required: true`): present, and for a field
-/// without presence, not its zero value.
+/// Whether a client must send `field`: its rules say `required: true`, or they refuse the
+/// value it has when left out (an empty text with a minimum length or a UUID rule, a zero with
+/// a positive minimum, an empty list with `min_items`, an enum's zero value), and then name
+/// what they want rather than saying "is required".
 pub fn required(field: &FieldDescriptor) -> bool {
-    field_rules(field)
-        .and_then(|rules| rules.get_field_by_name("required")?.as_bool())
+    let Some(rules) = field_rules(field) else {
+        return false;
+    };
+    if rules
+        .get_field_by_name("required")
+        .and_then(|value| value.as_bool())
         .unwrap_or(false)
+    {
+        return true;
+    }
+    let bounds = bounds(field);
+    if field.is_list() {
+        return bounds.min_items.is_some_and(|least| least > 0);
+    }
+    // With presence, leaving it out skips its rules.
+    if field.supports_presence() {
+        return false;
+    }
+    bounds.min_chars.is_some_and(|least| least > 0)
+        || bounds.uuid
+        || bounds.minimum.is_some_and(|least| least > 0)
+        || bounds.maximum.is_some_and(|most| most < 0)
+        || (matches!(field.kind(), Kind::Enum(_)) && refused_enum_values(field).contains(&0))
+}
+
+/// The values an enum field's rules refuse (`enum.not_in`).
+fn refused_enum_values(field: &FieldDescriptor) -> Vec<i32> {
+    field_rules(field)
+        .and_then(
+            |rules| match rules.get_field_by_name("enum")?.into_owned() {
+                Value::Message(rules) => match rules.get_field_by_name("not_in")?.into_owned() {
+                    Value::List(values) => Some(values.iter().filter_map(Value::as_i32).collect()),
+                    _ => None,
+                },
+                _ => None,
+            },
+        )
+        .unwrap_or_default()
 }
 
 /// The first `example` a field's rules give (`string.example`, `int64.example` …), for
@@ -335,17 +372,7 @@ fn allowed_values(field: &FieldDescriptor) -> Vec<String> {
     let Kind::Enum(kind) = field.kind() else {
         return Vec::new();
     };
-    let refused: Vec<i32> = field_rules(field)
-        .and_then(
-            |rules| match rules.get_field_by_name("enum")?.into_owned() {
-                Value::Message(rules) => match rules.get_field_by_name("not_in")?.into_owned() {
-                    Value::List(values) => Some(values.iter().filter_map(Value::as_i32).collect()),
-                    _ => None,
-                },
-                _ => None,
-            },
-        )
-        .unwrap_or_default();
+    let refused = refused_enum_values(field);
     // Values are named with their enum's prefix (`DELIVERY_STATUS_PENDING`); people and the
     // gateway's surfaces know them without it (`PENDING`).
     let prefix = enum_prefix(&kind);

@@ -172,7 +172,7 @@ fn an_order_keeps_its_bounds_and_names_the_line() {
         "the first broken rule, in field order"
     );
     let reason = order::CancelOrderRequest {
-        id: ID.into(),
+        order_id: ID.into(),
         reason: "x".repeat(501),
     };
     assert_eq!(refused(&reason), "reason: must be at most 500 characters");

@@ -43,7 +43,7 @@ fn to_model(order: pb::Order) -> Result<Order, ApiError> {
         .map(|entry| OrderHistoryEntry {
             sequence: entry.sequence,
             status: status_of(entry.status()).unwrap_or(status),
-            occurred_at: time(entry.occur_time.as_ref()),
+            occurred_at: time(entry.occurred_at.as_ref()),
             event_type: entry.event_type,
             detail: entry.detail,
             event_id: ID(entry.event_id),
@@ -51,8 +51,8 @@ fn to_model(order: pb::Order) -> Result<Order, ApiError> {
         })
         .collect();
     Ok(Order {
-        created_at: time(order.create_time.as_ref()),
-        updated_at: time(order.update_time.as_ref()),
+        created_at: time(order.created_at.as_ref()),
+        updated_at: time(order.updated_at.as_ref()),
         id: ID(order.id),
         customer_id: order.customer_id,
         items: order
@@ -97,7 +97,9 @@ impl Backends {
     }
 
     pub async fn order(&self, rid: &RequestId, id: &str) -> Result<Order, ApiError> {
-        let message = pb::GetOrderRequest { id: id.to_owned() };
+        let message = pb::GetOrderRequest {
+            order_id: id.to_owned(),
+        };
         let order = self.finish(
             Backend::Order,
             "GetOrder",
@@ -141,7 +143,7 @@ impl Backends {
         reason: Option<String>,
     ) -> Result<Order, ApiError> {
         let message = pb::CancelOrderRequest {
-            id: id.to_owned(),
+            order_id: id.to_owned(),
             reason: reason.unwrap_or_default(),
         };
         let order = self.finish(

@@ -20,15 +20,12 @@ use crate::{
 
 mod billing;
 pub mod openapi;
-mod orders;
 pub mod transcode;
 
 /// The hand-written REST routes, with the OpenAPI operations they carry (see [`openapi`]); the
 /// routes served from the contract are [`transcode::routes`].
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(openapi::base())
-        .merge(orders::routes())
-        .merge(billing::routes())
+    OpenApiRouter::with_openapi(openapi::base()).merge(billing::routes())
 }
 
 /// A JSON body; anything else is a 400 (bad JSON, or a string the edge's text rule refuses),
@@ -145,9 +142,4 @@ where
             Err(other) => Err(ApiError::new(ErrorCode::InvalidArgument, other.body_text())),
         }
     }
-}
-
-/// A required body field that JSON left out.
-pub fn required<T>(field: &str, value: Option<T>) -> Result<T, ApiError> {
-    value.ok_or_else(|| ApiError::invalid(field, "is required"))
 }

@@ -72,9 +72,9 @@ fn the_documents_bounds_are_the_contracts_field_rules() {
     assert_eq!(price.maximum, Some(1_000_000));
 
     let lines = field("mesh.order.v1.CreateOrderRequest", "items");
-    let items = &document["components"]["schemas"]["NewOrderBody"]["properties"]["items"];
+    let items = &document["components"]["schemas"]["CreateOrderRequest"]["properties"]["items"];
     assert_eq!(items["minItems"], serde_json::json!(lines.min_items));
     assert_eq!(items["maxItems"], serde_json::json!(lines.max_items));
-    let quantity = &document["components"]["schemas"]["OrderItemBody"]["properties"]["quantity"];
+    let quantity = &document["components"]["schemas"]["CreateOrderItem"]["properties"]["quantity"];
     assert_eq!(quantity["maximum"], 100, "into the items' own schema");
 }

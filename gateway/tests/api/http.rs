@@ -93,7 +93,9 @@ async fn a_backend_that_drops_the_connection_mid_call_is_a_502_not_a_500() {
     });
     let stack =
         spawn_stack_with(|config| config.backends.order = vec![format!("http://{backend}")]).await;
-    let body = serde_json::json!({"customer_id": "c-1", "items": [], "delivery_address": "x"});
+    // A request the gateway lets through: the backend, not the input, is what fails.
+    let item = uuid::Uuid::new_v4();
+    let body = serde_json::json!({"customer_id": "c-1", "items": [{"menu_item_id": item, "quantity": 1}], "delivery_address": "x"});
     let response = stack.post("/orders", &body).await;
     let status = response.status().as_u16();
     let body: Value = response.json().await.expect("a JSON error");

@@ -221,7 +221,7 @@ async fn a_payment_after_cancellation_leaves_the_order_cancelled() {
     app.orders
         .clone()
         .cancel_order(mesh_proto::order::v1::CancelOrderRequest {
-            id: order.id.clone(),
+            order_id: order.id.clone(),
             reason: String::new(),
         })
         .await

@@ -96,7 +96,9 @@ impl TestApp {
     pub async fn get(&self, id: &str) -> Order {
         self.orders
             .clone()
-            .get_order(GetOrderRequest { id: id.into() })
+            .get_order(GetOrderRequest {
+                order_id: id.into(),
+            })
             .await
             .expect("order found")
             .into_inner()

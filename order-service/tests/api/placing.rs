@@ -220,7 +220,7 @@ async fn cancels_only_before_dispatch() {
     let cancel = |reason: &str| {
         let mut client = app.orders.clone();
         let request = CancelOrderRequest {
-            id: order.id.clone(),
+            order_id: order.id.clone(),
             reason: reason.into(),
         };
         async move { client.cancel_order(request).await }
@@ -253,7 +253,7 @@ async fn a_cancel_reason_with_control_characters_is_refused_and_changes_nothing(
         .orders
         .clone()
         .cancel_order(CancelOrderRequest {
-            id: order.id.clone(),
+            order_id: order.id.clone(),
             reason: "oops\u{0}".into(),
         })
         .await
@@ -263,7 +263,7 @@ async fn a_cancel_reason_with_control_characters_is_refused_and_changes_nothing(
         .orders
         .clone()
         .get_order(mesh_proto::order::v1::GetOrderRequest {
-            id: order.id.clone(),
+            order_id: order.id.clone(),
         })
         .await
         .expect("read")
@@ -279,7 +279,7 @@ async fn missing_and_malformed_ids() {
         .orders
         .clone()
         .get_order(mesh_proto::order::v1::GetOrderRequest {
-            id: uuid::Uuid::new_v4().to_string(),
+            order_id: uuid::Uuid::new_v4().to_string(),
         })
         .await
         .expect_err("unknown");
@@ -287,7 +287,9 @@ async fn missing_and_malformed_ids() {
     let status = app
         .orders
         .clone()
-        .get_order(mesh_proto::order::v1::GetOrderRequest { id: "42".into() })
+        .get_order(mesh_proto::order::v1::GetOrderRequest {
+            order_id: "42".into(),
+        })
         .await
         .expect_err("malformed");
     assert_eq!(status.code(), Code::InvalidArgument);

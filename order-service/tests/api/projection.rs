@@ -57,7 +57,7 @@ async fn the_rebuilt_projection_equals_the_live_one() {
     app.orders
         .clone()
         .cancel_order(CancelOrderRequest {
-            id: cancelled.id.clone(),
+            order_id: cancelled.id.clone(),
             reason: "changed my mind".into(),
         })
         .await

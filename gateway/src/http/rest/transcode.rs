@@ -22,7 +22,7 @@ use mesh_proto::{
     descriptors::{self, HttpRoute},
 };
 
-use super::json_rejection;
+use super::{OptionalJson, json_rejection};
 use crate::{
     auth::Caller,
     backends::dynamic::Rpc,
@@ -112,9 +112,14 @@ async fn serve(
         .map_err(|rejection| ApiError::new(ErrorCode::InvalidArgument, rejection.body_text()))?;
     let query = parts.uri.query().map(str::to_owned);
     let uri_path = parts.uri.path().to_owned();
+    let headers = request::header_fields(&route, &parts.headers)?;
     // A route without a body ignores one, as the hand-written routes did.
     let body = if route.http.body.is_empty() {
         None
+    } else if route.serving.optional_body {
+        let request = Request::from_parts(parts, body);
+        let OptionalJson(value) = OptionalJson::from_request(request, &state).await?;
+        Some(value.unwrap_or_else(|| serde_json::json!({})))
     } else {
         let request = Request::from_parts(parts, body);
         let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(request, &state)
@@ -125,8 +130,10 @@ async fn serve(
         Some(value)
     };
 
-    let mut message = request::build(&route.http, &path, query.as_deref(), body)?;
+    let mut message = request::build(&route, &path, query.as_deref(), body, headers)?;
     access::admit(&route, &caller, &state.backends, &rid, &mut message).await?;
+    request::check(&message)?;
     let answer = state.backends.call(&route.rpc, &rid, message).await?;
+    access::owns_answer(&route, &caller, &answer)?;
     response::write(&route, &uri_path, query.as_deref(), &answer)
 }

@@ -81,6 +81,19 @@ fn operation(route: &Transcoded, schemas: &mut Schemas) -> serde_json::Value {
             parameters.push(parameter(&field, "path", true, schemas));
         }
     }
+    let from_headers: Vec<String> = route
+        .serving
+        .headers
+        .iter()
+        .map(|header| header.field.clone())
+        .collect();
+    for header in &route.serving.headers {
+        if let Some(field) = request.get_field_by_name(&header.field) {
+            let mut documented = parameter(&field, "header", false, schemas);
+            documented["name"] = json!(header.header);
+            parameters.push(documented);
+        }
+    }
     if route.http.body.is_empty() {
         for field in request.fields() {
             if !in_path.contains(&field.name().to_owned()) {
@@ -92,15 +105,21 @@ fn operation(route: &Transcoded, schemas: &mut Schemas) -> serde_json::Value {
 
     if route.http.body == "*" {
         let name = request.name().to_owned();
-        let body = object_schema(request, &in_path, Use::Body, schemas);
+        let skip: Vec<String> = in_path.iter().chain(&from_headers).cloned().collect();
+        let filled: Vec<String> = [route.serving.subject_field.clone()]
+            .into_iter()
+            .filter(|name| !name.is_empty())
+            .collect();
+        let body = object_schema(request, &skip, &filled, Use::Body, schemas);
         schemas.insert(name.clone(), body);
-        operation.insert(
-            "requestBody".into(),
-            json!({
-                "content": {"application/json": {"schema": reference(&name)}},
-                "required": true,
-            }),
-        );
+        let mut request_body = json!({
+            "content": {"application/json": {"schema": reference(&name)}},
+            "required": !route.serving.optional_body,
+        });
+        if route.serving.optional_body {
+            request_body["description"] = json!("Optional: an empty body is `{}`.");
+        }
+        operation.insert("requestBody".into(), request_body);
     }
 
     operation.insert("responses".into(), responses(route, schemas));
@@ -129,7 +148,7 @@ fn parameter(
         "name": field.name(),
         "in": place,
         "required": required,
-        "schema": field_schema(field, Use::Parameter, schemas),
+        "schema": field_schema(field, Use::Parameter, true, schemas),
     });
     if let Some(words) = comment(&field.parent_file(), field.path()) {
         parameter["description"] = json!(first_paragraph(&words));
@@ -149,13 +168,13 @@ fn responses(route: &Transcoded, schemas: &mut Schemas) -> serde_json::Value {
     }
     let (schema, words) = match route.http.response_body.as_str() {
         "" => (
-            message_schema(&output, schemas),
+            message_schema(&output, Use::Answer, schemas),
             comment(&output.parent_file(), output.path())
                 .map_or_else(|| "The answer.".to_owned(), |words| first_paragraph(&words)),
         ),
         name => match output.get_field_by_name(name) {
             Some(field) => (
-                field_schema(&field, Use::Answer, schemas),
+                field_schema(&field, Use::Answer, true, schemas),
                 "One page, as a JSON array.".to_owned(),
             ),
             None => (json!({}), "The answer.".to_owned()),
@@ -211,8 +230,13 @@ fn reference(name: &str) -> serde_json::Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
-/// A reference to `message`'s schema, added to `schemas` (as an answer) the first time.
-fn message_schema(message: &MessageDescriptor, schemas: &mut Schemas) -> serde_json::Value {
+/// A reference to `message`'s schema, added to `schemas` the first time: as an answer's, or
+/// inside a body as a body's.
+fn message_schema(
+    message: &MessageDescriptor,
+    usage: Use,
+    schemas: &mut Schemas,
+) -> serde_json::Value {
     if message.full_name() == "google.protobuf.Timestamp" {
         return json!({"type": "string", "format": "date-time"});
     }
@@ -220,16 +244,23 @@ fn message_schema(message: &MessageDescriptor, schemas: &mut Schemas) -> serde_j
     if !schemas.contains_key(&name) {
         // A placeholder first, so a message that contains itself ends.
         schemas.insert(name.clone(), json!({}));
-        let schema = object_schema(message, &[], Use::Answer, schemas);
+        let usage = if usage == Use::Answer {
+            Use::Answer
+        } else {
+            Use::Body
+        };
+        let schema = object_schema(message, &[], &[], usage, schemas);
         schemas.insert(name.clone(), schema);
     }
     reference(&name)
 }
 
-/// `message` as an object: its fields but `skip`, with `required` by the use.
+/// `message` as an object: its fields but `skip`, with `required` by the use; `filled` are
+/// body fields the gateway fills when they are left out (the caller's subject).
 fn object_schema(
     message: &MessageDescriptor,
     skip: &[String],
+    filled: &[String],
     usage: Use,
     schemas: &mut Schemas,
 ) -> serde_json::Value {
@@ -243,14 +274,16 @@ fn object_schema(
         }
         let needed = match usage {
             Use::Answer => !is_proto3_optional(&field),
-            Use::Body | Use::Parameter => required(&field),
+            Use::Body | Use::Parameter => {
+                required(&field) && !filled.contains(&field.name().to_owned())
+            }
         };
         if needed {
             required_fields.push(field.name().to_owned());
         }
         properties.insert(
             field.name().to_owned(),
-            field_schema(&field, usage, schemas),
+            field_schema(&field, usage, needed, schemas),
         );
     }
     let mut schema = json!({"type": "object", "properties": properties});
@@ -285,10 +318,16 @@ fn is_proto3_optional(field: &FieldDescriptor) -> bool {
         .is_some_and(|oneof| oneof.is_synthetic())
 }
 
-/// A field's schema: its type (nullable in a body), its words and its example.
-fn field_schema(field: &FieldDescriptor, usage: Use, schemas: &mut Schemas) -> serde_json::Value {
+/// A field's schema: its type (in a body nullable unless `needed`; in an answer when it has
+/// presence), its words and its example.
+fn field_schema(
+    field: &FieldDescriptor,
+    usage: Use,
+    needed: bool,
+    schemas: &mut Schemas,
+) -> serde_json::Value {
     let mut schema = match field.kind() {
-        Kind::Message(message) => message_schema(&message, schemas),
+        Kind::Message(message) => message_schema(&message, usage, schemas),
         Kind::Enum(enumeration) => enum_schema(&enumeration, schemas),
         kind => scalar_schema(&kind),
     };
@@ -296,7 +335,7 @@ fn field_schema(field: &FieldDescriptor, usage: Use, schemas: &mut Schemas) -> s
         schema = json!({"type": "array", "items": schema});
     }
     let nullable = match usage {
-        Use::Body => !required(field),
+        Use::Body => !needed,
         Use::Answer => is_proto3_optional(field),
         Use::Parameter => false,
     };

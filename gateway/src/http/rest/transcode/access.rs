@@ -21,10 +21,12 @@ pub fn before_body(route: &Transcoded, caller: &Caller) -> Result<(), ApiError> 
     match route.serving.access() {
         Access::ReadCatalog => caller.authorize(Action::ReadCatalog).map(drop),
         Access::WriteCatalog => caller.authorize(Action::WriteCatalog).map(drop),
-        Access::ReadDelivery | Access::MoveDelivery => match caller.principal() {
-            Some(_) => Ok(()),
-            None => Err(policy::unauthenticated()),
-        },
+        Access::ReadDelivery | Access::MoveDelivery | Access::ActForCustomer | Access::UseOrder => {
+            match caller.principal() {
+                Some(_) => Ok(()),
+                None => Err(policy::unauthenticated()),
+            }
+        }
         // `transcoded` serves no route without a rule.
         Access::Unspecified => Err(ApiError::internal()),
     }
@@ -50,28 +52,65 @@ pub async fn admit(
                 })?;
             }
         }
-        Access::MoveDelivery => {
-            let field = message
-                .descriptor()
-                .get_field_by_name(&route.serving.subject_field)
-                .ok_or_else(ApiError::internal)?;
-            let named = message
-                .has_field(&field)
-                .then(|| message.get_field(&field).as_str().map(str::to_owned))
-                .flatten();
-            if let Grant::As(subject) = caller.authorize(Action::MoveDelivery {
-                courier: named.as_deref(),
-            })? {
-                message.set_field(&field, Value::String(subject));
-            }
+        Access::MoveDelivery => act_as(route, message, |courier| {
+            caller.authorize(Action::MoveDelivery { courier })
+        })?,
+        Access::ActForCustomer => act_as(route, message, |customer| {
+            caller.authorize(Action::ActForCustomer { customer })
+        })?,
+        // A change is decided before it is made; a read, on what it reads ([`owns_answer`]).
+        Access::UseOrder if !route.serving.owner_field.is_empty() => {
+            let order_id = text(message, &route.serving.owner_field)?;
+            auth::order_for(caller, backends, rid, &order_id).await?;
         }
-        Access::ReadCatalog | Access::WriteCatalog | Access::Unspecified => {}
+        Access::UseOrder | Access::ReadCatalog | Access::WriteCatalog | Access::Unspecified => {}
     }
     let descriptor = message.descriptor();
     for field in descriptor.fields().filter(admin_override) {
         message.set_field(&field, Value::Bool(caller.reassigns_deliveries()));
     }
     Ok(())
+}
+
+/// Fills the field the caller acts as (`subject_field`): left out or empty, the policy's grant
+/// (the token's subject); named, only if the policy lets the caller act as that one.
+fn act_as(
+    route: &Transcoded,
+    message: &mut DynamicMessage,
+    decide: impl FnOnce(Option<&str>) -> Result<Grant, ApiError>,
+) -> Result<(), ApiError> {
+    let field = message
+        .descriptor()
+        .get_field_by_name(&route.serving.subject_field)
+        .ok_or_else(ApiError::internal)?;
+    let named = message
+        .has_field(&field)
+        .then(|| message.get_field(&field).as_str().map(str::to_owned))
+        .flatten();
+    if let Grant::As(subject) = decide(named.as_deref())? {
+        message.set_field(&field, Value::String(subject));
+    }
+    Ok(())
+}
+
+/// For a read whose owner is in what it reads (`answer_owner_field`): someone else's is
+/// answered as a missing one is.
+pub fn owns_answer(
+    route: &Transcoded,
+    caller: &Caller,
+    answer: &DynamicMessage,
+) -> Result<(), ApiError> {
+    if route.serving.access() != Access::UseOrder || route.serving.answer_owner_field.is_empty() {
+        return Ok(());
+    }
+    let owner = text(answer, &route.serving.answer_owner_field)?;
+    let id = text(answer, "id")?;
+    caller
+        .authorize(Action::UseOrder {
+            id: &id,
+            owner: &owner,
+        })
+        .map(drop)
 }
 
 /// A text field of the request the option names.

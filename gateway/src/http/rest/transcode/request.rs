@@ -1,31 +1,38 @@
 //! A request message from an HTTP request, by the `google.api.http` rule: the path's variables
 //! and the query string fill the fields they name, the JSON body (`body: "*"`) every other
-//! field. Field names are the proto's (snake_case); JSON numbers and strings both fill 64-bit
-//! integers. The result is checked against the contract's field rules before it leaves.
+//! field, and the headers the route names theirs. Field names are the proto's (snake_case);
+//! JSON numbers and strings both fill 64-bit integers. Once the access rule has completed it,
+//! the message is checked against the contract's field rules ([`check`]) before it leaves.
 
 use std::collections::HashMap;
 
-use mesh_proto::{
-    descriptors::{HttpRoute, admin_override},
-    rules,
-};
+use axum::http::HeaderMap;
+use mesh_proto::{descriptors::admin_override, rules};
 use prost_reflect::{DeserializeOptions, DynamicMessage, FieldDescriptor, Kind, Value};
 
-use super::dialect;
+use super::{Transcoded, dialect};
 use crate::error::{ApiError, ErrorCode};
 
-/// The request `route`'s RPC takes, from its path variables, query string and body.
+/// The request `route`'s RPC takes, from its path variables, query string, body and headers.
 pub fn build(
-    route: &HttpRoute,
+    transcoded: &Transcoded,
     path: &HashMap<String, String>,
     query: Option<&str>,
     body: Option<serde_json::Value>,
+    headers: Vec<(String, String)>,
 ) -> Result<DynamicMessage, ApiError> {
+    let route = &transcoded.http;
     let descriptor = route.request.clone();
     let mut message = match body {
-        Some(body) => from_body(route, path, body)?,
+        Some(body) => from_body(transcoded, path, body)?,
         None => DynamicMessage::new(descriptor.clone()),
     };
+    for (name, value) in headers {
+        let field = descriptor
+            .get_field_by_name(&name)
+            .ok_or_else(ApiError::internal)?;
+        message.set_field(&field, Value::String(value));
+    }
     for (name, raw) in path {
         let field = descriptor
             .get_field_by_name(name)
@@ -52,30 +59,60 @@ pub fn build(
             }
         }
     }
-    rules::check(&message)
-        .map_err(|violations| ApiError::new(ErrorCode::InvalidArgument, violations.to_string()))?;
     Ok(message)
+}
+
+/// The request against the contract's field rules: a 400 naming the first broken one.
+pub fn check(message: &DynamicMessage) -> Result<(), ApiError> {
+    rules::check(message)
+        .map_err(|violations| ApiError::new(ErrorCode::InvalidArgument, violations.to_string()))
+}
+
+/// The values of the headers the route maps to fields, as `(field, value)`; one that is not
+/// printable ASCII is a 400 naming the header.
+pub fn header_fields(
+    route: &Transcoded,
+    headers: &HeaderMap,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let mut fields = Vec::new();
+    for mapping in &route.serving.headers {
+        if let Some(value) = headers.get(mapping.header.as_str()) {
+            let text = value
+                .to_str()
+                .map_err(|_| ApiError::invalid(&mapping.header, "must be printable ASCII"))?;
+            fields.push((mapping.field.clone(), text.to_owned()));
+        }
+    }
+    Ok(fields)
 }
 
 /// The body as the request message; a field the path fills, or one the message lacks, is
 /// refused by name.
 fn from_body(
-    route: &HttpRoute,
+    transcoded: &Transcoded,
     path: &HashMap<String, String>,
     mut body: serde_json::Value,
 ) -> Result<DynamicMessage, ApiError> {
+    let route = &transcoded.http;
     if let serde_json::Value::Object(fields) = &body {
         if let Some(bound) = fields.keys().find(|key| path.contains_key(key.as_str())) {
             return Err(invalid_body(format!(
                 "unknown field `{bound}`: the path gives it"
             )));
         }
-        // What only the gateway decides is as unknown to a client as a field the message lacks.
-        if let Some(reserved) = route
-            .request
-            .fields()
-            .find(|field| admin_override(field) && fields.contains_key(field.name()))
-        {
+        // What only the gateway decides, or a header gives, is as unknown to a body as a field
+        // the message lacks.
+        let from_header = |name: &str| {
+            transcoded
+                .serving
+                .headers
+                .iter()
+                .any(|header| header.field == name)
+        };
+        if let Some(reserved) = route.request.fields().find(|field| {
+            (admin_override(field) || from_header(field.name()))
+                && fields.contains_key(field.name())
+        }) {
             return Err(invalid_body(format!("unknown field `{}`", reserved.name())));
         }
     }
