@@ -1,26 +1,28 @@
 //! REST routes served from the contract: each RPC whose `google.api.http` route carries a
 //! `mesh.api.v1.route` option is served here, with no handler of its own. The request message
-//! is built from the path, the query string and the JSON body ([`request`]), checked against
-//! the contract's field rules, sent to the backend by its descriptor, and the answer is written
-//! back as the seed's users know it ([`response`]): snake_case names, integers as numbers, a
+//! is built from the path, the query string, the JSON body and the mapped headers
+//! ([`request`]); the route's access rule admits it and fills what the caller's identity
+//! decides ([`access`]: a token before the body is read, then whose order, which courier or
+//! customer); it is checked against the contract's field rules, sent to the backend by its
+//! descriptor, and the answer is written back as the seed's users know it ([`response`],
+//! [`dialect`]): snake_case names, integers as numbers, enum values without their prefix, a
 //! page as a bare array with its next-page headers, `201 Created` with a `Location`.
 //!
-//! The edge (limits, rate, identity) wraps these routes as it wraps every other; the access
-//! rule is the option's, decided by the one policy ([`crate::auth::policy`]) before the body
-//! is read.
+//! The edge (limits, rate, identity) wraps these routes as it wraps every other.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
     Router,
-    extract::{FromRequest, FromRequestParts, Path, Request, State},
+    extract::{FromRequest, FromRequestParts, RawPathParams, Request, State},
     response::Response,
     routing::{MethodFilter, on},
 };
 use mesh_proto::{
     api::v1::Route,
-    descriptors::{self, HttpRoute},
+    descriptors::{self, HttpRoute, admin_override},
 };
+use prost_reflect::FieldDescriptor;
 
 use super::{OptionalJson, json_rejection};
 use crate::{
@@ -36,12 +38,22 @@ mod dialect;
 mod request;
 mod response;
 
-/// A route served from the contract.
+/// A route served from the contract, with what its requests need read from the descriptors
+/// once (an option is decoded from bytes on every read of it).
 #[derive(Debug)]
 pub struct Transcoded {
     pub http: HttpRoute,
     pub serving: Route,
     pub rpc: Rpc,
+    /// Request fields only the gateway sets (`admin_override`).
+    pub admin_fields: Vec<FieldDescriptor>,
+    /// Request fields a header fills: no body or query string may name them.
+    pub header_fields: Vec<String>,
+    /// Whether the answer reads differently in REST's JSON ([`dialect`]): it holds an enum or
+    /// an optional field somewhere. Without either it is written as it is decoded.
+    pub answer_dialect: bool,
+    /// For each request field whose text in a URL must be an integer, how to say so.
+    pub integer_words: Vec<(String, &'static str)>,
 }
 
 /// Every route the contract says the gateway serves.
@@ -58,7 +70,23 @@ pub fn transcoded() -> Vec<Transcoded> {
         .filter_map(|http| {
             let serving = http.serving.clone()?;
             let rpc = Rpc::new(http.method_descriptor.clone())?;
-            Some(Transcoded { http, serving, rpc })
+            let admin_fields = http.request.fields().filter(admin_override).collect();
+            let header_fields = serving
+                .headers
+                .iter()
+                .map(|header| header.field.clone())
+                .collect();
+            let answer_dialect = dialect::applies(&http.method_descriptor.output());
+            let integer_words = request::integer_words(&http.request);
+            Some(Transcoded {
+                http,
+                serving,
+                rpc,
+                admin_fields,
+                header_fields,
+                answer_dialect,
+                integer_words,
+            })
         })
         .collect()
 }
@@ -107,11 +135,11 @@ async fn serve(
     let Ok(caller) = Caller::from_request_parts(&mut parts, &state).await;
     access::before_body(&route, &caller)?;
     let Ok(rid) = RequestId::from_request_parts(&mut parts, &state).await;
-    let Path(path): Path<HashMap<String, String>> = Path::from_request_parts(&mut parts, &state)
+    let path = RawPathParams::from_request_parts(&mut parts, &state)
         .await
         .map_err(|rejection| ApiError::new(ErrorCode::InvalidArgument, rejection.body_text()))?;
-    let query = parts.uri.query().map(str::to_owned);
-    let uri_path = parts.uri.path().to_owned();
+    // A clone shares the URI's bytes: the path and query outlive the request's parts.
+    let uri = parts.uri.clone();
     let headers = request::header_fields(&route, &parts.headers)?;
     // A route without a body ignores one, as the hand-written routes did.
     let body = if route.http.body.is_empty() {
@@ -130,10 +158,9 @@ async fn serve(
         Some(value)
     };
 
-    let mut message = request::build(&route, &path, query.as_deref(), body, headers)?;
+    let mut message = request::build(&route, &path, uri.query(), body, headers)?;
     access::admit(&route, &caller, &state.backends, &rid, &mut message).await?;
-    request::check(&message)?;
     let answer = state.backends.call(&route.rpc, &rid, message).await?;
     access::owns_answer(&route, &caller, &answer)?;
-    response::write(&route, &uri_path, query.as_deref(), &answer)
+    response::write(&route, uri.path(), uri.query(), &answer)
 }

@@ -4,7 +4,7 @@
 //! ([`before_body`]); what depends on the request (whose order, which courier) after it is
 //! built and checked ([`admit`]), which also fills the fields the caller's identity decides.
 
-use mesh_proto::{api::v1::Access, descriptors::admin_override};
+use mesh_proto::api::v1::Access;
 use prost_reflect::{DynamicMessage, ReflectMessage, Value};
 
 use super::Transcoded;
@@ -65,9 +65,8 @@ pub async fn admit(
         }
         Access::UseOrder | Access::ReadCatalog | Access::WriteCatalog | Access::Unspecified => {}
     }
-    let descriptor = message.descriptor();
-    for field in descriptor.fields().filter(admin_override) {
-        message.set_field(&field, Value::Bool(caller.reassigns_deliveries()));
+    for field in &route.admin_fields {
+        message.set_field(field, Value::Bool(caller.reassigns_deliveries()));
     }
     Ok(())
 }

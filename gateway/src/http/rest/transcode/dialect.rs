@@ -106,6 +106,27 @@ pub fn answer(message: &MessageDescriptor, json: &mut Value) {
     }
 }
 
+/// Whether `message`'s answers read differently in REST's JSON: an enum or an optional field in
+/// it or in a message it holds. Decided once per route, so an answer without either is written
+/// straight from its decoded form.
+pub fn applies(message: &MessageDescriptor) -> bool {
+    fn walk(message: &MessageDescriptor, seen: &mut Vec<String>) -> bool {
+        if seen.iter().any(|name| name == message.full_name()) {
+            return false;
+        }
+        seen.push(message.full_name().to_owned());
+        message.fields().any(|field| {
+            is_optional(&field)
+                || match field.kind() {
+                    Kind::Enum(_) => true,
+                    Kind::Message(inner) => walk(&inner, seen),
+                    _ => false,
+                }
+        })
+    }
+    walk(message, &mut Vec::new())
+}
+
 /// Whether `field` is `optional` in a proto3 file: absent and empty are different.
 pub fn is_optional(field: &FieldDescriptor) -> bool {
     field

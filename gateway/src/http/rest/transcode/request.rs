@@ -1,14 +1,14 @@
 //! A request message from an HTTP request, by the `google.api.http` rule: the path's variables
 //! and the query string fill the fields they name, the JSON body (`body: "*"`) every other
 //! field, and the headers the route names theirs. Field names are the proto's (snake_case);
-//! JSON numbers and strings both fill 64-bit integers. Once the access rule has completed it,
-//! the message is checked against the contract's field rules ([`check`]) before it leaves.
+//! JSON numbers and strings both fill 64-bit integers. The service checks the contract's field
+//! rules as it decodes the message (its codec), so they are checked once, in one place.
 
-use std::collections::HashMap;
-
-use axum::http::HeaderMap;
-use mesh_proto::{descriptors::admin_override, rules};
-use prost_reflect::{DeserializeOptions, DynamicMessage, FieldDescriptor, Kind, Value};
+use axum::{extract::RawPathParams, http::HeaderMap};
+use mesh_proto::rules;
+use prost_reflect::{
+    DeserializeOptions, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, Value,
+};
 
 use super::{Transcoded, dialect};
 use crate::error::{ApiError, ErrorCode};
@@ -16,7 +16,7 @@ use crate::error::{ApiError, ErrorCode};
 /// The request `route`'s RPC takes, from its path variables, query string, body and headers.
 pub fn build(
     transcoded: &Transcoded,
-    path: &HashMap<String, String>,
+    path: &RawPathParams,
     query: Option<&str>,
     body: Option<serde_json::Value>,
     headers: Vec<(String, String)>,
@@ -33,11 +33,11 @@ pub fn build(
             .ok_or_else(ApiError::internal)?;
         message.set_field(&field, Value::String(value));
     }
-    for (name, raw) in path {
+    for (name, raw) in path.iter() {
         let field = descriptor
             .get_field_by_name(name)
             .ok_or_else(ApiError::internal)?;
-        let value = scalar(&field, raw)?;
+        let value = scalar(transcoded, &field, raw)?;
         message.set_field(&field, value);
     }
     if route.body != "*" {
@@ -46,10 +46,11 @@ pub fn build(
             let Some(field) = descriptor.get_field_by_name(&name) else {
                 continue;
             };
-            if path.contains_key(field.name()) {
+            // The path, a header or the gateway alone fills these; a query string cannot.
+            if in_path(path, field.name()) || reserved(transcoded, &field) {
                 continue;
             }
-            let value = scalar(&field, &raw)?;
+            let value = scalar(transcoded, &field, &raw)?;
             if field.is_list() {
                 if let Value::List(list) = message.get_field_mut(&field) {
                     list.push(value);
@@ -60,12 +61,6 @@ pub fn build(
         }
     }
     Ok(message)
-}
-
-/// The request against the contract's field rules: a 400 naming the first broken one.
-pub fn check(message: &DynamicMessage) -> Result<(), ApiError> {
-    rules::check(message)
-        .map_err(|violations| ApiError::new(ErrorCode::InvalidArgument, violations.to_string()))
 }
 
 /// The values of the headers the route maps to fields, as `(field, value)`; one that is not
@@ -90,30 +85,24 @@ pub fn header_fields(
 /// refused by name.
 fn from_body(
     transcoded: &Transcoded,
-    path: &HashMap<String, String>,
+    path: &RawPathParams,
     mut body: serde_json::Value,
 ) -> Result<DynamicMessage, ApiError> {
     let route = &transcoded.http;
     if let serde_json::Value::Object(fields) = &body {
-        if let Some(bound) = fields.keys().find(|key| path.contains_key(key.as_str())) {
+        if let Some(bound) = fields.keys().find(|key| in_path(path, key)) {
             return Err(invalid_body(format!(
                 "unknown field `{bound}`: the path gives it"
             )));
         }
         // What only the gateway decides, or a header gives, is as unknown to a body as a field
         // the message lacks.
-        let from_header = |name: &str| {
-            transcoded
-                .serving
-                .headers
-                .iter()
-                .any(|header| header.field == name)
-        };
-        if let Some(reserved) = route.request.fields().find(|field| {
-            (admin_override(field) || from_header(field.name()))
-                && fields.contains_key(field.name())
-        }) {
-            return Err(invalid_body(format!("unknown field `{}`", reserved.name())));
+        if let Some(named) = route
+            .request
+            .fields()
+            .find(|field| reserved(transcoded, field) && fields.contains_key(field.name()))
+        {
+            return Err(invalid_body(format!("unknown field `{}`", named.name())));
         }
     }
     dialect::request(&route.request, &mut body)?;
@@ -132,15 +121,59 @@ fn invalid_body(reason: String) -> ApiError {
     )
 }
 
+fn in_path(path: &RawPathParams, name: &str) -> bool {
+    path.iter().any(|(variable, _)| variable == name)
+}
+
+/// Whether only a header or the gateway fills `field`.
+fn reserved(transcoded: &Transcoded, field: &FieldDescriptor) -> bool {
+    transcoded.admin_fields.contains(field)
+        || transcoded
+            .header_fields
+            .iter()
+            .any(|name| name == field.name())
+}
+
+/// For each integer field of `request`, what a URL text that is not one must be: the rule it
+/// would break ("a positive integer" for an id with `gt: 0`), else "an integer". Read once per
+/// route: the rules are options, decoded on every read.
+pub fn integer_words(request: &MessageDescriptor) -> Vec<(String, &'static str)> {
+    request
+        .fields()
+        .filter(|field| {
+            matches!(
+                field.kind(),
+                Kind::Int32
+                    | Kind::Sint32
+                    | Kind::Sfixed32
+                    | Kind::Int64
+                    | Kind::Sint64
+                    | Kind::Sfixed64
+                    | Kind::Uint32
+                    | Kind::Fixed32
+                    | Kind::Uint64
+                    | Kind::Fixed64
+            )
+        })
+        .map(|field| {
+            let words = if rules::bounds(&field).minimum == Some(1) {
+                "a positive integer"
+            } else {
+                "an integer"
+            };
+            (field.name().to_owned(), words)
+        })
+        .collect()
+}
+
 /// A path or query value as `field`'s type.
-fn scalar(field: &FieldDescriptor, raw: &str) -> Result<Value, ApiError> {
+fn scalar(transcoded: &Transcoded, field: &FieldDescriptor, raw: &str) -> Result<Value, ApiError> {
     let wrong = |what: &str| ApiError::invalid(field.name(), &format!("must be {what}"));
-    // Not a number at all reads as the rule it would break: an id's is "a positive integer".
-    let integer = if rules::bounds(field).minimum == Some(1) {
-        "a positive integer"
-    } else {
-        "an integer"
-    };
+    let integer = transcoded
+        .integer_words
+        .iter()
+        .find(|(name, _)| name == field.name())
+        .map_or("an integer", |(_, words)| words);
     Ok(match field.kind() {
         Kind::String => Value::String(raw.to_owned()),
         Kind::Bool => match raw {

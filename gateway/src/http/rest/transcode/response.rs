@@ -37,21 +37,11 @@ pub fn write(
     if route.serving.no_content || answer.descriptor().fields().len() == 0 {
         return response(StatusCode::NO_CONTENT, Body::empty());
     }
-    let mut json = answer
-        .serialize_with_options(serde_json::value::Serializer, &options())
-        .map_err(|err| {
-            tracing::error!(%err, "cannot write an answer as JSON");
-            ApiError::internal()
-        })?;
-    dialect::answer(&answer.descriptor(), &mut json);
-    let json = match route.http.response_body.as_str() {
-        "" => json,
-        field => json
-            .as_object_mut()
-            .and_then(|fields| fields.remove(field))
-            .ok_or_else(ApiError::internal)?,
+    let body = if route.answer_dialect {
+        in_dialect(route, answer)?
+    } else {
+        as_decoded(route, answer)?
     };
-    let body = serde_json::to_vec(&json).map_err(|_| ApiError::internal())?;
     let status = if route.serving.creates {
         StatusCode::CREATED
     } else {
@@ -111,4 +101,57 @@ fn next_page(path: &str, query: Option<&str>, token: &str) -> String {
         }
     }
     format!("{path}?{}", next.finish())
+}
+
+fn cannot_write(err: impl std::fmt::Display) -> ApiError {
+    tracing::error!(%err, "cannot write an answer as JSON");
+    ApiError::internal()
+}
+
+/// The answer through a JSON tree that [`dialect::answer`] rewrites.
+fn in_dialect(route: &Transcoded, answer: &DynamicMessage) -> Result<Vec<u8>, ApiError> {
+    let mut json = answer
+        .serialize_with_options(serde_json::value::Serializer, &options())
+        .map_err(cannot_write)?;
+    dialect::answer(&answer.descriptor(), &mut json);
+    let json = match route.http.response_body.as_str() {
+        "" => json,
+        field => json
+            .as_object_mut()
+            .and_then(|fields| fields.remove(field))
+            .ok_or_else(ApiError::internal)?,
+    };
+    serde_json::to_vec(&json).map_err(cannot_write)
+}
+
+/// The answer (or its `response_body` field) written straight from its decoded form.
+fn as_decoded(route: &Transcoded, answer: &DynamicMessage) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::with_capacity(512);
+    match route.http.response_body.as_str() {
+        "" => write_message(answer, &mut out)?,
+        field => match answer.get_field_by_name(field).as_deref() {
+            Some(Value::List(items)) => {
+                out.push(b'[');
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        out.push(b',');
+                    }
+                    match item {
+                        Value::Message(message) => write_message(message, &mut out)?,
+                        _ => return Err(ApiError::internal()),
+                    }
+                }
+                out.push(b']');
+            }
+            Some(Value::Message(message)) => write_message(message, &mut out)?,
+            _ => return Err(ApiError::internal()),
+        },
+    }
+    Ok(out)
+}
+
+fn write_message(message: &DynamicMessage, out: &mut Vec<u8>) -> Result<(), ApiError> {
+    message
+        .serialize_with_options(&mut serde_json::Serializer::new(out), &options())
+        .map_err(cannot_write)
 }
