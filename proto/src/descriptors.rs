@@ -128,6 +128,20 @@ pub fn enum_prefix(enumeration: &EnumDescriptor) -> String {
     prefix
 }
 
+/// An enum's values as people know them: without the prefix, the zero value (`UNSPECIFIED`)
+/// left out.
+pub fn enum_names(enumeration: &EnumDescriptor) -> Vec<String> {
+    let prefix = enum_prefix(enumeration);
+    enumeration
+        .values()
+        .filter(|value| value.number() != 0)
+        .map(|value| {
+            let name = value.name();
+            name.strip_prefix(&prefix).unwrap_or(name).to_owned()
+        })
+        .collect()
+}
+
 /// Whether only the gateway sets `field`: true for an admin caller, never from a client
 /// (`mesh.api.v1.admin_override`).
 pub fn admin_override(field: &FieldDescriptor) -> bool {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use mesh_proto::{
     api::v1::Access,
-    descriptors::{admin_override, comment, enum_prefix, min_fields},
+    descriptors::{admin_override, comment, enum_names, min_fields},
     rules::{example, required},
 };
 use prost_reflect::{EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor, Value};
@@ -359,16 +359,7 @@ fn field_schema(
 fn enum_schema(enumeration: &EnumDescriptor, schemas: &mut Schemas) -> serde_json::Value {
     let name = enumeration.name().to_owned();
     if !schemas.contains_key(&name) {
-        let prefix = enum_prefix(enumeration);
-        let values: Vec<String> = enumeration
-            .values()
-            .filter(|value| value.number() != 0)
-            .map(|value| {
-                let name = value.name();
-                name.strip_prefix(&prefix).unwrap_or(name).to_owned()
-            })
-            .collect();
-        let mut schema = json!({"type": "string", "enum": values});
+        let mut schema = json!({"type": "string", "enum": enum_names(enumeration)});
         if let Some(words) = comment(&enumeration.parent_file(), enumeration.path()) {
             schema["description"] = json!(first_paragraph(&words));
         }

@@ -4,7 +4,10 @@
 //! than left out. Both directions walk the JSON beside the message's descriptor, so no field
 //! or enum is named here.
 
-use mesh_proto::{descriptors::enum_prefix, rules};
+use mesh_proto::{
+    descriptors::{enum_names, enum_prefix},
+    rules,
+};
 use prost_reflect::{EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::Value;
 
@@ -60,15 +63,7 @@ pub fn request(message: &MessageDescriptor, body: &mut Value) -> Result<(), ApiE
 pub fn not_a_value(field: &FieldDescriptor, enumeration: &EnumDescriptor) -> ApiError {
     let mut allowed = rules::bounds(field).one_of;
     if allowed.is_empty() {
-        let prefix = enum_prefix(enumeration);
-        allowed = enumeration
-            .values()
-            .filter(|value| value.number() != 0)
-            .map(|value| {
-                let name = value.name();
-                name.strip_prefix(&prefix).unwrap_or(name).to_owned()
-            })
-            .collect();
+        allowed = enum_names(enumeration);
     }
     ApiError::invalid(
         field.name(),
