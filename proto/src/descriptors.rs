@@ -142,6 +142,13 @@ pub fn enum_names(enumeration: &EnumDescriptor) -> Vec<String> {
         .collect()
 }
 
+/// Whether `field` is `optional` in a proto3 file: absent and empty are different.
+pub fn is_proto3_optional(field: &FieldDescriptor) -> bool {
+    field
+        .containing_oneof()
+        .is_some_and(|oneof| oneof.is_synthetic())
+}
+
 /// Whether only the gateway sets `field`: true for an admin caller, never from a client
 /// (`mesh.api.v1.admin_override`).
 pub fn admin_override(field: &FieldDescriptor) -> bool {

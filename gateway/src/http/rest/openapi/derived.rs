@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use mesh_proto::{
     api::v1::Access,
-    descriptors::{admin_override, comment, enum_names, min_fields},
+    descriptors::{admin_override, comment, enum_names, is_proto3_optional, min_fields},
     rules::{example, required},
 };
 use prost_reflect::{EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor, Value};
@@ -81,12 +81,6 @@ fn operation(route: &Transcoded, schemas: &mut Schemas) -> serde_json::Value {
             parameters.push(parameter(&field, "path", true, schemas));
         }
     }
-    let from_headers: Vec<String> = route
-        .serving
-        .headers
-        .iter()
-        .map(|header| header.field.clone())
-        .collect();
     for header in &route.serving.headers {
         if let Some(field) = request.get_field_by_name(&header.field) {
             let mut documented = parameter(&field, "header", false, schemas);
@@ -105,7 +99,11 @@ fn operation(route: &Transcoded, schemas: &mut Schemas) -> serde_json::Value {
 
     if route.http.body == "*" {
         let name = request.name().to_owned();
-        let skip: Vec<String> = in_path.iter().chain(&from_headers).cloned().collect();
+        let skip: Vec<String> = in_path
+            .iter()
+            .chain(&route.header_fields)
+            .cloned()
+            .collect();
         let filled: Vec<String> = [route.serving.subject_field.clone()]
             .into_iter()
             .filter(|name| !name.is_empty())
@@ -310,12 +308,6 @@ fn first_paragraph(words: &str) -> String {
         .next()
         .unwrap_or_default()
         .replace('\n', " ")
-}
-
-fn is_proto3_optional(field: &FieldDescriptor) -> bool {
-    field
-        .containing_oneof()
-        .is_some_and(|oneof| oneof.is_synthetic())
 }
 
 /// A field's schema: its type (in a body nullable unless `needed`; in an answer when it has

@@ -5,7 +5,7 @@
 //! or enum is named here.
 
 use mesh_proto::{
-    descriptors::{enum_names, enum_prefix},
+    descriptors::{enum_names, enum_prefix, is_proto3_optional},
     rules,
 };
 use prost_reflect::{EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor};
@@ -79,7 +79,7 @@ pub fn answer(message: &MessageDescriptor, json: &mut Value) {
     };
     for field in message.fields() {
         match fields.get_mut(field.name()) {
-            None if is_optional(&field) => {
+            None if is_proto3_optional(&field) => {
                 fields.insert(field.name().to_owned(), Value::Null);
             }
             None => {}
@@ -111,7 +111,7 @@ pub fn applies(message: &MessageDescriptor) -> bool {
         }
         seen.push(message.full_name().to_owned());
         message.fields().any(|field| {
-            is_optional(&field)
+            is_proto3_optional(&field)
                 || match field.kind() {
                     Kind::Enum(_) => true,
                     Kind::Message(inner) => walk(&inner, seen),
@@ -120,13 +120,6 @@ pub fn applies(message: &MessageDescriptor) -> bool {
         })
     }
     walk(message, &mut Vec::new())
-}
-
-/// Whether `field` is `optional` in a proto3 file: absent and empty are different.
-pub fn is_optional(field: &FieldDescriptor) -> bool {
-    field
-        .containing_oneof()
-        .is_some_and(|oneof| oneof.is_synthetic())
 }
 
 /// `visit` on a field's value, or on each item of a list field.
