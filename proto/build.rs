@@ -53,6 +53,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("cargo:rerun-if-changed={proto}");
     }
     println!("cargo:rerun-if-env-changed=GOOGLEAPIS_PROTO_DIR");
+    // The gateway's build generates its GraphQL types from this set.
+    println!("cargo::metadata=descriptor_set={}", descriptor.display());
     Ok(())
 }
 

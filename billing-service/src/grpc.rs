@@ -45,8 +45,8 @@ fn payment_to_proto(payment: Payment) -> pb::Payment {
         .into(),
         amount_cents: payment.amount_cents,
         currency: payment.currency,
-        decline_reason: payment.decline_reason.unwrap_or_default(),
-        create_time: Some(mesh_proto::timestamp(payment.created_at)),
+        decline_reason: payment.decline_reason,
+        created_at: Some(mesh_proto::timestamp(payment.created_at)),
     }
 }
 

@@ -15,8 +15,9 @@ use axum::{
 
 use crate::{
     backends::Backends,
+    contract::{Delivery, Order, Payment},
     error::{ApiError, ErrorCode},
-    model::{BillingOrder, Delivery, Order, Payment},
+    model::BillingOrder,
     request_id::RequestId,
 };
 

@@ -1,7 +1,7 @@
 //! The gateway's gRPC clients: one health-aware balancer per backend ([`mesh_kit::balance`]),
 //! choosing an endpoint per call, with a deadline on every call and the request id in its
 //! metadata. Proto types stop here: each submodule turns them into the gateway's own
-//! [`crate::model`] types.
+//! [`crate::contract`] types (or, for billing orders, [`crate::model`]).
 
 use std::{sync::Arc, time::Duration};
 
@@ -223,12 +223,4 @@ pub(crate) fn request<T>(request_id: &RequestId, message: T) -> tonic::Request<T
         request.metadata_mut().insert(REQUEST_ID_HEADER, value);
     }
     request
-}
-
-/// A timestamp from a backend; a missing or invalid one reads as the epoch rather than failing
-/// the whole answer.
-pub(crate) fn time(timestamp: Option<&prost_types::Timestamp>) -> chrono::DateTime<chrono::Utc> {
-    timestamp
-        .and_then(mesh_proto::from_timestamp)
-        .unwrap_or_default()
 }

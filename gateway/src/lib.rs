@@ -6,6 +6,7 @@ pub mod auth;
 pub mod backends;
 pub mod billing_queue;
 pub mod config;
+pub mod contract;
 pub mod error;
 pub mod feed;
 pub mod http;

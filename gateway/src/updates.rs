@@ -15,8 +15,8 @@ use mesh_kit::schema::MESH;
 use mesh_proto::{Message, Name, events::v1 as pb, json::JsonError};
 
 use crate::{
-    backends::delivery,
-    model::{DeliveryStatus, OrderStatus, OrderUpdate},
+    contract::{DeliveryStatus, OrderStatus},
+    model::OrderUpdate,
 };
 
 /// One event, wherever it was read.
@@ -117,7 +117,7 @@ impl IsUpdate for pb::OrderCancelled {
 impl IsUpdate for pb::DeliveryStatusChanged {
     fn change(self) -> Change {
         Change {
-            delivery_status: delivery::status_of(self.to()),
+            delivery_status: DeliveryStatus::try_from(self.to).ok(),
             occurred_at: self
                 .occur_time
                 .as_ref()

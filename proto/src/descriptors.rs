@@ -4,11 +4,9 @@
 
 use std::sync::LazyLock;
 
-use prost_reflect::{
-    DescriptorPool, EnumDescriptor, FieldDescriptor, FileDescriptor, MessageDescriptor,
-    MethodDescriptor, Value,
-};
+use prost_reflect::{DescriptorPool, FieldDescriptor, MessageDescriptor, MethodDescriptor, Value};
 
+pub use crate::words::{comment, enum_names, enum_prefix};
 use crate::{FILE_DESCRIPTOR_SET, api::v1 as api};
 
 static POOL: LazyLock<Result<DescriptorPool, String>> =
@@ -113,35 +111,6 @@ pub fn http_routes() -> Result<Vec<HttpRoute>, &'static str> {
     Ok(routes)
 }
 
-/// What an enum's value names start with (`DELIVERY_STATUS_` of `DeliveryStatus`): the
-/// contract's values carry it, and people and the gateway's surfaces know them without it
-/// (`PENDING`).
-pub fn enum_prefix(enumeration: &EnumDescriptor) -> String {
-    let mut prefix = String::with_capacity(enumeration.name().len() + 4);
-    for (index, c) in enumeration.name().chars().enumerate() {
-        if c.is_ascii_uppercase() && index > 0 {
-            prefix.push('_');
-        }
-        prefix.push(c.to_ascii_uppercase());
-    }
-    prefix.push('_');
-    prefix
-}
-
-/// An enum's values as people know them: without the prefix, the zero value (`UNSPECIFIED`)
-/// left out.
-pub fn enum_names(enumeration: &EnumDescriptor) -> Vec<String> {
-    let prefix = enum_prefix(enumeration);
-    enumeration
-        .values()
-        .filter(|value| value.number() != 0)
-        .map(|value| {
-            let name = value.name();
-            name.strip_prefix(&prefix).unwrap_or(name).to_owned()
-        })
-        .collect()
-}
-
 /// Whether `field` is `optional` in a proto3 file: absent and empty are different.
 pub fn is_proto3_optional(field: &FieldDescriptor) -> bool {
     field
@@ -176,23 +145,6 @@ pub fn min_fields(message: &MessageDescriptor) -> u32 {
         return 0;
     }
     options.get_extension(&option).as_u32().unwrap_or(0)
-}
-
-/// The comment above a definition in its `.proto` file (`file` and `path` of its descriptor),
-/// without the `//` margins: what the contract says of it, for the documents made from it.
-pub fn comment(file: &FileDescriptor, path: &[i32]) -> Option<String> {
-    let info = file.file_descriptor_proto().source_code_info.as_ref()?;
-    let location = info
-        .location
-        .iter()
-        .find(|location| location.path == path)?;
-    let text = location.leading_comments.as_deref()?;
-    let lines: Vec<&str> = text
-        .lines()
-        .map(|line| line.strip_prefix(' ').unwrap_or(line).trim_end())
-        .collect();
-    let text = lines.join("\n").trim().to_owned();
-    (!text.is_empty()).then_some(text)
 }
 
 /// A path template without its variables' names (`/orders/{}/cancel` for

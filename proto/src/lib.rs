@@ -3,11 +3,13 @@
 //! Nobody hand-writes these types. Services keep them at their edges (`grpc.rs`, the gateway's
 //! clients); domain code never sees them.
 
+mod bounds;
 pub mod codec;
 pub mod descriptors;
 pub mod dynamic_codec;
 pub mod json;
 pub mod rules;
+mod words;
 
 /// The message traits services need (`M::full_name()`, `encode_to_vec`), so they need not
 /// depend on prost themselves.

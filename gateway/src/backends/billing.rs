@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use async_graphql::ID;
 use mesh_proto::billing::v1 as pb;
 
-use super::{Backend, Backends, request, time};
+use super::{Backend, Backends, request};
 use crate::{
+    contract::{Payment, datetime},
     error::ApiError,
-    model::{BillingOrder, BillingRequest, Page, Payment, PaymentStatus},
+    model::{BillingOrder, BillingRequest, Page},
     request_id::RequestId,
 };
 
@@ -54,29 +55,14 @@ impl Backends {
 }
 
 fn to_payment(payment: pb::Payment) -> Result<Payment, ApiError> {
-    let status = match payment.status() {
-        pb::PaymentStatus::Captured => PaymentStatus::Captured,
-        pb::PaymentStatus::Declined => PaymentStatus::Declined,
-        pb::PaymentStatus::Unspecified => {
-            tracing::error!(order_id = %payment.order_id, "billing-service sent a payment without a status");
-            return Err(ApiError::internal());
-        }
-    };
-    Ok(Payment {
-        created_at: time(payment.create_time.as_ref()),
-        order_id: ID(payment.order_id),
-        status,
-        amount_cents: payment.amount_cents,
-        currency: payment.currency,
-        decline_reason: Some(payment.decline_reason).filter(|r| !r.is_empty()),
-    })
+    Ok(Payment::try_from(payment)?)
 }
 
 fn to_billing_order(order: pb::BillingOrder) -> BillingOrder {
     let cents = order.total_amount_cents;
     BillingOrder {
-        received_at: time(order.receive_time.as_ref()),
-        processed_at: time(order.process_time.as_ref()),
+        received_at: datetime(order.receive_time.as_ref()),
+        processed_at: datetime(order.process_time.as_ref()),
         id: order.id,
         request_id: ID(order.request_id),
         user_id: order.user_id,

@@ -2,68 +2,17 @@
 
 use std::collections::HashMap;
 
-use async_graphql::ID;
 use mesh_proto::delivery::v1 as pb;
 
-use super::{Backend, Backends, request, time};
+use super::{Backend, Backends, request};
 use crate::{
+    contract::{Delivery, DeliveryStatus},
     error::ApiError,
-    model::{Delivery, DeliveryHistoryEntry, DeliveryStatus},
     request_id::RequestId,
 };
 
-pub(crate) fn status_of(status: pb::DeliveryStatus) -> Option<DeliveryStatus> {
-    Some(match status {
-        pb::DeliveryStatus::Unspecified => return None,
-        pb::DeliveryStatus::Pending => DeliveryStatus::Pending,
-        pb::DeliveryStatus::Assigned => DeliveryStatus::Assigned,
-        pb::DeliveryStatus::PickedUp => DeliveryStatus::PickedUp,
-        pb::DeliveryStatus::InTransit => DeliveryStatus::InTransit,
-        pb::DeliveryStatus::Delivered => DeliveryStatus::Delivered,
-        pb::DeliveryStatus::Failed => DeliveryStatus::Failed,
-    })
-}
-
-fn status_to_proto(status: DeliveryStatus) -> pb::DeliveryStatus {
-    match status {
-        DeliveryStatus::Pending => pb::DeliveryStatus::Pending,
-        DeliveryStatus::Assigned => pb::DeliveryStatus::Assigned,
-        DeliveryStatus::PickedUp => pb::DeliveryStatus::PickedUp,
-        DeliveryStatus::InTransit => pb::DeliveryStatus::InTransit,
-        DeliveryStatus::Delivered => pb::DeliveryStatus::Delivered,
-        DeliveryStatus::Failed => pb::DeliveryStatus::Failed,
-    }
-}
-
-fn non_empty(text: Option<String>) -> Option<String> {
-    text.filter(|text| !text.is_empty())
-}
-
 fn to_model(delivery: pb::Delivery) -> Result<Delivery, ApiError> {
-    let status = status_of(delivery.status()).ok_or_else(|| {
-        tracing::error!(order_id = %delivery.order_id, "delivery-service sent a delivery without a status");
-        ApiError::internal()
-    })?;
-    Ok(Delivery {
-        created_at: time(delivery.created_at.as_ref()),
-        updated_at: time(delivery.updated_at.as_ref()),
-        history: delivery
-            .history
-            .into_iter()
-            .map(|entry| DeliveryHistoryEntry {
-                sequence: entry.sequence,
-                status: status_of(entry.status()).unwrap_or(status),
-                occurred_at: time(entry.occurred_at.as_ref()),
-                courier: non_empty(entry.courier),
-                note: non_empty(entry.note),
-                event_id: ID(entry.event_id),
-                record: entry.event,
-            })
-            .collect(),
-        order_id: ID(delivery.order_id),
-        status,
-        courier: non_empty(delivery.courier),
-    })
+    Ok(Delivery::try_from(delivery)?)
 }
 
 impl Backends {
@@ -120,7 +69,7 @@ impl Backends {
     ) -> Result<Delivery, ApiError> {
         let message = pb::UpdateStatusRequest {
             order_id: order_id.to_owned(),
-            status: status_to_proto(status).into(),
+            status: status.into(),
             courier,
             note,
             reassign,

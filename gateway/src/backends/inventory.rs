@@ -3,15 +3,7 @@
 use mesh_proto::inventory::v1 as pb;
 
 use super::{Backend, Backends, request};
-use crate::{error::ApiError, model::Movie, request_id::RequestId};
-
-fn to_model(movie: pb::Movie) -> Movie {
-    Movie {
-        id: movie.id,
-        title: movie.title,
-        description: movie.description,
-    }
-}
+use crate::{contract::Movie, error::ApiError, request_id::RequestId};
 
 impl Backends {
     /// Every movie, or those whose title contains `title` (any case).
@@ -31,7 +23,10 @@ impl Backends {
                 .list_movies(request(rid, message))
                 .await,
         )?;
-        Ok(list.movies.into_iter().map(to_model).collect())
+        list.movies
+            .into_iter()
+            .map(|movie| Ok(Movie::try_from(movie)?))
+            .collect()
     }
 
     pub async fn movie(&self, rid: &RequestId, id: i64) -> Result<Movie, ApiError> {
@@ -43,7 +38,7 @@ impl Backends {
                 .get_movie(request(rid, pb::GetMovieRequest { id }))
                 .await,
         )
-        .map(to_model)
+        .and_then(|movie| Ok(Movie::try_from(movie)?))
     }
 
     pub async fn create_movie(
@@ -61,7 +56,7 @@ impl Backends {
                 .create_movie(request(rid, message))
                 .await,
         )
-        .map(to_model)
+        .and_then(|movie| Ok(Movie::try_from(movie)?))
     }
 
     pub async fn update_movie(
@@ -84,7 +79,7 @@ impl Backends {
                 .update_movie(request(rid, message))
                 .await,
         )
-        .map(to_model)
+        .and_then(|movie| Ok(Movie::try_from(movie)?))
     }
 
     pub async fn delete_movie(&self, rid: &RequestId, id: i64) -> Result<(), ApiError> {

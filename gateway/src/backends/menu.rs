@@ -2,15 +2,10 @@
 
 use std::collections::HashMap;
 
-use async_graphql::ID;
 use mesh_proto::menu::v1 as pb;
 
-use super::{Backend, Backends, request, time};
-use crate::{
-    error::ApiError,
-    model::{MenuItem, Page},
-    request_id::RequestId,
-};
+use super::{Backend, Backends, request};
+use crate::{contract::MenuItem, error::ApiError, model::Page, request_id::RequestId};
 
 /// Which items to list, and which page.
 #[derive(Clone, Debug, Default)]
@@ -43,20 +38,6 @@ pub struct MenuItemChanges {
     pub available: Option<bool>,
 }
 
-pub(crate) fn to_model(item: pb::MenuItem) -> MenuItem {
-    MenuItem {
-        created_at: time(item.created_at.as_ref()),
-        updated_at: time(item.updated_at.as_ref()),
-        id: ID(item.id),
-        name: item.name,
-        description: item.description,
-        price_cents: item.price_cents,
-        currency: item.currency,
-        category: item.category,
-        available: item.available,
-    }
-}
-
 impl Backends {
     pub async fn list_menu_items(
         &self,
@@ -78,7 +59,11 @@ impl Backends {
                 .await,
         )?;
         Ok(Page {
-            items: page.items.into_iter().map(to_model).collect(),
+            items: page
+                .items
+                .into_iter()
+                .map(MenuItem::try_from)
+                .collect::<Result<_, _>>()?,
             cursors: page.cursors,
             next_page_token: Some(page.next_page_token).filter(|token| !token.is_empty()),
         })
@@ -91,7 +76,7 @@ impl Backends {
             "GetMenuItem",
             self.menu.clone().get_menu_item(request(rid, message)).await,
         )
-        .map(to_model)
+        .and_then(|item| Ok(MenuItem::try_from(item)?))
     }
 
     /// Many items in one call, keyed by id; unknown ids are simply absent. What the GraphQL
@@ -110,11 +95,11 @@ impl Backends {
                 .batch_get_menu_items(request(rid, message))
                 .await,
         )?;
-        Ok(found
+        found
             .items
             .into_iter()
-            .map(|item| (item.id.clone(), to_model(item)))
-            .collect())
+            .map(|item| Ok((item.id.clone(), MenuItem::try_from(item)?)))
+            .collect()
     }
 
     pub async fn create_menu_item(
@@ -138,7 +123,7 @@ impl Backends {
                 .create_menu_item(request(rid, message))
                 .await,
         )
-        .map(to_model)
+        .and_then(|item| Ok(MenuItem::try_from(item)?))
     }
 
     pub async fn update_menu_item(
@@ -164,7 +149,7 @@ impl Backends {
                 .update_menu_item(request(rid, message))
                 .await,
         )
-        .map(to_model)
+        .and_then(|item| Ok(MenuItem::try_from(item)?))
     }
 
     pub async fn delete_menu_item(&self, rid: &RequestId, id: &str) -> Result<(), ApiError> {

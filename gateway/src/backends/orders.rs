@@ -1,14 +1,9 @@
 //! Calls to order-service.
 
-use async_graphql::ID;
 use mesh_proto::order::v1 as pb;
 
-use super::{Backend, Backends, request, time};
-use crate::{
-    error::ApiError,
-    model::{Order, OrderHistoryEntry, OrderLine, OrderStatus, Page},
-    request_id::RequestId,
-};
+use super::{Backend, Backends, request};
+use crate::{contract::Order, error::ApiError, model::Page, request_id::RequestId};
 
 /// An order as the client asked for it; order-service validates and prices it.
 #[derive(Clone, Debug, Default)]
@@ -20,57 +15,8 @@ pub struct NewOrder {
     pub idempotency_key: Option<String>,
 }
 
-pub(crate) fn status_of(status: pb::OrderStatus) -> Option<OrderStatus> {
-    Some(match status {
-        pb::OrderStatus::Unspecified => return None,
-        pb::OrderStatus::Placed => OrderStatus::Placed,
-        pb::OrderStatus::Paid => OrderStatus::Paid,
-        pb::OrderStatus::PaymentFailed => OrderStatus::PaymentFailed,
-        pb::OrderStatus::OutForDelivery => OrderStatus::OutForDelivery,
-        pb::OrderStatus::Delivered => OrderStatus::Delivered,
-        pb::OrderStatus::Cancelled => OrderStatus::Cancelled,
-    })
-}
-
 fn to_model(order: pb::Order) -> Result<Order, ApiError> {
-    let status = status_of(order.status()).ok_or_else(|| {
-        tracing::error!(order_id = %order.id, "order-service sent an order without a status");
-        ApiError::internal()
-    })?;
-    let history = order
-        .history
-        .into_iter()
-        .map(|entry| OrderHistoryEntry {
-            sequence: entry.sequence,
-            status: status_of(entry.status()).unwrap_or(status),
-            occurred_at: time(entry.occurred_at.as_ref()),
-            event_type: entry.event_type,
-            detail: entry.detail,
-            event_id: ID(entry.event_id),
-            record: entry.event,
-        })
-        .collect();
-    Ok(Order {
-        created_at: time(order.created_at.as_ref()),
-        updated_at: time(order.updated_at.as_ref()),
-        id: ID(order.id),
-        customer_id: order.customer_id,
-        items: order
-            .items
-            .into_iter()
-            .map(|line| OrderLine {
-                menu_item_id: ID(line.menu_item_id),
-                name: line.name,
-                unit_price_cents: line.unit_price_cents,
-                quantity: line.quantity,
-            })
-            .collect(),
-        delivery_address: order.delivery_address,
-        status,
-        total_cents: order.total_cents,
-        currency: order.currency,
-        history,
-    })
+    Ok(Order::try_from(order)?)
 }
 
 impl Backends {

@@ -8,8 +8,8 @@ use async_graphql::dataloader::{DataLoader, Loader};
 
 use crate::{
     backends::Backends,
+    contract::{Delivery, MenuItem, Payment},
     error::ApiError,
-    model::{Delivery, MenuItem, Payment},
     request_id::RequestId,
 };
 

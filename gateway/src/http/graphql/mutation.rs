@@ -13,8 +13,9 @@ use crate::{
         orders::NewOrder,
     },
     billing_queue::{BillingQueue, Receipt, amount_cents, positive_integer},
+    contract::{Delivery, DeliveryStatus, MenuItem, Movie, Order},
     http::graphql::Allowed,
-    model::{BillingRequest, Delivery, DeliveryStatus, MenuItem, Movie, Order},
+    model::BillingRequest,
 };
 
 pub struct MutationRoot;

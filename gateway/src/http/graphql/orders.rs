@@ -5,7 +5,7 @@
 use async_graphql::{ComplexObject, Context, ErrorExtensions, Result};
 
 use super::Loaders;
-use crate::model::{Delivery, MenuItem, Order, OrderLine, Payment};
+use crate::contract::{Delivery, MenuItem, Order, OrderLine, Payment};
 
 #[ComplexObject]
 impl OrderLine {

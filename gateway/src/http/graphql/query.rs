@@ -10,8 +10,9 @@ use super::{Loaders, caller, env};
 use crate::{
     auth::{self, Action},
     backends::{inventory::parse_movie_id, menu::MenuQuery},
+    contract::{Delivery, MenuItem, Movie, Order, Payment},
     error::{ApiError, ErrorCode},
-    model::{BillingOrder, Delivery, MenuItem, Movie, Order, Page, Payment},
+    model::{BillingOrder, Page},
 };
 
 pub struct QueryRoot;

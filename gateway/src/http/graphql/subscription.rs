@@ -50,11 +50,11 @@ impl SubscriptionRoot {
         let records = order
             .history
             .iter()
-            .filter_map(|entry| entry.record.as_ref());
+            .filter_map(|entry| entry.event.as_ref());
         let delivery_records = delivery
             .iter()
             .flat_map(|delivery| delivery.history.iter())
-            .filter_map(|entry| entry.record.as_ref());
+            .filter_map(|entry| entry.event.as_ref());
         let mut backlog: Vec<OrderUpdate> = records
             .chain(delivery_records)
             .filter_map(|record| updates::update(&updates::Event::from_record(record)))
