@@ -1,16 +1,24 @@
-//! Generates the gateway's GraphQL object types from the mesh's contract: the messages `proto/`
-//! marks with `mesh.api.v1.graphql_object`, the messages and enums their fields hold, and their
-//! conversions from the proto types (`src/contract.rs` includes them).
+//! Generates the gateway's GraphQL schema from the mesh's contract, where `proto/` asks for it:
+//! the object types of the messages marked `mesh.api.v1.graphql_object`, of the messages and
+//! enums their fields hold, and their conversions from the proto types (`src/contract.rs`
+//! includes them); the root fields of the methods marked `mesh.api.v1.graphql_operation` and
+//! their input objects (`src/http/graphql/derived.rs` includes them).
 
 use std::{env, error::Error, fs, path::PathBuf};
 
 use prost_reflect::DescriptorPool;
 
-// Only `comment` and `enum_prefix` are needed here; the file also serves `mesh_proto`.
+// The contract read the way `mesh_proto` reads it at run time, from the same files; the build
+// uses only some of their functions.
+#[allow(dead_code)]
+#[path = "../proto/src/bounds.rs"]
+mod bounds;
 #[allow(dead_code)]
 #[path = "../proto/src/words.rs"]
 mod words;
 
+#[path = "build/graphql_roots.rs"]
+mod graphql_roots;
 #[path = "build/graphql_types.rs"]
 mod graphql_types;
 
@@ -19,12 +27,20 @@ fn main() -> Result<(), Box<dyn Error>> {
     let descriptor_set = env::var("DEP_MESH_PROTO_DESCRIPTOR_SET")?;
     println!("cargo::rerun-if-changed={descriptor_set}");
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rerun-if-changed=build/graphql_types.rs");
+    println!("cargo::rerun-if-changed=build/");
     println!("cargo::rerun-if-changed=../proto/src/words.rs");
+    println!("cargo::rerun-if-changed=../proto/src/bounds.rs");
 
     let pool = DescriptorPool::decode(fs::read(&descriptor_set)?.as_slice())?;
-    let code = graphql_types::generate(&pool)?;
+    let options = graphql_types::Options::of(&pool)?;
     let out = PathBuf::from(env::var("OUT_DIR")?);
-    fs::write(out.join("graphql_types.rs"), code)?;
+    fs::write(
+        out.join("graphql_types.rs"),
+        graphql_types::generate(&pool, &options)?,
+    )?;
+    fs::write(
+        out.join("graphql_roots.rs"),
+        graphql_roots::generate(&pool, &options)?,
+    )?;
     Ok(())
 }

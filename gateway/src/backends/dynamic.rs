@@ -1,16 +1,18 @@
-//! Calls to any RPC of the contract by its descriptor, with messages built from them: what the
-//! REST transcoder sends. The same balancer, deadline, request id and call counts as the typed
-//! clients.
+//! Calls to any RPC of the contract by its name: with messages built from its descriptor (what
+//! the REST transcoder sends), or with prost messages (what the generated GraphQL fields send).
+//! The same balancer, deadline, request id and call counts as the typed clients.
 
 use std::str::FromStr;
 
 use axum::http::uri::PathAndQuery;
 use mesh_proto::{
-    billing::v1::billing_service_server, delivery::v1::delivery_service_server,
-    dynamic_codec::DynamicCodec, inventory::v1::inventory_service_server,
-    menu::v1::menu_service_server, order::v1::order_service_server,
+    billing::v1::billing_service_server, codec::ValidatingCodec,
+    delivery::v1::delivery_service_server, dynamic_codec::DynamicCodec,
+    inventory::v1::inventory_service_server, menu::v1::menu_service_server,
+    order::v1::order_service_server,
 };
 use prost_reflect::{DynamicMessage, MethodDescriptor, ServiceDescriptor};
+use tonic::codec::Codec;
 
 use super::{Backend, Backends, request};
 use crate::{error::ApiError, request_id::RequestId};
@@ -75,27 +77,71 @@ impl Backends {
         rid: &RequestId,
         message: DynamicMessage,
     ) -> Result<DynamicMessage, ApiError> {
+        let codec = DynamicCodec::new(rpc.method.output());
+        self.unary(rpc.backend, rpc.path.clone(), rpc.name, rid, message, codec)
+            .await
+    }
+
+    /// Sends a prost `message` to the RPC at `path` (`/mesh.menu.v1.MenuService/GetMenuItem`)
+    /// of the service named `service`: what the GraphQL fields generated from the contract call.
+    pub async fn call_typed<Request, Answer>(
+        &self,
+        service: &str,
+        path: &'static str,
+        rid: &RequestId,
+        message: Request,
+    ) -> Result<Answer, ApiError>
+    where
+        Request: mesh_proto::Message + Default + Send + Sync + 'static,
+        Answer: mesh_proto::Message + mesh_proto::Name + Default + Send + Sync + 'static,
+    {
+        let backend = Backend::ALL
+            .into_iter()
+            .find(|backend| backend.service_name() == service)
+            .ok_or_else(ApiError::internal)?;
+        let method = path.rsplit('/').next().unwrap_or(path);
+        let codec = ValidatingCodec::<Request, Answer>::default();
+        self.unary(
+            backend,
+            PathAndQuery::from_static(path),
+            method,
+            rid,
+            message,
+            codec,
+        )
+        .await
+    }
+
+    /// One unary call over `backend`'s balancer, as the typed clients make it: the request id
+    /// in its metadata, UNAVAILABLE at once when no endpoint is ready, the outcome counted.
+    async fn unary<C>(
+        &self,
+        backend: Backend,
+        path: PathAndQuery,
+        method: &'static str,
+        rid: &RequestId,
+        message: C::Encode,
+        codec: C,
+    ) -> Result<C::Decode, ApiError>
+    where
+        C: Codec + Send + 'static,
+        C::Encode: Send + Sync + 'static,
+        C::Decode: Send + Sync + 'static,
+    {
         let balancer = self
             .balancers
             .iter()
-            .find(|(backend, _)| *backend == rpc.backend)
+            .find(|(candidate, _)| *candidate == backend)
             .map(|(_, balancer)| balancer.clone())
             .ok_or_else(ApiError::internal)?;
         let mut grpc = tonic::client::Grpc::new(balancer);
         let result = match grpc.ready().await {
-            Ok(()) => {
-                grpc.unary(
-                    request(rid, message),
-                    rpc.path.clone(),
-                    DynamicCodec::new(rpc.method.output()),
-                )
-                .await
-            }
+            Ok(()) => grpc.unary(request(rid, message), path, codec).await,
             Err(err) => Err(tonic::Status::unavailable(format!(
                 "{} is not ready: {err}",
-                rpc.backend.name()
+                backend.name()
             ))),
         };
-        self.finish(rpc.backend, rpc.name, result)
+        self.finish(backend, method, result)
     }
 }

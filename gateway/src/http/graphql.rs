@@ -26,6 +26,7 @@ use crate::{
     request_id::RequestId,
 };
 
+mod derived;
 pub mod documents;
 pub mod limits;
 mod loaders;
@@ -37,15 +38,22 @@ mod subscription;
 pub mod ws;
 
 pub use loaders::Loaders;
-pub use mutation::MutationRoot;
-pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;
 
-pub type MeshSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+// The query root: the fields generated from the contract, then those written here (a doc
+// comment would become the type's description).
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Query(derived::ContractQuery, query::QueryRoot);
+
+// The mutation root, made the same way.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Mutation(derived::ContractMutation, mutation::MutationRoot);
+
+pub type MeshSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
 /// The roots and the federation fields: everything of the schema that its SDL shows.
-fn roots() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot).enable_federation()
+fn roots() -> async_graphql::SchemaBuilder<Query, Mutation, SubscriptionRoot> {
+    Schema::build(Query::default(), Mutation::default(), SubscriptionRoot).enable_federation()
 }
 
 /// The schema's SDL as the served schema has it, without serving it (the contract snapshot).

@@ -561,6 +561,122 @@ async fn the_graphql_matrix_uses_the_same_policy() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// The mutations generated from the contract (`mesh.api.v1.graphql_operation`) carry the policy
+/// of their route: each is tried by every caller but the admin, and none may change anything.
+/// A generated mutation this list lacks fails the test, so a new one is tried too.
+#[tokio::test]
+async fn no_generated_mutation_steps_around_the_policy() {
+    let mesh = spawn_mesh(Options::default()).await;
+    let callers = Callers::new();
+    let item = mesh.menu_ids(1).await.remove(0);
+    let created = callers
+        .admin
+        .post(mesh.url("/api/movies"))
+        .json(&json!({"title": "Kept", "description": "Still here"}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let movie = created.json::<Value>().await.expect("JSON")["id"].to_string();
+
+    let rows: Vec<(&str, &str, Value)> = vec![
+        (
+            "createMenuItem",
+            r#"mutation { createMenuItem(input: {name: "N", priceCents: 1, category: "C"}) { id } }"#,
+            json!({}),
+        ),
+        (
+            "updateMenuItem",
+            r#"mutation($id: ID!) { updateMenuItem(id: $id, input: {name: "Taken"}) { id } }"#,
+            json!({"id": item}),
+        ),
+        (
+            "deleteMenuItem",
+            "mutation($id: ID!) { deleteMenuItem(id: $id) }",
+            json!({"id": item}),
+        ),
+        (
+            "createMovie",
+            r#"mutation { createMovie(input: {title: "T", description: "D"}) { id } }"#,
+            json!({}),
+        ),
+        (
+            "updateMovie",
+            r#"mutation($id: ID!) { updateMovie(id: $id, input: {title: "Taken"}) { id } }"#,
+            json!({"id": movie}),
+        ),
+        (
+            "deleteMovie",
+            "mutation($id: ID!) { deleteMovie(id: $id) }",
+            json!({"id": movie}),
+        ),
+        ("deleteAllMovies", "mutation { deleteAllMovies }", json!({})),
+    ];
+
+    let pool = mesh_proto::descriptors::pool().expect("descriptors");
+    let operation = pool
+        .get_extension_by_name("mesh.api.v1.graphql_operation")
+        .expect("the option");
+    let mut generated: Vec<String> = pool
+        .services()
+        .flat_map(|service| service.methods().collect::<Vec<_>>())
+        .filter(|method| method.options().has_extension(&operation))
+        .filter_map(|method| {
+            let options = method.options();
+            let option = options.get_extension(&operation);
+            let name = option.as_message()?.get_field_by_name("mutation")?;
+            Some(name.as_str()?.to_owned()).filter(|name| !name.is_empty())
+        })
+        .collect();
+    generated.sort();
+    let mut tried: Vec<String> = rows.iter().map(|(name, ..)| (*name).to_owned()).collect();
+    tried.sort();
+    assert_eq!(tried, generated, "every generated mutation is tried");
+
+    let mut failures = Vec::new();
+    for (name, query, variables) in &rows {
+        for (who, client) in callers.each().into_iter().take(4) {
+            let answer: Value = client
+                .post(mesh.url("/graphql"))
+                .json(&json!({"query": query, "variables": variables}))
+                .send()
+                .await
+                .expect("answers")
+                .json()
+                .await
+                .expect("JSON");
+            let code = answer["errors"][0]["extensions"]["code"]
+                .as_str()
+                .unwrap_or("OK");
+            let want = if who == "anonymous" {
+                "UNAUTHENTICATED"
+            } else {
+                "FORBIDDEN"
+            };
+            if code != want || !answer["data"].is_null() {
+                failures.push(format!("{name} as {who}: {answer}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    let item_now: Value = mesh
+        .get(&format!("/menu/items/{item}"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_ne!(item_now["name"], "Taken", "the item is unchanged");
+    let movie_now = mesh.get(&format!("/api/movies/{movie}")).await;
+    assert_eq!(
+        movie_now.status(),
+        StatusCode::OK,
+        "the movie is still there"
+    );
+    let movie_now: Value = movie_now.json().await.expect("JSON");
+    assert_eq!(movie_now["title"], "Kept");
+}
+
 #[tokio::test]
 async fn bad_tokens_are_401_with_a_bearer_challenge() {
     let stack = spawn_stack_with(|_| {}).await;

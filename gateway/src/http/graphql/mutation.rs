@@ -1,4 +1,5 @@
-//! Writes.
+//! The writes that decide on data (whose order, which courier) or queue on Kafka; the
+//! catalog's are generated ([`super::derived`]).
 
 use async_graphql::{Context, ErrorExtensions, ID, InputObject, Object, Result};
 
@@ -7,58 +8,14 @@ use std::sync::Arc;
 use super::{caller, env};
 use crate::{
     auth::{self, Action, Grant},
-    backends::{
-        inventory::parse_movie_id,
-        menu::{MenuItemChanges, NewMenuItem},
-        orders::NewOrder,
-    },
+    backends::orders::NewOrder,
     billing_queue::{BillingQueue, Receipt, amount_cents, positive_integer},
-    contract::{Delivery, DeliveryStatus, MenuItem, Movie, Order},
-    http::graphql::Allowed,
+    contract::{Delivery, DeliveryStatus, Order},
     model::BillingRequest,
 };
 
+#[derive(Default)]
 pub struct MutationRoot;
-
-/// A new menu item.
-#[derive(Debug, InputObject)]
-pub struct MenuItemInput {
-    pub name: String,
-    #[graphql(default)]
-    pub description: String,
-    /// Price in minor units (cents).
-    pub price_cents: i64,
-    /// ISO 4217 code; USD when omitted.
-    pub currency: Option<String>,
-    pub category: String,
-    /// True when omitted.
-    pub available: Option<bool>,
-}
-
-/// Changes to a menu item; omitted fields stay as they are.
-#[derive(Debug, InputObject)]
-pub struct MenuItemChangesInput {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub price_cents: Option<i64>,
-    pub currency: Option<String>,
-    pub category: Option<String>,
-    pub available: Option<bool>,
-}
-
-/// A new movie: both fields required.
-#[derive(Debug, InputObject)]
-pub struct MovieInput {
-    pub title: String,
-    pub description: String,
-}
-
-/// Changes to a movie; at least one field.
-#[derive(Debug, InputObject)]
-pub struct MovieChangesInput {
-    pub title: Option<String>,
-    pub description: Option<String>,
-}
 
 /// One line of a new order.
 #[derive(Debug, InputObject)]
@@ -91,7 +48,7 @@ pub struct BillingInput {
     pub idempotency_key: Option<String>,
 }
 
-#[Object(name = "Mutation")]
+#[Object]
 impl MutationRoot {
     /// Queues a billing order; answers once the broker has it (UNAVAILABLE when it cannot).
     async fn submit_billing(&self, ctx: &Context<'_>, input: BillingInput) -> Result<Receipt> {
@@ -184,102 +141,6 @@ impl MutationRoot {
         let reassign = caller.reassigns_deliveries();
         backends
             .update_delivery(&rid, &order_id, status, courier, note, reassign)
-            .await
-            .map_err(|e| e.extend())
-    }
-
-    #[graphql(guard = "Allowed(Action::WriteCatalog)")]
-    async fn create_menu_item(&self, ctx: &Context<'_>, input: MenuItemInput) -> Result<MenuItem> {
-        let (backends, rid) = env(ctx);
-        let item = NewMenuItem {
-            name: input.name,
-            description: input.description,
-            price_cents: input.price_cents,
-            currency: input.currency,
-            category: input.category,
-            available: input.available,
-        };
-        backends
-            .create_menu_item(&rid, item)
-            .await
-            .map_err(|e| e.extend())
-    }
-
-    #[graphql(guard = "Allowed(Action::WriteCatalog)")]
-    async fn update_menu_item(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        input: MenuItemChangesInput,
-    ) -> Result<MenuItem> {
-        let (backends, rid) = env(ctx);
-        let changes = MenuItemChanges {
-            name: input.name,
-            description: input.description,
-            price_cents: input.price_cents,
-            currency: input.currency,
-            category: input.category,
-            available: input.available,
-        };
-        backends
-            .update_menu_item(&rid, &id, changes)
-            .await
-            .map_err(|e| e.extend())
-    }
-
-    /// Returns the id of the deleted item.
-    #[graphql(guard = "Allowed(Action::WriteCatalog)")]
-    async fn delete_menu_item(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
-        let (backends, rid) = env(ctx);
-        backends
-            .delete_menu_item(&rid, &id)
-            .await
-            .map_err(|e| e.extend())?;
-        Ok(id)
-    }
-
-    #[graphql(guard = "Allowed(Action::WriteCatalog)")]
-    async fn create_movie(&self, ctx: &Context<'_>, input: MovieInput) -> Result<Movie> {
-        let (backends, rid) = env(ctx);
-        backends
-            .create_movie(&rid, input.title, input.description)
-            .await
-            .map_err(|e| e.extend())
-    }
-
-    #[graphql(guard = "Allowed(Action::WriteCatalog)")]
-    async fn update_movie(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        input: MovieChangesInput,
-    ) -> Result<Movie> {
-        let (backends, rid) = env(ctx);
-        let id = parse_movie_id(&id).map_err(|e| e.extend())?;
-        backends
-            .update_movie(&rid, id, input.title, input.description)
-            .await
-            .map_err(|e| e.extend())
-    }
-
-    /// Returns the id of the deleted movie.
-    #[graphql(guard = "Allowed(Action::WriteCatalog)")]
-    async fn delete_movie(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
-        let (backends, rid) = env(ctx);
-        let movie_id = parse_movie_id(&id).map_err(|e| e.extend())?;
-        backends
-            .delete_movie(&rid, movie_id)
-            .await
-            .map_err(|e| e.extend())?;
-        Ok(id)
-    }
-
-    /// Deletes the whole catalog; returns how many movies were deleted.
-    #[graphql(guard = "Allowed(Action::WriteCatalog)")]
-    async fn delete_all_movies(&self, ctx: &Context<'_>) -> Result<i64> {
-        let (backends, rid) = env(ctx);
-        backends
-            .delete_all_movies(&rid)
             .await
             .map_err(|e| e.extend())
     }

@@ -1,4 +1,4 @@
-//! Reads, and the federation entity resolvers (`_entities`) for the types other subgraphs may
+//! The reads that decide on data (whose order, whose billing), and the federation entity resolvers (`_entities`) for the types other subgraphs may
 //! reference: `MenuItem`, `Movie` and `Order`, each by `id`.
 
 use async_graphql::{
@@ -6,15 +6,15 @@ use async_graphql::{
     connection::{Connection, Edge},
 };
 
-use super::{Loaders, caller, env};
+use super::{Loaders, caller, derived::integer_id, env};
 use crate::{
     auth::{self, Action},
-    backends::{inventory::parse_movie_id, menu::MenuQuery},
     contract::{Delivery, MenuItem, Movie, Order, Payment},
     error::{ApiError, ErrorCode},
     model::{BillingOrder, Page},
 };
 
+#[derive(Default)]
 pub struct QueryRoot;
 
 /// A backend's page as a Relay connection. Paging only goes forward, so there is an earlier
@@ -30,62 +30,8 @@ fn connection<T: OutputType>(page: Page<T>, after: bool) -> Connection<String, T
     connection
 }
 
-#[Object(name = "Query")]
+#[Object]
 impl QueryRoot {
-    /// Menu items ordered by name, a page at a time (a Relay connection).
-    async fn menu_items(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Only this category.")] category: Option<String>,
-        #[graphql(desc = "Only available (true) or unavailable (false) items.")] available: Option<
-            bool,
-        >,
-        #[graphql(desc = "Page size, 1 to 100 (default 50).")] first: Option<i32>,
-        #[graphql(desc = "The cursor of the edge to continue after (`pageInfo.endCursor`).")]
-        after: Option<String>,
-    ) -> Result<Connection<String, MenuItem>> {
-        let (backends, rid) = env(ctx);
-        let paged = after.is_some();
-        let query = MenuQuery {
-            category,
-            available,
-            page_size: first,
-            page_token: after,
-        };
-        backends
-            .list_menu_items(&rid, query)
-            .await
-            .map(|page| connection(page, paged))
-            .map_err(|e| e.extend())
-    }
-
-    /// One menu item; a NOT_FOUND error when there is none.
-    async fn menu_item(&self, ctx: &Context<'_>, id: ID) -> Result<Option<MenuItem>> {
-        let (backends, rid) = env(ctx);
-        backends
-            .menu_item(&rid, &id)
-            .await
-            .map(Some)
-            .map_err(|e| e.extend())
-    }
-
-    /// Every movie, or those whose title contains `title` (any case).
-    async fn movies(&self, ctx: &Context<'_>, title: Option<String>) -> Result<Vec<Movie>> {
-        let (backends, rid) = env(ctx);
-        backends.movies(&rid, title).await.map_err(|e| e.extend())
-    }
-
-    /// One movie; a NOT_FOUND error when there is none.
-    async fn movie(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Movie>> {
-        let (backends, rid) = env(ctx);
-        let id = parse_movie_id(&id).map_err(|e| e.extend())?;
-        backends
-            .movie(&rid, id)
-            .await
-            .map(Some)
-            .map_err(|e| e.extend())
-    }
-
     /// One order with its history; a NOT_FOUND error when there is none (or it is someone
     /// else's).
     async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
@@ -192,7 +138,7 @@ impl QueryRoot {
     #[graphql(entity)]
     async fn find_movie_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Movie> {
         let (backends, rid) = env(ctx);
-        let id = parse_movie_id(&id).map_err(|e| e.extend())?;
+        let id = integer_id("id", &id)?;
         backends.movie(&rid, id).await.map_err(|e| e.extend())
     }
 
