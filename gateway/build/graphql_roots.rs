@@ -158,6 +158,14 @@ fn taken(field: &FieldDescriptor, value: &str, options: &Options) -> Result<Take
         kind => return Err(format!("{name}: no GraphQL argument for {kind:?}")),
     };
     let each = |item: &str| convert.replace("ITEM", item);
+    // `.map(i32::from)` rather than `.map(|item| i32::from(item))`.
+    let function = convert
+        .strip_suffix("(ITEM)")
+        .filter(|function| !function.contains("ITEM"));
+    let map_each = |item: &str| match function {
+        Some(function) => format!(".map({function})"),
+        None => format!(".map(|{item}| {})", each(item)),
+    };
     let needed = required(field);
     if field.is_list() {
         let list = if needed {
@@ -173,7 +181,7 @@ fn taken(field: &FieldDescriptor, value: &str, options: &Options) -> Result<Take
                 each("*item")
             )
         } else {
-            format!("{list}.into_iter().map(|item| {}).collect()", each("item"))
+            format!("{list}.into_iter(){}.collect()", map_each("item"))
         };
         let graphql_type = if needed {
             format!("Vec<{element}>")
@@ -197,7 +205,7 @@ fn taken(field: &FieldDescriptor, value: &str, options: &Options) -> Result<Take
         ),
         (false, true) => (
             format!("Option<{element}>"),
-            format!("{value}.map(|item| {})", each("item")),
+            format!("{value}{}", map_each("item")),
         ),
         (false, false) if convert == "ITEM" => (
             format!("Option<{element}>"),
@@ -212,7 +220,7 @@ fn taken(field: &FieldDescriptor, value: &str, options: &Options) -> Result<Take
         ),
         (false, false) => (
             format!("Option<{element}>"),
-            format!("{value}.map(|item| {}).unwrap_or_default()", each("item")),
+            format!("{value}{}.unwrap_or_default()", map_each("item")),
         ),
     };
     Ok(Taken {
