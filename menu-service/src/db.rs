@@ -2,13 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use diesel::{
-    BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable,
-    SelectableHelper,
+    BoolExpressionMethods, ExpressionMethods, OptionalExtension, PgArrayExpressionMethods,
+    QueryDsl, Queryable, Selectable, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::domain::{ListFilter, MenuItem, MenuItemPatch, NewMenuItem, PageToken};
+use crate::domain::{Allergens, ListFilter, MenuItem, MenuItemPatch, NewMenuItem, PageToken};
 
 pub const MIGRATIONS: mesh_kit::db::EmbeddedMigrations =
     diesel_migrations::embed_migrations!("migrations");
@@ -24,6 +24,7 @@ diesel::table! {
         available -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        allergens -> Array<Text>,
     }
 }
 
@@ -39,6 +40,7 @@ struct Row {
     available: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    allergens: Vec<String>,
 }
 
 impl From<Row> for MenuItem {
@@ -51,6 +53,7 @@ impl From<Row> for MenuItem {
             currency: row.currency,
             category: row.category,
             available: row.available,
+            allergens: Allergens::new(row.allergens),
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -73,6 +76,11 @@ pub async fn list(
     }
     if let Some(available) = filter.available {
         query = query.filter(menu_items::available.eq(available));
+    }
+    if !filter.allergen_free.names().is_empty() {
+        query = query.filter(diesel::dsl::not(
+            menu_items::allergens.overlaps_with(filter.allergen_free.names()),
+        ));
     }
     if let Some(token) = after {
         query = query.filter(
@@ -120,6 +128,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, item: NewMenuItem) -> QueryRes
             menu_items::currency.eq(item.currency.into_inner()),
             menu_items::category.eq(item.category.into_inner()),
             menu_items::available.eq(item.available),
+            menu_items::allergens.eq(item.allergens.into_inner()),
         ))
         .returning(Row::as_returning())
         .get_result(conn)
@@ -136,6 +145,7 @@ struct Changes {
     currency: Option<String>,
     category: Option<String>,
     available: Option<bool>,
+    allergens: Option<Vec<String>>,
     updated_at: DateTime<Utc>,
 }
 
@@ -152,6 +162,7 @@ pub async fn update(
         currency: patch.currency.map(|v| v.into_inner()),
         category: patch.category.map(|v| v.into_inner()),
         available: patch.available,
+        allergens: patch.allergens.map(Allergens::into_inner),
         updated_at: Utc::now(),
     };
     let row: Option<Row> = diesel::update(menu_items::table.find(id))

@@ -16,8 +16,32 @@ pub struct MenuItem {
     pub currency: String,
     pub category: String,
     pub available: bool,
+    pub allergens: Allergens,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// What an item contains of the declared allergens: each once, in name order. An allergen is
+/// named as the contract names it (`ALLERGEN_GLUTEN`), which is also how the store keeps it;
+/// which names exist is the contract's to say, checked where a request is decoded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Allergens(Vec<String>);
+
+impl Allergens {
+    pub fn new(names: impl IntoIterator<Item = String>) -> Self {
+        let mut names: Vec<String> = names.into_iter().collect();
+        names.sort();
+        names.dedup();
+        Self(names)
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> Vec<String> {
+        self.0
+    }
 }
 
 /// Parses a menu item id.
@@ -119,6 +143,7 @@ pub struct NewMenuItem {
     pub currency: Currency,
     pub category: Category,
     pub available: bool,
+    pub allergens: Allergens,
 }
 
 /// A partial update: `None` leaves a field as it is.
@@ -130,6 +155,8 @@ pub struct MenuItemPatch {
     pub currency: Option<Currency>,
     pub category: Option<Category>,
     pub available: Option<bool>,
+    /// The whole set, replacing the item's (empty: it has none).
+    pub allergens: Option<Allergens>,
 }
 
 impl MenuItemPatch {
@@ -143,6 +170,8 @@ impl MenuItemPatch {
 pub struct ListFilter {
     pub category: Option<String>,
     pub available: Option<bool>,
+    /// Only items containing none of these.
+    pub allergen_free: Allergens,
 }
 
 /// How many items a page holds: as asked (the contract bounds it), 50 when unset (0).
@@ -249,6 +278,12 @@ mod tests {
             "page_token"
         );
         assert!(PageToken::parse(&URL_SAFE_NO_PAD.encode("no-uuid\nname")).is_err());
+    }
+
+    #[test]
+    fn allergens_are_a_set_in_name_order() {
+        let allergens = Allergens::new(["MILK", "GLUTEN", "MILK"].map(String::from));
+        assert_eq!(allergens.names(), ["GLUTEN", "MILK"]);
     }
 
     #[test]

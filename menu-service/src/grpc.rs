@@ -1,6 +1,6 @@
 //! `mesh.menu.v1.MenuService`: proto in, domain through, proto out. Nothing else lives here.
 
-use mesh_kit::{batch, db::PgPool};
+use mesh_kit::{InvalidField, batch, db::PgPool};
 use mesh_proto::menu::v1::{
     self as pb, BatchGetMenuItemsRequest, BatchGetMenuItemsResponse, CreateMenuItemRequest,
     DeleteMenuItemRequest, DeleteMenuItemResponse, GetMenuItemRequest, ListMenuItemsRequest,
@@ -12,8 +12,8 @@ use uuid::Uuid;
 use crate::{
     db,
     domain::{
-        self, Category, Currency, Description, ItemName, ListFilter, MenuItem, MenuItemPatch,
-        NewMenuItem, PageSize, PageToken, PriceCents,
+        self, Allergens, Category, Currency, Description, ItemName, ListFilter, MenuItem,
+        MenuItemPatch, NewMenuItem, PageSize, PageToken, PriceCents,
     },
     error::Error,
 };
@@ -39,9 +39,28 @@ fn to_proto(item: MenuItem) -> pb::MenuItem {
         currency: item.currency,
         category: item.category,
         available: item.available,
+        allergens: item
+            .allergens
+            .names()
+            .iter()
+            .filter_map(|name| pb::Allergen::from_str_name(name))
+            .map(i32::from)
+            .collect(),
         created_at: Some(mesh_proto::timestamp(item.created_at)),
         updated_at: Some(mesh_proto::timestamp(item.updated_at)),
     }
+}
+
+/// The allergens a request names, by their contract names (the codec has refused a value the
+/// contract lacks, and the zero value).
+fn allergens(numbers: &[i32]) -> Allergens {
+    Allergens::new(
+        numbers
+            .iter()
+            .filter_map(|number| pb::Allergen::try_from(*number).ok())
+            .filter(|allergen| *allergen != pb::Allergen::Unspecified)
+            .map(|allergen| allergen.as_str_name().to_owned()),
+    )
 }
 
 fn reply<T>(result: Result<T, Error>) -> Result<Response<T>, Status> {
@@ -113,6 +132,7 @@ impl MenuApi {
         let filter = ListFilter {
             category,
             available: request.available,
+            allergen_free: allergens(&request.allergen_free),
         };
         let mut conn = self.pool.get().await?;
         let mut items = db::list(&mut conn, &filter, after.as_ref(), size.get()).await?;
@@ -162,6 +182,7 @@ impl MenuApi {
             currency: Currency::parse(&request.currency)?,
             category: Category::parse(&request.category)?,
             available: request.available.unwrap_or(true),
+            allergens: allergens(&request.allergens),
         };
         let mut conn = self.pool.get().await?;
         let created = db::insert(&mut conn, item).await?;
@@ -171,6 +192,12 @@ impl MenuApi {
 
     async fn update(&self, request: UpdateMenuItemRequest) -> Result<pb::MenuItem, Error> {
         let id = domain::parse_id("id", &request.id)?;
+        let clears = request.no_allergens == Some(true);
+        if clears && !request.allergens.is_empty() {
+            return Err(
+                InvalidField::new("no_allergens", "cannot be true beside allergens").into(),
+            );
+        }
         let patch = MenuItemPatch {
             name: request.name.as_deref().map(ItemName::parse).transpose()?,
             description: request
@@ -190,6 +217,11 @@ impl MenuApi {
                 .map(Category::parse)
                 .transpose()?,
             available: request.available,
+            allergens: if clears {
+                Some(Allergens::default())
+            } else {
+                Some(allergens(&request.allergens)).filter(|given| !given.names().is_empty())
+            },
         };
         let mut conn = self.pool.get().await?;
         if patch.is_empty() {

@@ -3,81 +3,114 @@
 
 use diesel_async::{AsyncConnection, RunQueryDsl, scoped_futures::ScopedFutureExt};
 use mesh_kit::{InvalidField, StoreError, db::PgPool};
+use mesh_proto::menu::v1::Allergen;
 
 use crate::{
     db,
-    domain::{Category, Currency, Description, ItemName, NewMenuItem, PriceCents},
+    domain::{Allergens, Category, Currency, Description, ItemName, NewMenuItem, PriceCents},
 };
 
-/// (name, description, price in cents, category)
-const ITEMS: [(&str, &str, i64, &str); 12] = [
+/// (name, description, price in cents, category, allergens)
+const ITEMS: [(&str, &str, i64, &str, &[Allergen]); 12] = [
     (
         "Margherita Pizza",
         "San Marzano tomato, fior di latte, basil",
         1250,
         "Pizza",
+        &[Allergen::Gluten, Allergen::Milk],
     ),
     (
         "Pepperoni Pizza",
         "Tomato, mozzarella, spicy pepperoni",
         1450,
         "Pizza",
+        &[Allergen::Gluten, Allergen::Milk],
     ),
     (
         "Quattro Formaggi",
         "Mozzarella, gorgonzola, fontina, parmesan",
         1550,
         "Pizza",
+        &[Allergen::Gluten, Allergen::Milk],
     ),
     (
         "Pad Thai",
         "Rice noodles, tamarind, peanuts, lime",
         1350,
         "Noodles",
+        &[Allergen::Peanuts, Allergen::Fish, Allergen::Soybeans],
     ),
     (
         "Tonkotsu Ramen",
         "Pork broth, chashu, soft egg, nori",
         1500,
         "Noodles",
+        &[
+            Allergen::Gluten,
+            Allergen::Eggs,
+            Allergen::Soybeans,
+            Allergen::Sesame,
+        ],
     ),
     (
         "Classic Cheeseburger",
         "Beef patty, cheddar, pickles, brioche bun",
         1200,
         "Burgers",
+        &[
+            Allergen::Gluten,
+            Allergen::Milk,
+            Allergen::Mustard,
+            Allergen::Sesame,
+        ],
     ),
     (
         "Veggie Burger",
         "Black bean patty, avocado, chipotle mayo",
         1150,
         "Burgers",
+        &[Allergen::Gluten, Allergen::Eggs],
     ),
     (
         "Caesar Salad",
         "Romaine, parmesan, croutons, anchovy dressing",
         950,
         "Salads",
+        &[
+            Allergen::Gluten,
+            Allergen::Milk,
+            Allergen::Fish,
+            Allergen::Eggs,
+        ],
     ),
     (
         "Greek Salad",
         "Tomato, cucumber, feta, olives, oregano",
         900,
         "Salads",
+        &[Allergen::Milk],
     ),
     (
         "Garlic Fries",
         "Hand-cut fries, garlic, parsley",
         500,
         "Sides",
+        &[],
     ),
     (
         "Lemonade",
         "Freshly squeezed, lightly sweetened",
         350,
         "Drinks",
+        &[],
     ),
-    ("Tiramisu", "Mascarpone, espresso, cocoa", 700, "Desserts"),
+    (
+        "Tiramisu",
+        "Mascarpone, espresso, cocoa",
+        700,
+        "Desserts",
+        &[Allergen::Gluten, Allergen::Eggs, Allergen::Milk],
+    ),
 ];
 
 /// Any constant works; replicas starting together must agree on it.
@@ -101,7 +134,7 @@ impl From<diesel::result::Error> for SeedError {
 pub async fn seed_if_empty(pool: &PgPool) -> Result<usize, SeedError> {
     let items = ITEMS
         .iter()
-        .map(|(name, description, price, category)| {
+        .map(|(name, description, price, category, allergens)| {
             Ok(NewMenuItem {
                 name: ItemName::parse(name)?,
                 description: Description::parse(description)?,
@@ -109,6 +142,11 @@ pub async fn seed_if_empty(pool: &PgPool) -> Result<usize, SeedError> {
                 currency: Currency::parse("")?,
                 category: Category::parse(category)?,
                 available: true,
+                allergens: Allergens::new(
+                    allergens
+                        .iter()
+                        .map(|allergen| allergen.as_str_name().to_owned()),
+                ),
             })
         })
         .collect::<Result<Vec<_>, InvalidField>>()?;

@@ -53,15 +53,23 @@ pub fn required(field: &FieldDescriptor) -> bool {
         || (matches!(field.kind(), Kind::Enum(_)) && refused_enum_values(field).contains(&0))
 }
 
-/// The values an enum field's rules refuse (`enum.not_in`).
+/// The values an enum field's rules refuse (`enum.not_in`, or a list's `items.enum.not_in`).
 fn refused_enum_values(field: &FieldDescriptor) -> Vec<i32> {
-    field_rules(field)
+    let Some(rules) = field_rules(field) else {
+        return Vec::new();
+    };
+    let rules = if field.is_list() {
+        match sub_message(&rules, "repeated").and_then(|list| sub_message(&list, "items")) {
+            Some(items) => items,
+            None => return Vec::new(),
+        }
+    } else {
+        rules
+    };
+    sub_message(&rules, "enum")
         .and_then(
-            |rules| match rules.get_field_by_name("enum")?.into_owned() {
-                Value::Message(rules) => match rules.get_field_by_name("not_in")?.into_owned() {
-                    Value::List(values) => Some(values.iter().filter_map(Value::as_i32).collect()),
-                    _ => None,
-                },
+            |rules| match rules.get_field_by_name("not_in")?.into_owned() {
+                Value::List(values) => Some(values.iter().filter_map(Value::as_i32).collect()),
                 _ => None,
             },
         )

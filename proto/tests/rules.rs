@@ -28,6 +28,7 @@ fn new_item() -> menu::CreateMenuItemRequest {
         currency: String::new(),
         category: "Pizza".into(),
         available: None,
+        allergens: vec![menu::Allergen::Gluten.into(), menu::Allergen::Milk.into()],
     }
 }
 
@@ -113,6 +114,24 @@ fn a_menu_item_keeps_its_bounds() {
         ),
     ];
     for (request, reason) in cases {
+        assert_eq!(refused(&request), reason);
+    }
+    let gluten = i32::from(menu::Allergen::Gluten);
+    for (allergens, reason) in [
+        (vec![gluten, gluten], "allergens: items must be unique"),
+        (
+            vec![0],
+            "allergens[0]: must be one of GLUTEN, CRUSTACEANS, EGGS, FISH, PEANUTS, SOYBEANS, MILK, NUTS, CELERY, MUSTARD, SESAME, SULPHITES, LUPIN, MOLLUSCS",
+        ),
+        (
+            vec![99],
+            "allergens[0]: must be one of GLUTEN, CRUSTACEANS, EGGS, FISH, PEANUTS, SOYBEANS, MILK, NUTS, CELERY, MUSTARD, SESAME, SULPHITES, LUPIN, MOLLUSCS",
+        ),
+    ] {
+        let request = menu::CreateMenuItemRequest {
+            allergens,
+            ..new_item()
+        };
         assert_eq!(refused(&request), reason);
     }
     let patch = menu::UpdateMenuItemRequest {

@@ -57,6 +57,7 @@ const MENU_ITEM_FIELDS = graphql`
     currency
     category
     available
+    allergens
   }
 `;
 

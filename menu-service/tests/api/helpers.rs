@@ -46,6 +46,7 @@ impl TestApp {
         self.client
             .clone()
             .create_menu_item(CreateMenuItemRequest {
+                allergens: Vec::new(),
                 name: name.into(),
                 description: format!("{name}, freshly made"),
                 price_cents: Some(price_cents),
@@ -62,6 +63,7 @@ impl TestApp {
 /// A valid create request to tweak.
 pub fn new_item(name: &str) -> CreateMenuItemRequest {
     CreateMenuItemRequest {
+        allergens: Vec::new(),
         name: name.into(),
         description: "tasty".into(),
         price_cents: Some(990),

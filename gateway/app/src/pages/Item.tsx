@@ -2,7 +2,7 @@
 
 import { useState } from 'preact/hooks';
 import { gql } from '../api';
-import { money } from '../format';
+import { money, words } from '../format';
 import { MENU_ITEM, type MenuItem } from '../queries';
 import { href } from '../router';
 import { hasRole } from '../session';
@@ -37,6 +37,11 @@ export function Item({ id }: { id: string }) {
       <p>{item.description}</p>
       <p class="price-line">
         <span class="price">{money(item.priceCents, item.currency)}</span> <Availability available={item.available} />
+      </p>
+      <p class="allergens">
+        {item.allergens.length > 0
+          ? `Contains: ${item.allergens.map((allergen) => words(allergen).toLowerCase()).join(', ')}.`
+          : 'No declared allergens.'}
       </p>
       <p class="actions">
         <AddButton item={item} /> <a href={href('/cart')}>Go to cart</a> · <a href={href('/')}>Back to the menu</a>
