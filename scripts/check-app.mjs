@@ -120,8 +120,10 @@ async function main() {
   const itemUrl = page.url();
   await page.goto(itemUrl, { timeout: TIMEOUT });
   await heading(page, item.name);
+  const allergens = (await page.locator('p.allergens').textContent({ timeout: TIMEOUT })) ?? '';
+  if (!/^(Contains: [a-z ,]+\.|No declared allergens\.)$/.test(allergens)) fail(`the item page's allergens read "${allergens}"`);
   await shot(page, '02-item');
-  step(`item page ${new URL(itemUrl).pathname} (${item.name}), also when loaded directly`);
+  step(`item page ${new URL(itemUrl).pathname} (${item.name}: ${allergens}), also when loaded directly`);
 
   // 3. Signing in by link.
   const customer = `c-app-${run}`;

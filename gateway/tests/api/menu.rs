@@ -258,3 +258,107 @@ async fn the_contract_routes_refuse_what_would_step_around_them() {
     assert!(response.bytes().await.expect("body").is_empty());
     error_of(stack.get(&format!("/menu/items/{first_id}")).await, 404).await;
 }
+
+/// The allergens field, added in `proto/` and menu-service alone, reads and filters the same
+/// over REST and GraphQL; a value the contract lacks is refused on both, naming the ones it has.
+#[tokio::test]
+async fn allergens_read_and_filter_alike_over_rest_and_graphql() {
+    let stack = spawn_stack().await;
+    let created: Value = stack
+        .post(
+            "/menu/items",
+            &json!({"name": "Satay", "price_cents": 900, "category": "Skewers",
+                    "allergens": ["soybeans", "PEANUTS"]}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        created["allergens"],
+        json!(["PEANUTS", "SOYBEANS"]),
+        "any case in, in name order without the prefix out"
+    );
+
+    let rest_names = |path: &'static str| {
+        let request = stack.get(path);
+        async move {
+            let items: Vec<Value> = request.await.json().await.expect("json");
+            let mut names: Vec<String> = items
+                .iter()
+                .map(|item| item["name"].as_str().expect("name").to_owned())
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    let graphql_names = |free: Value| {
+        let query = stack.graphql(
+            "query($free: [Allergen!]) { menuItems(first: 100, allergenFree: $free) { nodes { name allergens } } }",
+            json!({"free": free}),
+        );
+        async move {
+            let answer = query.await;
+            let mut names: Vec<String> = answer["data"]["menuItems"]["nodes"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{answer}"))
+                .iter()
+                .map(|item| item["name"].as_str().expect("name").to_owned())
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    let free_of_peanuts = rest_names("/menu/items?page_size=100&allergen_free=PEANUTS").await;
+    assert!(!free_of_peanuts.contains(&"Satay".to_owned()));
+    assert!(free_of_peanuts.contains(&"Garlic Fries".to_owned()));
+    assert_eq!(graphql_names(json!(["PEANUTS"])).await, free_of_peanuts);
+    let free_of_three = rest_names(
+        "/menu/items?page_size=100&allergen_free=gluten&allergen_free=milk&allergen_free=fish"
+            .into(),
+    )
+    .await;
+    assert_eq!(free_of_three, ["Garlic Fries", "Lemonade", "Satay"]);
+    assert_eq!(
+        graphql_names(json!(["GLUTEN", "MILK", "FISH"])).await,
+        free_of_three
+    );
+
+    let (code, message) =
+        error_of(stack.get("/menu/items?allergen_free=CHOCOLATE").await, 400).await;
+    assert_eq!(code, "INVALID_ARGUMENT");
+    assert!(
+        message.starts_with("allergen_free: must be one of GLUTEN,"),
+        "{message}"
+    );
+    let (_, message) = error_of(
+        stack
+            .post(
+                "/menu/items",
+                &json!({"name": "X", "price_cents": 1, "category": "C", "allergens": ["UNSPECIFIED"]}),
+            )
+            .await,
+        400,
+    )
+    .await;
+    assert!(message.starts_with("allergens"), "{message}");
+    let (_, message) = error_of(
+        stack
+            .post(
+                "/menu/items",
+                &json!({"name": "X", "price_cents": 1, "category": "C", "allergens": ["MILK", "milk"]}),
+            )
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(message, "allergens: items must be unique");
+    let refused = stack
+        .graphql(
+            r#"{ menuItems(allergenFree: [CHOCOLATE]) { nodes { id } } }"#,
+            json!({}),
+        )
+        .await;
+    assert!(refused["errors"][0]["message"].is_string(), "{refused}");
+    assert!(refused["data"].is_null(), "{refused}");
+}
