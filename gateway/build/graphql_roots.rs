@@ -30,12 +30,14 @@ const TIMESTAMP: &str = "google.protobuf.Timestamp";
 /// order) and keep hand-written resolvers.
 const READ_CATALOG: i32 = 1;
 const WRITE_CATALOG: i32 = 2;
+const ACT_FOR_CUSTOMER: i32 = 5;
 
 /// The source of `ContractQuery`, `ContractMutation` and their input objects.
 pub fn generate(pool: &DescriptorPool, options: &Options) -> Result<String> {
     let mut queries = String::new();
     let mut mutations = String::new();
     let mut inputs = String::new();
+    let mut done = Vec::new();
     for service in pool.services() {
         for method in service.methods() {
             let Some(operation) = message_option(&method, &options.operation) else {
@@ -54,7 +56,13 @@ pub fn generate(pool: &DescriptorPool, options: &Options) -> Result<String> {
                 }
             };
             let input = text(&operation, "input");
-            resolver(out, &mut inputs, &method, options, &name, is_query, &input)
+            let operation = Operation {
+                method: &method,
+                name: &name,
+                is_query,
+                input: &input,
+            };
+            resolver(out, &mut inputs, &mut done, &operation, options)
                 .map_err(|err| format!("{}: {err}", method.full_name()))?;
         }
     }
@@ -104,12 +112,26 @@ fn path_fields(method: &MethodDescriptor, options: &Options) -> Vec<String> {
         .collect()
 }
 
-fn access(method: &MethodDescriptor, options: &Options) -> Option<i32> {
-    let route = message_option(method, &options.route)?;
-    match route.get_field_by_name("access")?.as_ref() {
-        Value::EnumNumber(number) => Some(*number),
+/// The method's access rule (`mesh.api.v1.route`): its number and its `subject_field`.
+fn access(method: &MethodDescriptor, options: &Options) -> (Option<i32>, String) {
+    let Some(route) = message_option(method, &options.route) else {
+        return (None, String::new());
+    };
+    let number = match route.get_field_by_name("access").as_deref() {
+        Some(Value::EnumNumber(number)) => Some(*number),
         _ => None,
-    }
+    };
+    (number, text(&route, "subject_field"))
+}
+
+/// One root field to generate.
+struct Operation<'a> {
+    method: &'a MethodDescriptor,
+    /// Its GraphQL name.
+    name: &'a str,
+    is_query: bool,
+    /// The input object of the body's fields; empty for none.
+    input: &'a str,
 }
 
 /// `menuItems` as a Rust name: `menu_items`.
@@ -155,6 +177,16 @@ fn taken(field: &FieldDescriptor, value: &str, options: &Options) -> Result<Take
         Kind::Message(message) if message.full_name() == TIMESTAMP => {
             return Err(format!("{name}: a timestamp argument is not generated yet"));
         }
+        Kind::Message(_) if !field.is_list() => {
+            return Err(format!(
+                "{name}: a message argument is generated in a list only"
+            ));
+        }
+        Kind::Message(message) => (
+            input_name(&message, options)?,
+            "ITEM.into_proto()".to_owned(),
+            true,
+        ),
         kind => return Err(format!("{name}: no GraphQL argument for {kind:?}")),
     };
     let each = |item: &str| convert.replace("ITEM", item);
@@ -177,8 +209,8 @@ fn taken(field: &FieldDescriptor, value: &str, options: &Options) -> Result<Take
             list
         } else if fallible {
             format!(
-                "{list}.iter().map(|item| {}).collect::<async_graphql::Result<Vec<_>>>()?",
-                each("*item")
+                "{list}.into_iter().map(|item| {}).collect::<async_graphql::Result<Vec<_>>>()?",
+                each("item")
             )
         } else {
             format!("{list}.into_iter(){}.collect()", map_each("item"))
@@ -227,6 +259,70 @@ fn taken(field: &FieldDescriptor, value: &str, options: &Options) -> Result<Take
         graphql_type,
         convert,
     })
+}
+
+/// The GraphQL input object a request's message field takes (`mesh.api.v1.graphql_input`).
+fn input_name(message: &MessageDescriptor, options: &Options) -> Result<String> {
+    let option = message.options();
+    let name = option
+        .has_extension(&options.input)
+        .then(|| {
+            option
+                .get_extension(&options.input)
+                .as_str()
+                .map(str::to_owned)
+        })
+        .flatten()
+        .unwrap_or_default();
+    if name.is_empty() {
+        return Err(format!(
+            "{} is taken as an argument: name its input object (mesh.api.v1.graphql_input)",
+            message.full_name()
+        ));
+    }
+    Ok(name)
+}
+
+/// The input objects of the message fields of `message`, each once (`done` names those made),
+/// with `into_proto`.
+fn nested_inputs(
+    inputs: &mut String,
+    done: &mut Vec<String>,
+    message: &MessageDescriptor,
+    options: &Options,
+) -> Result<()> {
+    for field in message.fields() {
+        let Kind::Message(held) = field.kind() else {
+            continue;
+        };
+        if held.full_name() == TIMESTAMP {
+            continue;
+        }
+        let name = input_name(&held, options)?;
+        if done.contains(&name) {
+            continue;
+        }
+        done.push(name.clone());
+        nested_inputs(inputs, done, &held, options)?;
+        let mut fields = String::new();
+        let mut initializers = String::new();
+        for inner in held.fields() {
+            let rust = rust_field(&inner);
+            let taken = taken(&inner, &format!("self.{rust}"), options)?;
+            docs(&mut fields, "    ", desc(&inner));
+            let _ = writeln!(fields, "    pub {rust}: {},", taken.graphql_type);
+            let _ = writeln!(initializers, "            {rust}: {},", taken.convert);
+        }
+        let proto = proto_path(held.full_name())?;
+        docs(inputs, "", comment(&held.parent_file(), held.path()));
+        let _ = write!(
+            inputs,
+            "#[derive(Debug, async_graphql::InputObject)]\npub struct {name} {{\n{fields}}}\n\n\
+             impl {name} {{\n    fn into_proto(self) -> async_graphql::Result<{proto}> {{\n        \
+             Ok({proto} {{\n{initializers}        }})\n    }}\n}}\n\n"
+        );
+    }
+    Ok(())
 }
 
 fn graphql_object(message: &MessageDescriptor) -> String {
@@ -312,13 +408,34 @@ fn answer(
 fn resolver(
     out: &mut String,
     inputs: &mut String,
-    method: &MethodDescriptor,
+    done: &mut Vec<String>,
+    operation: &Operation<'_>,
     options: &Options,
-    name: &str,
-    is_query: bool,
-    input: &str,
 ) -> Result<()> {
+    let Operation {
+        method,
+        name,
+        is_query,
+        input,
+    } = *operation;
     let request = method.input();
+    nested_inputs(inputs, done, &request, options)?;
+    let (access, subject_field) = access(method, options);
+    let guard = match access {
+        Some(READ_CATALOG) | Some(ACT_FOR_CUSTOMER) => "",
+        Some(WRITE_CATALOG) => {
+            ", guard = \"crate::http::graphql::Allowed(crate::auth::Action::WriteCatalog)\""
+        }
+        other => {
+            return Err(format!(
+                "access {other:?} decides on data (whose order): keep a hand-written resolver"
+            ));
+        }
+    };
+    // The caller acts as someone: the field is theirs when left out, and the policy decides
+    // whether they may name another (before anything is sent).
+    let subject = (access == Some(ACT_FOR_CUSTOMER)).then_some(subject_field.as_str());
+    let mut before = String::new();
     let field = |name: &str| request.get_field_by_name(name);
     let paged = field("page_size").is_some()
         && field("page_token").is_some()
@@ -369,6 +486,22 @@ fn resolver(
             continue;
         }
         let in_input = !input.is_empty() && !path.contains(&field.name().to_owned());
+        if subject == Some(field.name()) {
+            let value = if in_input {
+                docs(&mut input_fields, "    ", desc(&field));
+                let _ = writeln!(input_fields, "    pub {rust}: Option<String>,");
+                format!("input.{rust}")
+            } else {
+                param(&mut parameters, &rust, "Option<String>", desc(&field));
+                rust.clone()
+            };
+            let _ = writeln!(
+                before,
+                "        let subject = act_for_customer(ctx, {value}.as_deref())?;"
+            );
+            let _ = writeln!(initializers, "            {rust}: subject,");
+            continue;
+        }
         if in_input {
             let taken = taken(&field, &format!("input.{rust}"), options)?;
             docs(&mut input_fields, "    ", desc(&field));
@@ -406,17 +539,6 @@ fn resolver(
     };
 
     docs(out, "    ", comment(&method.parent_file(), method.path()));
-    let guard = match access(method, options) {
-        Some(READ_CATALOG) => "",
-        Some(WRITE_CATALOG) => {
-            ", guard = \"crate::http::graphql::Allowed(crate::auth::Action::WriteCatalog)\""
-        }
-        other => {
-            return Err(format!(
-                "access {other:?} decides on data (whose order): keep a hand-written resolver"
-            ));
-        }
-    };
     let _ = writeln!(out, "    #[graphql(name = {name:?}{guard})]");
     let proto_request = proto_path(request.full_name())?;
     let proto_response = proto_path(method.output().full_name())?;
@@ -425,6 +547,7 @@ fn resolver(
         "    async fn {}(\n        &self,\n        ctx: &async_graphql::Context<'_>{parameters},\n    ) -> async_graphql::Result<{returns}> {{",
         snake(name)
     );
+    out.push_str(&before);
     if paged {
         out.push_str("        let paged = after.is_some();\n");
     }

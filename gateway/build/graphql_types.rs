@@ -58,6 +58,8 @@ pub struct Options {
     pub route: ExtensionDescriptor,
     /// `google.api.http` on a method.
     pub http: ExtensionDescriptor,
+    /// `mesh.api.v1.graphql_input` on a message a request holds.
+    pub input: ExtensionDescriptor,
 }
 
 impl Options {
@@ -72,6 +74,7 @@ impl Options {
             operation: extension("mesh.api.v1.graphql_operation")?,
             route: extension("mesh.api.v1.route")?,
             http: extension("google.api.http")?,
+            input: extension("mesh.api.v1.graphql_input")?,
         })
     }
 

@@ -8,8 +8,8 @@ use async_graphql::{
     connection::{Connection, Edge},
 };
 
-use super::env;
-use crate::{contract::Unmapped, error::ApiError};
+use super::{caller, env};
+use crate::{auth::Action, contract::Unmapped, error::ApiError};
 
 include!(concat!(std::env!("OUT_DIR"), "/graphql_roots.rs"));
 
@@ -64,6 +64,15 @@ where
         .map(|item| Ok(Edge::new(cursors.next().unwrap_or_default(), object(item)?)))
         .collect::<Result<_>>()?;
     Ok(connection)
+}
+
+/// Whom a customer's call acts for (`ACCESS_ACT_FOR_CUSTOMER`): the caller when `named` is
+/// left out, else whom the policy lets them name.
+fn act_for_customer(ctx: &Context<'_>, named: Option<&str>) -> Result<String> {
+    caller(ctx)
+        .authorize(Action::ActForCustomer { customer: named })
+        .map(|grant| grant.subject().to_owned())
+        .map_err(|err| err.extend())
 }
 
 /// An integer id (a movie's) from a GraphQL `ID`: a positive integer.

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use super::{caller, env};
 use crate::{
     auth::{self, Action, Grant},
-    backends::orders::NewOrder,
     billing_queue::{BillingQueue, Receipt, amount_cents, positive_integer},
     contract::{Delivery, DeliveryStatus, Order},
     model::BillingRequest,
@@ -16,25 +15,6 @@ use crate::{
 
 #[derive(Default)]
 pub struct MutationRoot;
-
-/// One line of a new order.
-#[derive(Debug, InputObject)]
-pub struct OrderItemInput {
-    pub menu_item_id: ID,
-    /// 1 to 100.
-    pub quantity: i32,
-}
-
-/// A new order. Prices come from the menu, never from the client.
-#[derive(Debug, InputObject)]
-pub struct OrderInput {
-    /// Yours when omitted; an admin names the customer it orders for.
-    pub customer_id: Option<String>,
-    pub items: Vec<OrderItemInput>,
-    pub delivery_address: String,
-    /// The same key twice returns the first order and places nothing new.
-    pub idempotency_key: Option<String>,
-}
 
 /// A billing order for the movie platform.
 #[derive(Debug, InputObject)]
@@ -71,29 +51,6 @@ impl MutationRoot {
         auth::billing_user_for(caller(ctx), Some(request.user_id)).map_err(|e| e.extend())?;
         ctx.data_unchecked::<Arc<BillingQueue>>()
             .submit(backends, &rid, request, input.idempotency_key.as_deref())
-            .await
-            .map_err(|e| e.extend())
-    }
-
-    async fn create_order(&self, ctx: &Context<'_>, input: OrderInput) -> Result<Order> {
-        let (backends, rid) = env(ctx);
-        let customer = caller(ctx)
-            .authorize(Action::ActForCustomer {
-                customer: input.customer_id.as_deref(),
-            })
-            .map_err(|e| e.extend())?;
-        let order = NewOrder {
-            customer_id: customer.subject().to_owned(),
-            items: input
-                .items
-                .into_iter()
-                .map(|item| (item.menu_item_id.0, item.quantity))
-                .collect(),
-            delivery_address: input.delivery_address,
-            idempotency_key: input.idempotency_key,
-        };
-        backends
-            .create_order(&rid, order)
             .await
             .map_err(|e| e.extend())
     }

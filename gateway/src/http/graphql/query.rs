@@ -8,7 +8,7 @@ use async_graphql::{
 
 use super::{Loaders, caller, derived::integer_id, env};
 use crate::{
-    auth::{self, Action},
+    auth,
     contract::{Delivery, MenuItem, Movie, Order, Payment},
     error::{ApiError, ErrorCode},
     model::{BillingOrder, Page},
@@ -39,30 +39,6 @@ impl QueryRoot {
         auth::order_for(caller(ctx), backends, &rid, &id)
             .await
             .map(Some)
-            .map_err(|e| e.extend())
-    }
-
-    /// A customer's orders, newest first, a page at a time (a Relay connection).
-    async fn orders(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Whose orders: yours when omitted; an admin names the customer.")]
-        customer_id: Option<String>,
-        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
-        #[graphql(desc = "The cursor of the edge to continue after (`pageInfo.endCursor`).")]
-        after: Option<String>,
-    ) -> Result<Connection<String, Order>> {
-        let (backends, rid) = env(ctx);
-        let customer = caller(ctx)
-            .authorize(Action::ActForCustomer {
-                customer: customer_id.as_deref(),
-            })
-            .map_err(|e| e.extend())?;
-        let paged = after.is_some();
-        backends
-            .orders(&rid, customer.subject().to_owned(), first, after)
-            .await
-            .map(|page| connection(page, paged))
             .map_err(|e| e.extend())
     }
 
