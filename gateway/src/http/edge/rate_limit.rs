@@ -19,7 +19,7 @@ use governor::{Quota, RateLimiter, clock::DefaultClock, state::keyed::DefaultKey
 use crate::{
     config::RateLimitConfig,
     error::{ApiError, ErrorCode},
-    http::edge::Client,
+    http::edge::client::Client,
     metrics::Metrics,
 };
 
