@@ -19,7 +19,7 @@ use prost_reflect::{
 use crate::{
     bounds::required,
     graphql_types::{Options, docs, optional, proto_path, rust_field},
-    words::comment,
+    words::{comment, path_variables},
 };
 
 type Result<T> = std::result::Result<T, String>;
@@ -105,9 +105,8 @@ fn path_fields(method: &MethodDescriptor, options: &Options) -> Vec<String> {
         .map(|verb| text(&rule, verb))
         .find(|path| !path.is_empty())
         .unwrap_or_default();
-    path.split('{')
-        .skip(1)
-        .filter_map(|rest| rest.split(['}', '=']).next())
+    path_variables(&path)
+        .into_iter()
         .map(str::to_owned)
         .collect()
 }

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use prost_reflect::{DescriptorPool, FieldDescriptor, MessageDescriptor, MethodDescriptor, Value};
 
-pub use crate::words::{comment, enum_names, enum_prefix};
+pub use crate::words::{comment, enum_names, enum_prefix, path_variables};
 use crate::{FILE_DESCRIPTOR_SET, api::v1 as api};
 
 static POOL: LazyLock<Result<DescriptorPool, String>> =

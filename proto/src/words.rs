@@ -1,5 +1,5 @@
-//! What a descriptor says in words: the comment above it in its `.proto` file, and an enum's
-//! values as people know them. Compiled into `mesh_proto` and, by `#[path]`, into the
+//! What a descriptor says in words: the comment above it in its `.proto` file, an enum's
+//! values as people know them, the variables of a route's path. Compiled into `mesh_proto` and, by `#[path]`, into the
 //! gateway's build script, which names its generated GraphQL types and documents them the same
 //! way as the OpenAPI document.
 
@@ -48,5 +48,14 @@ pub fn enum_names(enumeration: &EnumDescriptor) -> Vec<String> {
             let name = value.name();
             name.strip_prefix(&prefix).unwrap_or(name).to_owned()
         })
+        .collect()
+}
+
+/// The variables of a `google.api.http` path template, in order: `order_id` and `id` of
+/// `/orders/{order_id}/items/{id}` (and `name` of `{name=shelves/*}`).
+pub fn path_variables(path: &str) -> Vec<&str> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split(['}', '=']).next())
         .collect()
 }

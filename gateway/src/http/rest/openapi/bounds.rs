@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use mesh_proto::{
-    descriptors::{HttpRoute, http_routes, path_shape},
+    descriptors::{HttpRoute, http_routes, path_shape, path_variables},
     rules::{Bounds, bounds},
 };
 use prost_reflect::{Kind, MessageDescriptor};
@@ -66,20 +66,12 @@ pub fn apply(api: &mut OpenApi) {
     }
 }
 
-/// The variables of a path template, in order.
-fn variables(path: &str) -> Vec<&str> {
-    path.split('{')
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
-        .collect()
-}
-
 /// Path parameters get the bounds of the field their place in the template names; query
 /// parameters those of the field of their name.
 fn bound_parameters(operation: &mut Operation, route: &HttpRoute, document_path: &str) {
-    let fields: BTreeMap<&str, &str> = variables(document_path)
+    let fields: BTreeMap<&str, &str> = path_variables(document_path)
         .into_iter()
-        .zip(variables(&route.path))
+        .zip(path_variables(&route.path))
         .collect();
     for parameter in operation.parameters.iter_mut().flatten() {
         let RefOr::T(parameter) = parameter else {

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use mesh_proto::{
     api::v1::Access,
-    descriptors::{admin_override, comment, enum_names, is_proto3_optional, min_fields},
+    descriptors::{
+        admin_override, comment, enum_names, is_proto3_optional, min_fields, path_variables,
+    },
     rules::{example, required},
 };
 use prost_reflect::{EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor, Value};
@@ -74,7 +76,10 @@ fn operation(route: &Transcoded, schemas: &mut Schemas) -> serde_json::Value {
     operation.insert("operationId".into(), json!(route.serving.operation_id));
 
     let request = &route.http.request;
-    let in_path = path_variables(&route.http.path);
+    let in_path: Vec<String> = path_variables(&route.http.path)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     let mut parameters = Vec::new();
     for name in &in_path {
         if let Some(field) = request.get_field_by_name(name) {
@@ -125,15 +130,6 @@ fn operation(route: &Transcoded, schemas: &mut Schemas) -> serde_json::Value {
         operation.insert("security".into(), json!([{"bearer": []}]));
     }
     serde_json::Value::Object(operation)
-}
-
-/// `id` and `order_id` of `/orders/{order_id}/items/{id}`.
-fn path_variables(path: &str) -> Vec<String> {
-    path.split('{')
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}'))
-        .map(|(name, _)| name.to_owned())
-        .collect()
 }
 
 fn parameter(
