@@ -17,7 +17,7 @@ use prost_reflect::{
 };
 
 use crate::{
-    bounds::required,
+    bounds::{Bounds, bounds, required},
     graphql_types::{Options, docs, optional, proto_path, rust_field},
     words::{comment, path_variables},
 };
@@ -328,9 +328,58 @@ fn graphql_object(message: &MessageDescriptor) -> String {
     format!("crate::contract::{}", message.name())
 }
 
-/// A field's comment as a `desc` attribute value (one line per line).
+/// What an argument or input field says of itself: its comment, then the bounds its rules set
+/// (GraphQL has no standard way to state them, so the words do: "0 to 1000000.").
 fn desc(field: &FieldDescriptor) -> Option<String> {
-    comment(&field.parent_file(), field.path())
+    let words = comment(&field.parent_file(), field.path());
+    let limits = bounds_words(&bounds(field));
+    match (words, limits.is_empty()) {
+        (words, true) => words,
+        (None, false) => Some(limits),
+        (Some(words), false) => Some(format!("{words}\n\n{limits}")),
+    }
+}
+
+/// The bounds of `field`'s rules as a sentence or two; empty when it has none.
+fn bounds_words(bounds: &Bounds) -> String {
+    let mut words = Vec::new();
+    match (
+        bounds.min_chars.filter(|least| *least > 0),
+        bounds.max_chars,
+    ) {
+        (Some(least), Some(most)) => words.push(format!("{least} to {most} characters.")),
+        (None, Some(most)) => words.push(format!("At most {most} characters.")),
+        (Some(least), None) => words.push(format!("At least {least} characters.")),
+        (None, None) => {}
+    }
+    if bounds.uuid {
+        words.push("A UUID.".to_owned());
+    }
+    if let Some(pattern) = &bounds.pattern {
+        words.push(format!("Matches `{pattern}`."));
+    }
+    match (bounds.minimum, bounds.maximum) {
+        (Some(least), Some(most)) => words.push(format!("{least} to {most}.")),
+        (Some(least), None) => words.push(format!("At least {least}.")),
+        (None, Some(most)) => words.push(format!("At most {most}.")),
+        (None, None) => {}
+    }
+    match (
+        bounds.min_items.filter(|least| *least > 0),
+        bounds.max_items,
+    ) {
+        (Some(least), Some(most)) => words.push(format!("{least} to {most} items.")),
+        (None, Some(most)) => words.push(format!("At most {most} items.")),
+        (Some(least), None) => words.push(format!("At least {least} items.")),
+        (None, None) => {}
+    }
+    if let Some(items) = &bounds.items {
+        let each = bounds_words(items);
+        if !each.is_empty() {
+            words.push(format!("Each: {each}"));
+        }
+    }
+    words.join(" ")
 }
 
 /// The answer a response makes.
