@@ -17,9 +17,9 @@ mod bounds;
 #[path = "../proto/src/words.rs"]
 mod words;
 
-#[path = "build/graphql_roots.rs"]
+#[path = "schema/graphql_roots.rs"]
 mod graphql_roots;
-#[path = "build/graphql_types.rs"]
+#[path = "schema/graphql_types.rs"]
 mod graphql_types;
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -27,7 +27,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let descriptor_set = env::var("DEP_MESH_PROTO_DESCRIPTOR_SET")?;
     println!("cargo::rerun-if-changed={descriptor_set}");
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rerun-if-changed=build/");
+    println!("cargo::rerun-if-changed=schema/");
     println!("cargo::rerun-if-changed=../proto/src/words.rs");
     println!("cargo::rerun-if-changed=../proto/src/bounds.rs");
 

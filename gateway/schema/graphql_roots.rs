@@ -343,36 +343,24 @@ fn desc(field: &FieldDescriptor) -> Option<String> {
 /// The bounds of `field`'s rules as a sentence or two; empty when it has none.
 fn bounds_words(bounds: &Bounds) -> String {
     let mut words = Vec::new();
-    match (
-        bounds.min_chars.filter(|least| *least > 0),
+    let positive = |least: Option<u64>| least.filter(|least| *least > 0);
+    words.extend(range(
+        positive(bounds.min_chars),
         bounds.max_chars,
-    ) {
-        (Some(least), Some(most)) => words.push(format!("{least} to {most} characters.")),
-        (None, Some(most)) => words.push(format!("At most {most} characters.")),
-        (Some(least), None) => words.push(format!("At least {least} characters.")),
-        (None, None) => {}
-    }
+        " characters",
+    ));
     if bounds.uuid {
         words.push("A UUID.".to_owned());
     }
     if let Some(pattern) = &bounds.pattern {
         words.push(format!("Matches `{pattern}`."));
     }
-    match (bounds.minimum, bounds.maximum) {
-        (Some(least), Some(most)) => words.push(format!("{least} to {most}.")),
-        (Some(least), None) => words.push(format!("At least {least}.")),
-        (None, Some(most)) => words.push(format!("At most {most}.")),
-        (None, None) => {}
-    }
-    match (
-        bounds.min_items.filter(|least| *least > 0),
+    words.extend(range(bounds.minimum, bounds.maximum, ""));
+    words.extend(range(
+        positive(bounds.min_items),
         bounds.max_items,
-    ) {
-        (Some(least), Some(most)) => words.push(format!("{least} to {most} items.")),
-        (None, Some(most)) => words.push(format!("At most {most} items.")),
-        (Some(least), None) => words.push(format!("At least {least} items.")),
-        (None, None) => {}
-    }
+        " items",
+    ));
     if let Some(items) = &bounds.items {
         let each = bounds_words(items);
         if !each.is_empty() {
@@ -380,6 +368,16 @@ fn bounds_words(bounds: &Bounds) -> String {
         }
     }
     words.join(" ")
+}
+
+/// "1 to 120 characters.", "At most 14 items.", "At least 1."; `None` for no bound.
+fn range<T: std::fmt::Display>(least: Option<T>, most: Option<T>, unit: &str) -> Option<String> {
+    match (least, most) {
+        (Some(least), Some(most)) => Some(format!("{least} to {most}{unit}.")),
+        (None, Some(most)) => Some(format!("At most {most}{unit}.")),
+        (Some(least), None) => Some(format!("At least {least}{unit}.")),
+        (None, None) => None,
+    }
 }
 
 /// The answer a response makes.
