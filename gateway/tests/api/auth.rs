@@ -561,6 +561,18 @@ async fn the_graphql_matrix_uses_the_same_policy() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// An admin's token, signed with the tests' secret, that expired ten minutes ago.
+fn expired_admin_token() -> String {
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    let claims = json!({"sub": "root", "roles": ["admin"], "exp": jsonwebtoken::get_current_timestamp() - 600});
+    encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(b"the gateway tests' own HS256 secret, 32+ bytes"),
+    )
+    .expect("signs")
+}
+
 /// The mutations generated from the contract (`mesh.api.v1.graphql_operation`) carry the policy
 /// of their route: each is tried by every caller but the admin, and what is refused changes
 /// nothing (a customer orders for themself only). A generated mutation this list lacks fails
@@ -674,6 +686,16 @@ async fn no_generated_mutation_steps_around_the_policy() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
+    // An admin's token that expired is refused at the edge, before any field runs.
+    let expired = client_with(Some(&expired_admin_token()))
+        .post(mesh.url("/graphql"))
+        .json(&json!({"query": "mutation { deleteAllMovies }"}))
+        .send()
+        .await
+        .expect("answers");
+    let (code, _) = error_of(expired, 401).await;
+    assert_eq!(code, "UNAUTHENTICATED");
+
     let item_now: Value = mesh
         .get(&format!("/menu/items/{item}"))
         .await
@@ -694,16 +716,7 @@ async fn no_generated_mutation_steps_around_the_policy() {
 #[tokio::test]
 async fn bad_tokens_are_401_with_a_bearer_challenge() {
     let stack = spawn_stack_with(|_| {}).await;
-    let expired = {
-        use jsonwebtoken::{EncodingKey, Header, encode};
-        let claims = json!({"sub": "root", "roles": ["admin"], "exp": jsonwebtoken::get_current_timestamp() - 600});
-        encode(
-            &Header::default(),
-            &claims,
-            &EncodingKey::from_secret(b"the gateway tests' own HS256 secret, 32+ bytes"),
-        )
-        .expect("signs")
-    };
+    let expired = expired_admin_token();
     let wrong_key = {
         use jsonwebtoken::{EncodingKey, Header, encode};
         let claims = json!({"sub": "root", "roles": ["admin"], "exp": jsonwebtoken::get_current_timestamp() + 600});

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use gateway::auth::Role;
 
-use crate::helpers::{admin_client, client_with, error_of, spawn_stack, token};
+use crate::helpers::{admin_client, client_with, error_of, graphql_error_code, spawn_stack, token};
 
 #[tokio::test]
 async fn lists_the_seeded_menu() {
@@ -321,6 +321,23 @@ async fn allergens_read_and_filter_alike_over_rest_and_graphql() {
     assert_eq!(
         graphql_names(json!(["GLUTEN", "MILK", "FISH"])).await,
         free_of_three
+    );
+
+    // The filter's bound holds on both surfaces: 15 names are refused, not queried.
+    let fifteen = vec!["allergen_free=GLUTEN"; 15].join("&");
+    let (code, message) = error_of(stack.get(&format!("/menu/items?{fifteen}")).await, 400).await;
+    assert_eq!(code, "INVALID_ARGUMENT");
+    assert!(message.starts_with("allergen_free"), "{message}");
+    let refused = stack
+        .graphql(
+            "query($free: [Allergen!]) { menuItems(allergenFree: $free) { nodes { id } } }",
+            json!({"free": vec!["GLUTEN"; 15]}),
+        )
+        .await;
+    assert_eq!(
+        graphql_error_code(&refused),
+        "INVALID_ARGUMENT",
+        "{refused}"
     );
 
     let (code, message) =
