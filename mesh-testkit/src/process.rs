@@ -15,7 +15,8 @@ use tokio::process::{Child, Command};
 /// Tests of one crate cannot name another crate's binary, so they ask cargo for it, with the
 /// targets and features `cargo test --workspace` builds: after that (or `scripts/test`'s build
 /// step) the call is a no-op, where `-p <name>` would resolve other features and rebuild and
-/// relink the binary every time the two alternate.
+/// relink the binary every time the two alternate. The broker (`mesh-broker`) is left out, as
+/// those do: its features would be unified into every crate of the mesh.
 pub fn workspace_binary(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
@@ -41,7 +42,15 @@ pub fn workspace_binary(name: &str) -> PathBuf {
             }
         }
         let status = cargo
-            .args(["build", "--quiet", "--workspace", "--bins", "--tests"])
+            .args([
+                "build",
+                "--quiet",
+                "--workspace",
+                "--exclude",
+                "mesh-broker",
+                "--bins",
+                "--tests",
+            ])
             .current_dir(workspace_root())
             .status()
             .unwrap_or_else(|err| panic!("cannot run cargo to build the binaries: {err}"));
@@ -223,22 +232,21 @@ impl Drop for Broker {
     }
 }
 
-/// The tansu binary: `TANSU_BIN`, else `tansu` on PATH, else cargo's bin directory.
+/// The tansu binary: `TANSU_BIN`, else the workspace's own (`broker/`, built by `scripts/test`
+/// or `cargo build -p mesh-broker`), else `tansu` on PATH.
 fn tansu() -> PathBuf {
     if let Some(path) = std::env::var_os("TANSU_BIN") {
         return PathBuf::from(path);
     }
-    let on_path = std::env::var_os("PATH")
-        .map(|paths| {
+    let built = target_dir().join("debug").join("tansu");
+    if built.is_file() {
+        return built;
+    }
+    std::env::var_os("PATH")
+        .and_then(|paths| {
             std::env::split_paths(&paths)
                 .map(|dir| dir.join("tansu"))
                 .find(|p| p.is_file())
         })
-        .unwrap_or_default();
-    on_path.unwrap_or_else(|| {
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_default();
-        home.join(".cargo/bin/tansu")
-    })
+        .unwrap_or(built)
 }

@@ -7,7 +7,7 @@
 #
 # Tools that are not Debian packages live outside the repository, so a fresh clone on the same
 # machine reuses them:
-#   ~/.cargo/bin                       tansu (the broker) and grpcurl (grpcurl-rs)
+#   ~/.cargo/bin                       grpcurl (grpcurl-rs)
 #   ${MESH_TOOLS_DIR}/librdkafka       a librdkafka new enough for tansu, for scripts/kcat
 #   ${MESH_TOOLS_DIR}/venv             offline validators for docker-compose.yml and deploy/
 #   ${MESH_TOOLS_DIR}/kubectl          kubectl, to render the kustomize overlays
@@ -30,9 +30,6 @@ CARGO_BIN_DIR="${CARGO_HOME:-$HOME/.cargo}/bin"
 MESH_USER_PATH=${MESH_USER_PATH:-$PATH}
 export PATH="$CARGO_BIN_DIR:$PATH"
 
-# The broker. 0.6.0 is the version the mesh is tested against; its default build has no storage
-# engine, hence the features, and it only builds with its own lock file.
-TANSU_VERSION=0.6.0
 # The reflection gRPC CLI (a Rust port of grpcurl; installs a binary named `grpcurl`).
 GRPCURL_RS_VERSION=0.2.1
 # cargo fuzz, for scripts/test's bounded fuzzing of edge-rules (fuzz/).
@@ -190,30 +187,39 @@ wait_for_foreign_cargo_install() {
     done
 }
 
+# === The mesh's binaries ===
+
+# A binary of the workspace as scripts/up and scripts/test build it: the dev profile, one build
+# for both (scripts/bench builds its own, release).
+mesh_bin() { printf '%s\n' "$MESH_TARGET_DIR/debug/$1"; }
+
 # === tansu (Kafka-compatible broker) ===
 
-tansu_bin() { printf '%s\n' "$CARGO_BIN_DIR/tansu"; }
-
-tansu_is_current() {
-    [[ -x $(tansu_bin) ]] && [[ $("$(tansu_bin)" --version 2>/dev/null) == "tansu $TANSU_VERSION" ]]
+# The broker is a binary of this workspace (broker/: tansu's own command line on its crates,
+# the SQLite store only), built with the mesh's lock file and in the mesh's profile, so a fresh
+# machine compiles the dependencies they share once.
+# MESH_BROKER_PROFILE: the cargo profile it is built in, `dev` (scripts/up and scripts/test, like
+# the mesh) or `release` (scripts/bench, whose figures include the broker's CPU).
+MESH_BROKER_PROFILE=${MESH_BROKER_PROFILE:-dev}
+tansu_bin() {
+    local dir=$MESH_BROKER_PROFILE
+    [[ $dir == dev ]] && dir=debug
+    printf '%s\n' "$MESH_TARGET_DIR/$dir/tansu"
 }
 
-_install_tansu() {
-    tansu_is_current && return 0
-    wait_for_foreign_cargo_install tansu
-    tansu_is_current && return 0
-    run_logged "$MESH_TOOLS_DIR/logs/tansu-install.log" \
-        "building tansu $TANSU_VERSION from crates.io (about 10 minutes on 2 cores)" \
-        cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql
-    tansu_is_current || die "tansu installed but '$(tansu_bin) --version' does not say $TANSU_VERSION"
+# Builds the broker: a second when it is up to date. Apart from the mesh's build (which says
+# `--exclude mesh-broker`): in one cargo invocation tansu's features would be unified into the
+# mesh's crates (aws-lc beside ring in every service).
+ensure_tansu() {
+    [[ -x $(tansu_bin) ]] ||
+        log "building the broker (tansu 0.6 in broker/, profile $MESH_BROKER_PROFILE; about 4 minutes after the mesh)"
+    (cd "$MESH_ROOT" && cargo build --quiet --locked --profile "$MESH_BROKER_PROFILE" -p mesh-broker) ||
+        die "the broker's build failed (compiler output above)"
 }
 
 # What starts tansu: lib/tansu-broker adds the indexes its SQLite store lacks, then execs
 # the binary given as its first argument.
 tansu_launcher() { printf '%s\n' "$MESH_ROOT/scripts/lib/tansu-broker"; }
-
-# Installs tansu $TANSU_VERSION into ~/.cargo/bin unless that exact version is there.
-ensure_tansu() { with_tool_lock tansu _install_tansu; }
 
 # === grpcurl (grpcurl-rs) ===
 
@@ -448,11 +454,11 @@ ensure_tools() {
     ensure_grpcurl
 }
 
-# What scripts/test needs: the build's system packages, the broker, the GraphiQL assets and
-# the web page. The tests speak gRPC reflection and Kafka from Rust, so no grpcurl or kcat.
+# What scripts/test needs: the build's system packages, the GraphiQL assets and the web page
+# (the broker is built with the mesh). The tests speak gRPC reflection and Kafka from Rust, so
+# no grpcurl or kcat.
 ensure_test_tools() {
     ensure_system_packages
-    ensure_tansu
     ensure_web_assets
     ensure_app_assets
 }
