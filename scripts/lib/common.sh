@@ -212,7 +212,7 @@ tansu_bin() {
 # mesh's crates (aws-lc beside ring in every service).
 ensure_tansu() {
     [[ -x $(tansu_bin) ]] ||
-        log "building the broker (tansu 0.6 in broker/, profile $MESH_BROKER_PROFILE; about 4 minutes after the mesh)"
+        log "building the broker (tansu 0.6 in broker/, profile $MESH_BROKER_PROFILE: about 6 minutes after the mesh's build, 8 before it)"
     (cd "$MESH_ROOT" && cargo build --quiet --locked --profile "$MESH_BROKER_PROFILE" -p mesh-broker) ||
         die "the broker's build failed (compiler output above)"
 }
