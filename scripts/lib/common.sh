@@ -446,14 +446,6 @@ ensure_app_assets() {
 # The directory the gateway serves the web page from.
 app_dist_dir() { printf '%s\n' "$MESH_ROOT/gateway/app/dist"; }
 
-# Everything scripts/up needs that may be missing on a fresh machine, including the tools its
-# printed examples use (grpcurl, kcat).
-ensure_tools() {
-    ensure_test_tools
-    ensure_kcat
-    ensure_grpcurl
-}
-
 # What scripts/test needs: the build's system packages, the GraphiQL assets and the web page
 # (the broker is built with the mesh). The tests speak gRPC reflection and Kafka from Rust, so
 # no grpcurl or kcat.
