@@ -189,9 +189,17 @@ wait_for_foreign_cargo_install() {
 
 # === The mesh's binaries ===
 
+# A workspace binary as cargo's profile <profile> puts it (dev builds go to debug/).
+#   profile_bin <profile> <name>
+profile_bin() {
+    local dir=$1
+    [[ $dir == dev ]] && dir=debug
+    printf '%s\n' "$MESH_TARGET_DIR/$dir/$2"
+}
+
 # A binary of the workspace as scripts/up and scripts/test build it: the dev profile, one build
 # for both (scripts/bench builds its own, release).
-mesh_bin() { printf '%s\n' "$MESH_TARGET_DIR/debug/$1"; }
+mesh_bin() { profile_bin dev "$1"; }
 
 # === tansu (Kafka-compatible broker) ===
 
@@ -201,11 +209,7 @@ mesh_bin() { printf '%s\n' "$MESH_TARGET_DIR/debug/$1"; }
 # MESH_BROKER_PROFILE: the cargo profile it is built in, `dev` (scripts/up and scripts/test, like
 # the mesh) or `release` (scripts/bench, whose figures include the broker's CPU).
 MESH_BROKER_PROFILE=${MESH_BROKER_PROFILE:-dev}
-tansu_bin() {
-    local dir=$MESH_BROKER_PROFILE
-    [[ $dir == dev ]] && dir=debug
-    printf '%s\n' "$MESH_TARGET_DIR/$dir/tansu"
-}
+tansu_bin() { profile_bin "$MESH_BROKER_PROFILE" tansu; }
 
 # Builds the broker: a second when it is up to date. Apart from the mesh's build (which says
 # `--exclude mesh-broker`): in one cargo invocation tansu's features would be unified into the
