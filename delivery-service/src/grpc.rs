@@ -10,9 +10,12 @@ use mesh_kit::{
     relay::OutboxSignal,
     text::TextRule,
 };
-use mesh_proto::delivery::v1::{
-    self as pb, BatchGetStatusRequest, BatchGetStatusResponse, GetStatusRequest,
-    UpdateStatusRequest, delivery_service_server::DeliveryService,
+use mesh_proto::{
+    delivery::v1::{
+        self as pb, BatchGetStatusRequest, BatchGetStatusResponse, GetStatusRequest,
+        UpdateStatusRequest, delivery_service_server::DeliveryService,
+    },
+    read_mask::ReadMask,
 };
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -100,7 +103,7 @@ impl DeliveryService for DeliveryApi {
         &self,
         request: Request<BatchGetStatusRequest>,
     ) -> Result<Response<BatchGetStatusResponse>, Status> {
-        reply(self.batch_get(&request.into_inner().order_ids).await)
+        reply(self.batch_get(request.into_inner()).await)
     }
 }
 
@@ -119,14 +122,24 @@ impl DeliveryApi {
         to_proto(delivery, &history)
     }
 
-    /// Each with its history, as `GetStatus` answers: two queries for the whole batch.
-    async fn batch_get(&self, order_ids: &[String]) -> Result<BatchGetStatusResponse, Error> {
-        let wanted = batch::parse_ids("order_ids", order_ids)?;
+    /// Each with its history, as `GetStatus` answers, unless the read mask leaves it out: two
+    /// queries for the whole batch, one without the histories.
+    async fn batch_get(
+        &self,
+        request: BatchGetStatusRequest,
+    ) -> Result<BatchGetStatusResponse, Error> {
+        let wanted = batch::parse_ids("order_ids", &request.order_ids)?;
+        let read = ReadMask::of::<pb::Delivery>(request.read_mask.as_ref())
+            .map_err(|reason| InvalidField::new("read_mask", reason))?;
         let mut conn = self.pool.get().await?;
         let found = db::load_many(&mut conn, &wanted).await?;
         let (found, missing) = batch::in_request_order(&wanted, found, |d| d.order_id);
-        let ids: Vec<Uuid> = found.iter().map(|delivery| delivery.order_id).collect();
-        let events = event_store::histories(&mut conn, &ids).await?;
+        let events = if read.reads("history") {
+            let ids: Vec<Uuid> = found.iter().map(|delivery| delivery.order_id).collect();
+            event_store::histories(&mut conn, &ids).await?
+        } else {
+            Vec::new()
+        };
         let mut histories: HashMap<Uuid, &[StoredEvent]> = events
             .chunk_by(|a, b| a.aggregate_id == b.aggregate_id)
             .map(|history| (history[0].aggregate_id, history))

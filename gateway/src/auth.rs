@@ -12,6 +12,7 @@ use axum::{
     extract::FromRequestParts,
     http::{HeaderMap, header, request::Parts},
 };
+use mesh_proto::read_mask::ReadMask;
 
 use crate::{
     backends::Backends,
@@ -137,17 +138,27 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 //
 // REST and GraphQL alike fetch through these, so "someone else's is 404" is decided once.
 
-/// The order, if the caller may read, cancel or follow it.
+/// What the policy reads of an order: which one it is, and whose.
+pub const OWNERSHIP: [&str; 2] = ["id", "customer_id"];
+
+/// What [`order_for`] reads when the caller only asks whether it may use the order.
+pub fn ownership() -> ReadMask {
+    ReadMask::fields(OWNERSHIP)
+}
+
+/// The order, if the caller may read, cancel or follow it, with what `read` reads of it (which
+/// must include [`OWNERSHIP`]).
 pub async fn order_for(
     caller: &Caller,
     backends: &Backends,
     rid: &RequestId,
     id: &str,
+    read: &ReadMask,
 ) -> Result<Order, ApiError> {
     if caller.principal().is_none() {
         return Err(policy::unauthenticated());
     }
-    let order = backends.order(rid, id).await?;
+    let order = backends.order(rid, id, read).await?;
     caller.authorize(Action::UseOrder {
         id: order.id.as_str(),
         owner: &order.customer_id,
@@ -164,7 +175,7 @@ pub async fn delivery_for(
     order_id: &str,
 ) -> Result<Delivery, ApiError> {
     if caller.authorize(Action::ReadAnyDelivery).is_err() {
-        let order = order_for(caller, backends, rid, order_id).await?;
+        let order = order_for(caller, backends, rid, order_id, &ownership()).await?;
         caller.authorize(Action::ReadDelivery {
             order_id: order.id.as_str(),
             owner: &order.customer_id,
@@ -180,7 +191,7 @@ pub async fn payment_for(
     rid: &RequestId,
     order_id: &str,
 ) -> Result<Payment, ApiError> {
-    let order = order_for(caller, backends, rid, order_id).await?;
+    let order = order_for(caller, backends, rid, order_id, &ownership()).await?;
     caller.authorize(Action::ReadPayment {
         order_id: order.id.as_str(),
         owner: &order.customer_id,

@@ -233,6 +233,24 @@ pub async fn load(
         .map(Some)
 }
 
+/// One order to read, with its lines only if `with_lines` (one query less without them).
+pub async fn read(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    with_lines: bool,
+) -> QueryResult<Option<Order>> {
+    if with_lines {
+        return load(conn, id, false).await;
+    }
+    let row = orders::table
+        .find(id)
+        .select(OrderRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    row.map(|row| row.into_order(Vec::new())).transpose()
+}
+
 async fn lines_of(
     conn: &mut AsyncPgConnection,
     ids: &[Uuid],

@@ -2,9 +2,12 @@
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, scoped_futures::ScopedFutureExt};
 use mesh_kit::{aggregate, db::PgPool, event_store, relay::OutboxSignal, text::TextRule};
-use mesh_proto::order::v1::{
-    self as pb, CancelOrderRequest, CreateOrderRequest, GetOrderRequest, ListOrdersRequest,
-    ListOrdersResponse, order_service_server::OrderService,
+use mesh_proto::{
+    order::v1::{
+        self as pb, CancelOrderRequest, CreateOrderRequest, GetOrderRequest, ListOrdersRequest,
+        ListOrdersResponse, order_service_server::OrderService,
+    },
+    read_mask::ReadMask,
 };
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -112,7 +115,7 @@ impl OrderService for OrderApi {
         &self,
         request: Request<GetOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        reply(self.get(&request.into_inner().order_id).await)
+        reply(self.get(request.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(customer_id = %request.get_ref().customer_id))]
@@ -237,10 +240,22 @@ impl OrderApi {
         to_proto(order, &history)
     }
 
-    async fn get(&self, id: &str) -> Result<pb::Order, Error> {
-        let id = parse_id("order_id", id)?;
+    /// The order, loading only what the read mask reads: its lines and its history are a query
+    /// each.
+    async fn get(&self, request: GetOrderRequest) -> Result<pb::Order, Error> {
+        let id = parse_id("order_id", &request.order_id)?;
+        let read = ReadMask::of::<pb::Order>(request.read_mask.as_ref())
+            .map_err(|reason| mesh_kit::InvalidField::new("read_mask", reason))?;
         let mut conn = self.pool.get().await?;
-        self.load_with_history(&mut conn, id).await
+        let order = db::read(&mut conn, id, read.reads("items"))
+            .await?
+            .ok_or(Error::NotFound(id))?;
+        let history = if read.reads("history") {
+            event_store::history(&mut conn, id).await?
+        } else {
+            Vec::new()
+        };
+        to_proto(order, &history)
     }
 
     async fn list(&self, request: ListOrdersRequest) -> Result<ListOrdersResponse, Error> {

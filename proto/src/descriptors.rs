@@ -121,10 +121,18 @@ pub fn is_proto3_optional(field: &FieldDescriptor) -> bool {
 /// Whether only the gateway sets `field`: true for an admin caller, never from a client
 /// (`mesh.api.v1.admin_override`).
 pub fn admin_override(field: &FieldDescriptor) -> bool {
-    let Some(option) = field
-        .parent_pool()
-        .get_extension_by_name("mesh.api.v1.admin_override")
-    else {
+    flag(field, "mesh.api.v1.admin_override")
+}
+
+/// Whether `field` is the read mask only GraphQL's look-ahead fills, never a REST client
+/// (`mesh.api.v1.look_ahead`).
+pub fn look_ahead(field: &FieldDescriptor) -> bool {
+    flag(field, "mesh.api.v1.look_ahead")
+}
+
+/// Whether `field` carries the boolean option `extension`, set.
+fn flag(field: &FieldDescriptor, extension: &str) -> bool {
+    let Some(option) = field.parent_pool().get_extension_by_name(extension) else {
         return false;
     };
     let options = field.options();

@@ -8,6 +8,7 @@ pub mod codec;
 pub mod descriptors;
 pub mod dynamic_codec;
 pub mod json;
+pub mod read_mask;
 pub mod rules;
 mod words;
 

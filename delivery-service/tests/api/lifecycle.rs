@@ -1,7 +1,7 @@
 //! Couriers moving a delivery through its lifecycle with UpdateStatus, and reading it back.
 
 use mesh_proto::{
-    delivery::v1::{BatchGetStatusRequest, DeliveryStatus},
+    delivery::v1::{self as pb, BatchGetStatusRequest, DeliveryStatus},
     events::v1::DeliveryStatusChanged,
 };
 use tonic::Code;
@@ -248,6 +248,7 @@ async fn a_batch_answers_each_delivery_as_get_status_does_and_names_the_missing(
                 first.clone(),
                 second.clone(),
             ],
+            read_mask: None,
         })
         .await
         .expect("the batch answers")
@@ -274,7 +275,8 @@ async fn a_batch_answers_each_delivery_as_get_status_does_and_names_the_missing(
         .client
         .clone()
         .batch_get_status(BatchGetStatusRequest {
-            order_ids: vec![first, "abc".into()],
+            order_ids: vec![first.clone(), "abc".into()],
+            read_mask: None,
         })
         .await
         .expect_err("a bad id");
@@ -289,10 +291,48 @@ async fn a_batch_answers_each_delivery_as_get_status_does_and_names_the_missing(
         .clone()
         .batch_get_status(BatchGetStatusRequest {
             order_ids: vec![new_order_id(); too_many],
+            read_mask: None,
         })
         .await
         .expect_err("too many");
     assert_eq!(too_many.code(), Code::InvalidArgument);
+
+    // A read mask without `history` answers the same deliveries without it; one naming a field
+    // a delivery lacks is refused by name.
+    let mask = |paths: &[&str]| {
+        Some(prost_types::FieldMask {
+            paths: paths.iter().map(|path| (*path).to_owned()).collect(),
+        })
+    };
+    let masked = app
+        .client
+        .clone()
+        .batch_get_status(BatchGetStatusRequest {
+            order_ids: vec![second.clone(), first.clone()],
+            read_mask: mask(&["order_id", "status", "courier"]),
+        })
+        .await
+        .expect("the batch answers")
+        .into_inner();
+    let whole = batch.deliveries[0].clone();
+    assert_eq!(
+        masked.deliveries[0],
+        pb::Delivery {
+            history: Vec::new(),
+            ..whole
+        }
+    );
+    assert_eq!(masked.deliveries.len(), 2);
+    let refused = app
+        .client
+        .clone()
+        .batch_get_status(BatchGetStatusRequest {
+            order_ids: vec![first],
+            read_mask: mask(&["status", "histories"]),
+        })
+        .await
+        .expect_err("an unknown path");
+    mesh_testkit::assert_invalid_argument(&refused, "read_mask");
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use mesh_proto::delivery::v1 as pb;
+use mesh_proto::{delivery::v1 as pb, read_mask::ReadMask};
 
 use super::{Backend, Backends, request};
 use crate::{
@@ -32,14 +32,19 @@ impl Backends {
         to_model(delivery)
     }
 
-    /// The deliveries of many orders in one call, keyed by order id; orders without one yet are
-    /// simply absent. What the GraphQL loader batches a request's `Order.delivery` fields into.
+    /// The deliveries of many orders in one call, keyed by order id, with what `read` reads of
+    /// them (their histories only when read); orders without one yet are simply absent. What
+    /// the GraphQL loader batches a request's `Order.delivery` fields into.
     pub async fn deliveries_by_order(
         &self,
         rid: &RequestId,
         order_ids: Vec<String>,
+        read: &ReadMask,
     ) -> Result<HashMap<String, Delivery>, ApiError> {
-        let message = pb::BatchGetStatusRequest { order_ids };
+        let message = pb::BatchGetStatusRequest {
+            order_ids,
+            read_mask: read.to_proto(),
+        };
         let found = self.finish(
             Backend::Delivery,
             "BatchGetStatus",

@@ -1,6 +1,6 @@
 //! Calls to order-service.
 
-use mesh_proto::order::v1 as pb;
+use mesh_proto::{order::v1 as pb, read_mask::ReadMask};
 
 use super::{Backend, Backends, request};
 use crate::{contract::Order, error::ApiError, request_id::RequestId};
@@ -10,9 +10,17 @@ fn to_model(order: pb::Order) -> Result<Order, ApiError> {
 }
 
 impl Backends {
-    pub async fn order(&self, rid: &RequestId, id: &str) -> Result<Order, ApiError> {
+    /// The order, with what `read` reads of it: order-service loads its lines and history only
+    /// when they are read.
+    pub async fn order(
+        &self,
+        rid: &RequestId,
+        id: &str,
+        read: &ReadMask,
+    ) -> Result<Order, ApiError> {
         let message = pb::GetOrderRequest {
             order_id: id.to_owned(),
+            read_mask: read.to_proto(),
         };
         let order = self.finish(
             Backend::Order,

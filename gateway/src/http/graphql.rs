@@ -30,6 +30,7 @@ mod derived;
 pub mod documents;
 pub mod limits;
 mod loaders;
+mod look_ahead;
 mod mutation;
 mod orders;
 mod query;

@@ -69,6 +69,81 @@ async fn an_order_with_twenty_items_makes_one_menu_batch_call() {
     assert_eq!(order["delivery"]["status"], "PENDING");
 }
 
+/// What a query's selection holds, in order.
+fn texts(list: &Value, field: &str) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("a list: {list}"))
+        .iter()
+        .map(|entry| entry[field].as_str().expect(field).to_owned())
+        .collect()
+}
+
+/// The services load an order's and a delivery's history only for a query that selects it
+/// (their read masks): one that does gets them whole, however it selects them (a fragment, an
+/// alias, an inline fragment), and one that does not still gets every other field.
+#[tokio::test]
+async fn an_order_and_its_delivery_answer_their_history_however_a_query_selects_it() {
+    let mesh = spawn_mesh(Options::default()).await;
+    let ids = mesh.menu_ids(2).await;
+    let order = mesh.place(&ids).await;
+    let id = order["id"].as_str().expect("id");
+    mesh.order_with_status(id, "PAID").await;
+    mesh.delivery_with_status(id, "PENDING").await;
+    let rest: Value = mesh
+        .get(&format!("/orders/{id}"))
+        .await
+        .json()
+        .await
+        .expect("the order");
+    let events = texts(&rest["history"], "event_type");
+    assert!(events.len() >= 2, "{rest}");
+    // REST answers whole: the mask is GraphQL's alone, whatever a query string says.
+    let masked: Value = mesh
+        .get(&format!("/orders/{id}?read_mask=id"))
+        .await
+        .json()
+        .await
+        .expect("the order");
+    assert_eq!(masked, rest);
+
+    for query in [
+        "query($id: ID!) { order(id: $id) { history { eventType } delivery { history { status } } } }",
+        "query($id: ID!) { order(id: $id) { ...Told } } \
+         fragment Told on Order { past: history { eventType } delivery { ... on Delivery { steps: history { status } } } }",
+    ] {
+        let response = mesh.graphql(query, json!({"id": id})).await;
+        assert!(response["errors"].is_null(), "{response}");
+        let order = &response["data"]["order"];
+        let (history, steps) = if order["history"].is_null() {
+            (&order["past"], &order["delivery"]["steps"])
+        } else {
+            (&order["history"], &order["delivery"]["history"])
+        };
+        assert_eq!(texts(history, "eventType"), events, "{query}");
+        assert_eq!(texts(steps, "status"), ["PENDING"], "{query}");
+    }
+
+    let lean = mesh
+        .graphql(
+            "query($id: ID!) { order(id: $id) { id status deliveryAddress items { menuItemId quantity } delivery { status } } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert!(lean["errors"].is_null(), "{lean}");
+    assert_eq!(
+        lean["data"]["order"],
+        json!({
+            "id": id,
+            "status": "PAID",
+            "deliveryAddress": rest["delivery_address"],
+            "items": rest["items"].as_array().expect("items").iter()
+                .map(|line| json!({"menuItemId": line["menu_item_id"], "quantity": line["quantity"]}))
+                .collect::<Vec<_>>(),
+            "delivery": {"status": "PENDING"},
+        })
+    );
+}
+
 #[tokio::test]
 async fn mutations_place_cancel_and_move_deliveries() {
     let mesh = spawn_mesh(Options::default()).await;

@@ -98,6 +98,7 @@ impl TestApp {
             .clone()
             .get_order(GetOrderRequest {
                 order_id: id.into(),
+                read_mask: None,
             })
             .await
             .expect("order found")

@@ -264,6 +264,7 @@ async fn a_cancel_reason_with_control_characters_is_refused_and_changes_nothing(
         .clone()
         .get_order(mesh_proto::order::v1::GetOrderRequest {
             order_id: order.id.clone(),
+            read_mask: None,
         })
         .await
         .expect("read")
@@ -280,6 +281,7 @@ async fn missing_and_malformed_ids() {
         .clone()
         .get_order(mesh_proto::order::v1::GetOrderRequest {
             order_id: uuid::Uuid::new_v4().to_string(),
+            read_mask: None,
         })
         .await
         .expect_err("unknown");
@@ -289,10 +291,55 @@ async fn missing_and_malformed_ids() {
         .clone()
         .get_order(mesh_proto::order::v1::GetOrderRequest {
             order_id: "42".into(),
+            read_mask: None,
         })
         .await
         .expect_err("malformed");
     assert_eq!(status.code(), Code::InvalidArgument);
+}
+
+/// AIP-157: the order answers what the mask names (its lines and history are loaded only when
+/// named), and a path that is no field of an order is refused by name.
+#[tokio::test]
+async fn a_read_mask_leaves_out_the_lines_and_history_it_does_not_name() {
+    let app = spawn_app().await;
+    let pizza = app.menu_item("Margherita", 1250).await;
+    let order = app.place(&[(&pizza, 2)]).await;
+    let read = |paths: &[&str]| {
+        let request = mesh_proto::order::v1::GetOrderRequest {
+            order_id: order.id.clone(),
+            read_mask: Some(prost_types::FieldMask {
+                paths: paths.iter().map(|path| (*path).to_owned()).collect(),
+            }),
+        };
+        let mut orders = app.orders.clone();
+        async move { orders.get_order(request).await }
+    };
+
+    let owner = read(&["id", "customer_id"])
+        .await
+        .expect("read")
+        .into_inner();
+    assert_eq!(
+        owner,
+        mesh_proto::order::v1::Order {
+            items: Vec::new(),
+            history: Vec::new(),
+            ..order.clone()
+        }
+    );
+    let lines = read(&["items.menu_item_id"])
+        .await
+        .expect("read")
+        .into_inner();
+    assert_eq!(lines.items, order.items);
+    assert!(lines.history.is_empty());
+    let whole = read(&["*"]).await.expect("read").into_inner();
+    assert_eq!(whole, order);
+
+    let refused = read(&["id", "histroy"]).await.expect_err("an unknown path");
+    mesh_testkit::assert_invalid_argument(&refused, "read_mask");
+    assert!(refused.message().contains("histroy"), "{refused:?}");
 }
 
 #[tokio::test]

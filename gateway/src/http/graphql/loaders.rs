@@ -5,6 +5,7 @@
 use std::{collections::HashMap, future::Future, marker::PhantomData, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, Loader};
+use mesh_proto::{delivery::v1 as pb, read_mask::ReadMask};
 
 use crate::{
     backends::Backends,
@@ -20,7 +21,11 @@ pub const BATCH_DELAY: Duration = Duration::from_micros(200);
 /// The loaders one request (or one WebSocket connection) shares.
 pub struct Loaders {
     pub menu_items: DataLoader<BatchLoader<MenuItem>>,
+    /// Deliveries without their history, for the fields that do not select it (delivery-service
+    /// then skips a query)...
     pub deliveries: DataLoader<BatchLoader<Delivery>>,
+    /// ...and with it, for those that do.
+    pub delivery_histories: DataLoader<BatchLoader<WithHistory>>,
     pub payments: DataLoader<BatchLoader<Payment>>,
 }
 
@@ -29,10 +34,15 @@ impl Loaders {
         Self {
             menu_items: BatchLoader::data_loader(backends, rid),
             deliveries: BatchLoader::data_loader(backends, rid),
+            delivery_histories: BatchLoader::data_loader(backends, rid),
             payments: BatchLoader::data_loader(backends, rid),
         }
     }
 }
+
+/// A delivery with its history.
+#[derive(Clone)]
+pub struct WithHistory(pub Delivery);
 
 /// A value the gateway can fetch many of, by id, in one backend call.
 pub trait BatchFetch: Sized + Clone + Send + Sync + 'static {
@@ -70,7 +80,27 @@ impl BatchFetch for Delivery {
         rid: &RequestId,
         order_ids: Vec<String>,
     ) -> Result<HashMap<String, Self>, ApiError> {
-        backends.deliveries_by_order(rid, order_ids).await // BatchGetStatus
+        let read = ReadMask::all_but::<pb::Delivery>(&["history"]);
+        backends.deliveries_by_order(rid, order_ids, &read).await // BatchGetStatus
+    }
+}
+
+impl BatchFetch for WithHistory {
+    const WHAT: &'static str = "deliveries with their history";
+    const IDS_FIELD: &'static str = Delivery::IDS_FIELD;
+
+    async fn fetch(
+        backends: &Backends,
+        rid: &RequestId,
+        order_ids: Vec<String>,
+    ) -> Result<HashMap<String, Self>, ApiError> {
+        let found = backends
+            .deliveries_by_order(rid, order_ids, &ReadMask::all())
+            .await?; // BatchGetStatus
+        Ok(found
+            .into_iter()
+            .map(|(id, delivery)| (id, Self(delivery)))
+            .collect())
     }
 }
 

@@ -63,7 +63,7 @@ impl MutationRoot {
         reason: Option<String>,
     ) -> Result<Order> {
         let (backends, rid) = env(ctx);
-        auth::order_for(caller(ctx), backends, &rid, &id)
+        auth::order_for(caller(ctx), backends, &rid, &id, &auth::ownership())
             .await
             .map_err(|e| e.extend())?;
         backends

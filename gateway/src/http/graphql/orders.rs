@@ -4,7 +4,7 @@
 
 use async_graphql::{ComplexObject, Context, ErrorExtensions, Result};
 
-use super::Loaders;
+use super::{Loaders, loaders::WithHistory};
 use crate::contract::{Delivery, MenuItem, Order, OrderLine, Payment};
 
 #[ComplexObject]
@@ -24,11 +24,19 @@ impl OrderLine {
 impl Order {
     /// The delivery, once the order is paid.
     async fn delivery(&self, ctx: &Context<'_>) -> Result<Option<Delivery>> {
-        ctx.data::<Loaders>()?
-            .deliveries
-            .load_one(self.id.to_string())
-            .await
-            .map_err(|err| err.extend())
+        let loaders = ctx.data::<Loaders>()?;
+        let id = self.id.to_string();
+        // Its history is loaded only when the query selects it.
+        let found = if ctx.look_ahead().field("history").exists() {
+            loaders
+                .delivery_histories
+                .load_one(id)
+                .await
+                .map(|found| found.map(|WithHistory(delivery)| delivery))
+        } else {
+            loaders.deliveries.load_one(id).await
+        };
+        found.map_err(|err| err.extend())
     }
 
     /// The payment, once billing has handled the order.

@@ -6,7 +6,9 @@ use async_graphql::{
     connection::{Connection, Edge},
 };
 
-use super::{Loaders, caller, derived::integer_id, env};
+use mesh_proto::{order::v1 as pb, read_mask::ReadMask};
+
+use super::{Loaders, caller, derived::integer_id, env, look_ahead};
 use crate::{
     auth,
     contract::{Delivery, MenuItem, Movie, Order, Payment},
@@ -36,7 +38,9 @@ impl QueryRoot {
     /// else's).
     async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
         let (backends, rid) = env(ctx);
-        auth::order_for(caller(ctx), backends, &rid, &id)
+        // The history and the lines are loaded only when the query selects them.
+        let read = look_ahead::read_mask::<pb::Order>(ctx, &auth::OWNERSHIP);
+        auth::order_for(caller(ctx), backends, &rid, &id, &read)
             .await
             .map(Some)
             .map_err(|e| e.extend())
@@ -121,7 +125,7 @@ impl QueryRoot {
     #[graphql(entity)]
     async fn find_order_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Order> {
         let (backends, rid) = env(ctx);
-        auth::order_for(caller(ctx), backends, &rid, &id)
+        auth::order_for(caller(ctx), backends, &rid, &id, &ReadMask::all())
             .await
             .map_err(|e| e.extend())
     }

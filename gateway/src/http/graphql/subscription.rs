@@ -8,6 +8,7 @@ use std::{collections::HashSet, sync::Arc};
 
 use async_graphql::{Context, ErrorExtensions, ID, Result, Subscription};
 use futures::{Stream, StreamExt, stream};
+use mesh_proto::read_mask::ReadMask;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 use super::env;
@@ -38,9 +39,16 @@ impl SubscriptionRoot {
             .map_err(|err| ApiError::new(ErrorCode::Unavailable, err.to_string()).extend())?;
         let guard = ctx.data_unchecked::<Metrics>().subscription();
 
-        let order = crate::auth::order_for(super::caller(ctx), backends, &rid, &order_id)
-            .await
-            .map_err(|e| e.extend())?;
+        let order = crate::auth::order_for(
+            super::caller(ctx),
+            backends,
+            &rid,
+            &order_id,
+            // The backlog replays the events of its history.
+            &ReadMask::fields(crate::auth::OWNERSHIP.into_iter().chain(["history"])),
+        )
+        .await
+        .map_err(|e| e.extend())?;
         let delivery = match backends.delivery(&rid, &order_id).await {
             Ok(delivery) => Some(delivery),
             Err(err) if err.code == ErrorCode::NotFound => None,

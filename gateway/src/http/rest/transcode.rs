@@ -20,7 +20,7 @@ use axum::{
 };
 use mesh_proto::{
     api::v1::Route,
-    descriptors::{self, HttpRoute, admin_override},
+    descriptors::{self, HttpRoute, admin_override, look_ahead},
 };
 use prost_reflect::FieldDescriptor;
 
@@ -47,6 +47,8 @@ pub struct Transcoded {
     pub rpc: Rpc,
     /// Request fields only the gateway sets (`admin_override`).
     pub admin_fields: Vec<FieldDescriptor>,
+    /// Read masks only GraphQL fills (`look_ahead`): a REST answer is whole.
+    pub look_ahead_fields: Vec<FieldDescriptor>,
     /// Request fields a header fills: no body or query string may name them.
     pub header_fields: Vec<String>,
     /// Whether the answer reads differently in REST's JSON ([`dialect`]): it holds an enum or
@@ -71,6 +73,7 @@ pub fn transcoded() -> Vec<Transcoded> {
             let serving = http.serving.clone()?;
             let rpc = Rpc::new(http.method_descriptor.clone())?;
             let admin_fields = http.request.fields().filter(admin_override).collect();
+            let look_ahead_fields = http.request.fields().filter(look_ahead).collect();
             let header_fields = serving
                 .headers
                 .iter()
@@ -83,6 +86,7 @@ pub fn transcoded() -> Vec<Transcoded> {
                 serving,
                 rpc,
                 admin_fields,
+                look_ahead_fields,
                 header_fields,
                 answer_dialect,
                 integer_words,

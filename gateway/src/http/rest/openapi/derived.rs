@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use mesh_proto::{
     api::v1::Access,
     descriptors::{
-        admin_override, comment, enum_names, is_proto3_optional, min_fields, path_variables,
+        admin_override, comment, enum_names, is_proto3_optional, look_ahead, min_fields,
+        path_variables,
     },
     rules::{example, required},
 };
@@ -95,7 +96,7 @@ fn operation(route: &Transcoded, schemas: &mut Schemas) -> serde_json::Value {
     }
     if route.http.body.is_empty() {
         for field in request.fields() {
-            if !in_path.contains(&field.name().to_owned()) {
+            if !in_path.contains(&field.name().to_owned()) && !look_ahead(&field) {
                 parameters.push(parameter(&field, "query", false, schemas));
             }
         }
@@ -262,7 +263,8 @@ fn object_schema(
     let mut required_fields = Vec::new();
     for field in message.fields() {
         // A field only the gateway sets is no part of what a client sends.
-        if skip.contains(&field.name().to_owned()) || (usage == Use::Body && admin_override(&field))
+        if skip.contains(&field.name().to_owned())
+            || (usage == Use::Body && (admin_override(&field) || look_ahead(&field)))
         {
             continue;
         }

@@ -45,7 +45,8 @@ pub async fn admit(
         Access::ReadDelivery => {
             if caller.authorize(Action::ReadAnyDelivery).is_err() {
                 let order_id = text(message, &route.serving.owner_field)?;
-                let order = auth::order_for(caller, backends, rid, &order_id).await?;
+                let order =
+                    auth::order_for(caller, backends, rid, &order_id, &auth::ownership()).await?;
                 caller.authorize(Action::ReadDelivery {
                     order_id: order.id.as_str(),
                     owner: &order.customer_id,
@@ -61,7 +62,7 @@ pub async fn admit(
         // A change is decided before it is made; a read, on what it reads ([`owns_answer`]).
         Access::UseOrder if !route.serving.owner_field.is_empty() => {
             let order_id = text(message, &route.serving.owner_field)?;
-            auth::order_for(caller, backends, rid, &order_id).await?;
+            auth::order_for(caller, backends, rid, &order_id, &auth::ownership()).await?;
         }
         Access::UseOrder | Access::ReadCatalog | Access::WriteCatalog | Access::Unspecified => {}
     }

@@ -128,6 +128,7 @@ fn in_path(path: &RawPathParams, name: &str) -> bool {
 /// Whether only a header or the gateway fills `field`.
 fn reserved(transcoded: &Transcoded, field: &FieldDescriptor) -> bool {
     transcoded.admin_fields.contains(field)
+        || transcoded.look_ahead_fields.contains(field)
         || transcoded
             .header_fields
             .iter()
