@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use diesel::{ConnectionError, ConnectionResult, QueryableByName, sql_types::Bool};
+use diesel::{
+    ConnectionError, ConnectionResult, QueryableByName, connection::InstrumentationEvent,
+    sql_types::Bool,
+};
 use diesel_async::{
     AsyncConnection, AsyncPgConnection, RunQueryDsl,
     pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod, bb8},
@@ -115,17 +118,27 @@ async fn database_exists(
     Ok(row.exists)
 }
 
-/// One connection, over TLS when the settings ask for it.
+/// One connection, over TLS when the settings ask for it, counting its statements.
 async fn establish(url: String, tls: PgTls) -> ConnectionResult<AsyncPgConnection> {
-    match tls {
-        PgTls::Off => AsyncPgConnection::establish(&url).await,
+    let mut conn = match tls {
+        PgTls::Off => AsyncPgConnection::establish(&url).await?,
         PgTls::Verified(config) => {
             let connector = tokio_postgres_rustls::MakeRustlsConnect::new((*config).clone());
             let (client, connection) = tokio_postgres::connect(&url, connector)
                 .await
                 .map_err(|err| ConnectionError::BadConnection(with_causes(&err)))?;
-            AsyncPgConnection::try_from_client_and_connection(client, connection).await
+            AsyncPgConnection::try_from_client_and_connection(client, connection).await?
         }
+    };
+    conn.set_instrumentation(count_statement);
+    Ok(conn)
+}
+
+/// Counts each statement a connection sends, a transaction's `BEGIN` and `COMMIT` included:
+/// the round trips a request costs the database (`scripts/bench` reports them per order).
+fn count_statement(event: InstrumentationEvent<'_>) {
+    if let InstrumentationEvent::StartQuery { .. } = event {
+        metrics::counter!(crate::metrics::DB_STATEMENTS).increment(1);
     }
 }
 

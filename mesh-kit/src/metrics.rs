@@ -13,6 +13,7 @@
 //! | `mesh_consumer_events_total` | counter | `group`, `topic`, `outcome` | records a consumer finished: `applied` or `dead_lettered` |
 //! | `mesh_consumer_lag` | gauge | `group`, `topic`, `partition` | records waiting behind the consumer's position (librdkafka's view, every 5 s) |
 //! | `mesh_outbox_backlog` | gauge | | events stored but not yet acknowledged by the broker |
+//! | `mesh_db_statements_total` | counter | | SQL statements sent to the service's database, `BEGIN` and `COMMIT` included |
 //!
 //! Only the gateway serves HTTP to clients; the admin port is for Prometheus, not an API.
 
@@ -34,6 +35,7 @@ pub const GRPC_CLIENT_HANDLING: &str = "mesh_grpc_client_handling_seconds";
 pub const CONSUMER_EVENTS: &str = "mesh_consumer_events_total";
 pub const CONSUMER_LAG: &str = "mesh_consumer_lag";
 pub const OUTBOX_BACKLOG: &str = "mesh_outbox_backlog";
+pub const DB_STATEMENTS: &str = "mesh_db_statements_total";
 
 /// Latency buckets of every `*_seconds` histogram: 1 ms to 10 s.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -112,6 +114,10 @@ fn describe() {
     metrics::describe_gauge!(
         OUTBOX_BACKLOG,
         "Events stored in the outbox and not yet acknowledged by the broker."
+    );
+    metrics::describe_counter!(
+        DB_STATEMENTS,
+        "SQL statements sent to the service's database, BEGIN and COMMIT included."
     );
 }
 

@@ -1,6 +1,6 @@
 //! A service binary serves Prometheus metrics on its admin port (`METRICS_ADDR`): latency
 //! histograms of the gRPC calls it answered, the events its consumer applied, its consumer lag
-//! and its outbox backlog.
+//! its outbox backlog, and the statements it sent its database.
 
 use mesh_testkit::eventually;
 
@@ -63,5 +63,15 @@ async fn a_service_binary_serves_its_metrics_on_the_admin_port() {
         value(&metrics, "mesh_outbox_backlog "),
         Some(0.0),
         "{metrics}"
+    );
+    // Opening a delivery, applying two events and a move: statements, each counted once.
+    let statements = value(&metrics, "mesh_db_statements_total ");
+    assert!(statements >= Some(10.0), "{metrics}");
+    let unchanged = value(&mesh.delivery_metrics().await, "mesh_db_statements_total ");
+    assert_eq!(mesh.move_delivery(&order, "PICKED_UP").await.0, 200);
+    let after = value(&mesh.delivery_metrics().await, "mesh_db_statements_total ");
+    assert!(
+        after > unchanged,
+        "a move costs statements: {unchanged:?} → {after:?}"
     );
 }
