@@ -91,7 +91,7 @@ pub fn example(field: &FieldDescriptor) -> Option<Value> {
 }
 
 /// What a field's rules bound, for documents that state them (OpenAPI's `maxLength`,
-/// `minimum`, `format: uuid`, `maxItems`, `enum` …).
+/// `minimum`, `format: uuid`, `maxItems`, `uniqueItems`, `enum` …).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Bounds {
     pub min_chars: Option<u64>,
@@ -105,6 +105,8 @@ pub struct Bounds {
     pub maximum: Option<i64>,
     pub min_items: Option<u64>,
     pub max_items: Option<u64>,
+    /// No item of a list twice (`repeated.unique`).
+    pub unique_items: bool,
     /// The rules of each item of a list.
     pub items: Option<Box<Bounds>>,
     /// The values an enum field takes, without their prefix; empty when it has no enum rule.
@@ -120,6 +122,9 @@ pub fn bounds(field: &FieldDescriptor) -> Bounds {
     if let Some(repeated) = sub_message(&rules, "repeated") {
         bounds.min_items = unsigned(&repeated, "min_items");
         bounds.max_items = unsigned(&repeated, "max_items");
+        bounds.unique_items = repeated
+            .get_field_by_name("unique")
+            .is_some_and(|value| value.as_bool() == Some(true));
         bounds.items = sub_message(&repeated, "items")
             .map(|items| Box::new(typed_bounds(&items)))
             .filter(|items| **items != Bounds::default());

@@ -1,9 +1,9 @@
 //! The bounds of the contract's field rules (`buf.validate` in `proto/`), written into the
 //! OpenAPI document. Each operation whose RPC declares its route with `google.api.http` gets,
 //! on every path parameter, query parameter and body property that fills a field of the RPC's
-//! request, that field's bounds: `minLength`/`maxLength`, `minimum`/`maximum`, `format: uuid`, `pattern`,
-//! `minItems`/`maxItems`, down into the items of a list. The handlers' types declare shapes,
-//! words and examples; no bound is written twice.
+//! request, that field's bounds: `minLength`/`maxLength`, `minimum`/`maximum`, `format: uuid`,
+//! `pattern`, `minItems`/`maxItems`/`uniqueItems`, down into the items of a list. The handlers'
+//! types declare shapes, words and examples; no bound is written twice.
 
 use std::collections::BTreeMap;
 
@@ -159,6 +159,7 @@ fn bound_schema(schema: &mut Schema, bounds: &Bounds) {
         Schema::Array(array) => {
             array.min_items = bounds.min_items.and_then(to_usize).or(array.min_items);
             array.max_items = bounds.max_items.and_then(to_usize).or(array.max_items);
+            array.unique_items |= bounds.unique_items;
             if let (Some(items), ArrayItems::RefOrSchema(schema)) =
                 (&bounds.items, &mut array.items)
                 && let RefOr::T(Schema::Object(object)) = schema.as_mut()
