@@ -13,7 +13,8 @@
 //      step in the courier view, and the customer's order page follows each step live: no
 //      reload (a marker set on its window survives, no navigation happened);
 //   6. "My orders" lists the order; another customer gets a readable "not found", not JSON;
-//   7. an admin adds a menu item and a movie, edits the movie, and the title search finds it;
+//   7. an admin adds a menu item with an allergen and a movie, edits both, and the title search
+//      finds the movie;
 //   8. at phone width (375 px) the pages fit without sideways scrolling; Tab reaches the skip
 //      link first;
 //   9. every request (HTTP and WebSocket) went to the gateway, no page error, no CSP refusal.
@@ -214,13 +215,19 @@ async function main() {
   await courier.getByLabel('Name').fill(dish);
   await courier.getByLabel('Price').fill('4.50');
   await courier.getByLabel('Category').fill('Soups');
+  await courier.getByRole('checkbox', { name: 'Milk', exact: true }).check();
   await courier.getByRole('button', { name: 'Add menu item' }).click();
   await courier.getByRole('link', { name: `Open ${dish}` }).click();
   await heading(courier, dish);
+  await courier.locator('p.allergens').getByText('Contains: milk.').waitFor();
+  if (!(await courier.getByRole('checkbox', { name: 'Milk', exact: true }).isChecked())) fail('the edit form does not show the item\'s allergen checked');
   await courier.getByLabel('Price').fill('5.25');
+  await courier.getByRole('checkbox', { name: 'Celery', exact: true }).check();
   await courier.getByRole('button', { name: 'Save changes' }).click();
   await courier.getByText('Saved.').waitFor();
   await courier.getByText('$5.25').first().waitFor();
+  const declared = (await courier.locator('p.allergens').textContent()) ?? '';
+  if (!/^Contains: (celery, milk|milk, celery)\.$/.test(declared)) fail(`after checking celery the item reads "${declared}"`);
   await shot(courier, '09-admin-item');
 
   const title = `The Mesh ${run}`;
@@ -245,7 +252,7 @@ async function main() {
   if (found.length !== 1 || found[0] !== title) fail(`searching "MESH ${run.toUpperCase()}" found ${JSON.stringify(found)}, not ["${title}"]`);
   await page.getByText('Five services, a gateway and a page.').waitFor();
   await shot(page, '10-movies');
-  step(`admin added menu item "${dish}" and changed its price; added and edited movie "${title}"; the title search (any case) finds it`);
+  step(`admin added menu item "${dish}" (milk) and changed its price and allergens (${declared}); added and edited movie "${title}"; the title search (any case) finds it`);
 
   // 8. Phone width and the keyboard.
   await page.setViewportSize({ width: 375, height: 800 });

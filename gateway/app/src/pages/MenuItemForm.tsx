@@ -1,10 +1,14 @@
 // The admin's form for a menu item, new or changed. The price is typed in the currency's
-// units ("12.50") and sent in cents.
+// units ("12.50") and sent in cents; the allergens are the schema's, one checkbox each.
 
 import { useState } from 'preact/hooks';
 import { ApiError, gql } from '../api';
+import { words } from '../format';
+import { Allergen } from '../generated/enums';
 import { CREATE_MENU_ITEM, UPDATE_MENU_ITEM, type MenuItem } from '../queries';
 import { ErrorMessage } from '../ui';
+
+const ALLERGENS: Allergen[] = Object.values(Allergen);
 
 function cents(price: string): number | null {
   const m = price.trim().match(/^(\d{1,9})(?:[.,](\d{1,2}))?$/);
@@ -19,6 +23,7 @@ export function MenuItemForm({ item, onSaved }: { item?: MenuItem; onSaved: (ite
   const [currency, setCurrency] = useState(item?.currency ?? 'USD');
   const [category, setCategory] = useState(item?.category ?? '');
   const [available, setAvailable] = useState(item?.available ?? true);
+  const [allergens, setAllergens] = useState<Allergen[]>(item?.allergens ?? []);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState('');
@@ -33,7 +38,7 @@ export function MenuItemForm({ item, onSaved }: { item?: MenuItem; onSaved: (ite
       setError(new ApiError('The price must be a number like 12.50.', 'INVALID_ARGUMENT'));
       return;
     }
-    const input = { name, description, priceCents, currency: currency.trim().toUpperCase(), category, available };
+    const input = { name, description, priceCents, currency: currency.trim().toUpperCase(), category, available, allergens };
     setBusy(true);
     try {
       const result = item
@@ -63,6 +68,23 @@ export function MenuItemForm({ item, onSaved }: { item?: MenuItem; onSaved: (ite
       <label class="check">
         <input type="checkbox" checked={available} onChange={(e) => setAvailable(e.currentTarget.checked)} /> Available
       </label>
+      <fieldset class="allergens">
+        <legend>Allergens</legend>
+        {ALLERGENS.map((allergen) => (
+          <label class="check" key={allergen}>
+            <input
+              type="checkbox"
+              checked={allergens.includes(allergen)}
+              onChange={(e) => {
+                const checked = e.currentTarget.checked;
+                setAllergens((now) => (checked ? [...now, allergen] : now.filter((a) => a !== allergen)));
+              }}
+            />{' '}
+            {words(allergen)}
+          </label>
+        ))}
+        {item && <small>Unchecking every one leaves them as they are: the menu keeps an item's allergens unless others replace them.</small>}
+      </fieldset>
       <ErrorMessage error={error} />
       <p role="status" class="ok-text">
         {saved}
