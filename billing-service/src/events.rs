@@ -157,11 +157,10 @@ impl<P: PaymentProvider> On<pb::OrderPlaced> for BillingHandler<P> {
                 Decision::Declined { reason } => Some(reason),
             },
         };
-        let request_id = event.request_id.as_deref();
         let decided = &decided;
         let applied = apply_once(&self.pool, PAYMENTS_CONSUMER, &event.id, |conn| {
             async move {
-                aggregate::create::<Payments>(conn, order_id, decided, request_id).await?;
+                aggregate::create::<Payments>(conn, order_id, decided).await?;
                 tracing::info!(%order_id, status = decided.status.as_str(), "payment recorded");
                 Ok(())
             }

@@ -146,7 +146,6 @@ impl DeliveryHandler {
 impl On<pb::OrderPaid> for DeliveryHandler {
     async fn on(&self, event: &IncomingEvent, paid: pb::OrderPaid) -> Result<(), HandleError> {
         let order_id = parse_order_id(&paid.order_id)?;
-        let request_id = event.request_id.as_deref();
         let address = paid.delivery_address;
         let applied = apply_once(&self.pool, CONSUMER, &event.id, |conn| {
             async move {
@@ -155,7 +154,7 @@ impl On<pb::OrderPaid> for DeliveryHandler {
                     return Ok(());
                 }
                 let opening = Delivery::open(&address);
-                aggregate::create::<Deliveries>(conn, order_id, &opening, request_id).await?;
+                aggregate::create::<Deliveries>(conn, order_id, &opening).await?;
                 tracing::info!(%order_id, "delivery opened");
                 Ok(())
             }
@@ -174,7 +173,6 @@ impl On<pb::OrderCancelled> for DeliveryHandler {
         cancelled: pb::OrderCancelled,
     ) -> Result<(), HandleError> {
         let order_id = parse_order_id(&cancelled.order_id)?;
-        let request_id = event.request_id.as_deref();
         let reason = cancelled.reason;
         let applied = apply_once(&self.pool, CONSUMER, &event.id, |conn| {
             async move {
@@ -183,8 +181,7 @@ impl On<pb::OrderCancelled> for DeliveryHandler {
                     return Ok(());
                 };
                 if let Some(failed) = delivery.cancel(&reason) {
-                    aggregate::record::<Deliveries>(conn, &mut delivery, &failed, request_id)
-                        .await?;
+                    aggregate::record::<Deliveries>(conn, &mut delivery, &failed).await?;
                     tracing::info!(%order_id, "delivery failed: order cancelled");
                 }
                 Ok(())

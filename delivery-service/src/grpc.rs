@@ -94,8 +94,7 @@ impl DeliveryService for DeliveryApi {
         &self,
         request: Request<UpdateStatusRequest>,
     ) -> Result<Response<pb::Delivery>, Status> {
-        let rid = mesh_kit::grpc::request_id(&request);
-        reply(self.update(request.into_inner(), rid.as_deref()).await)
+        reply(self.update(request.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(ids = request.get_ref().order_ids.len()))]
@@ -162,11 +161,7 @@ impl DeliveryApi {
         self.load_with_history(&mut conn, order_id).await
     }
 
-    async fn update(
-        &self,
-        request: UpdateStatusRequest,
-        rid: Option<&str>,
-    ) -> Result<pb::Delivery, Error> {
+    async fn update(&self, request: UpdateStatusRequest) -> Result<pb::Delivery, Error> {
         let order_id = parse_order_id(&request.order_id)?;
         let to = pb::DeliveryStatus::try_from(request.status)
             .ok()
@@ -194,7 +189,7 @@ impl DeliveryApi {
                     else {
                         return Ok(false);
                     };
-                    aggregate::record::<Deliveries>(conn, &mut delivery, &changed, rid).await?;
+                    aggregate::record::<Deliveries>(conn, &mut delivery, &changed).await?;
                     Ok(true)
                 }
                 .scope_boxed()

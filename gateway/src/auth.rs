@@ -19,7 +19,6 @@ use crate::{
     contract::{Delivery, Order, Payment},
     error::{ApiError, ErrorCode},
     model::BillingOrder,
-    request_id::RequestId,
 };
 
 pub mod policy;
@@ -151,14 +150,13 @@ pub fn ownership() -> ReadMask {
 pub async fn order_for(
     caller: &Caller,
     backends: &Backends,
-    rid: &RequestId,
     id: &str,
     read: &ReadMask,
 ) -> Result<Order, ApiError> {
     if caller.principal().is_none() {
         return Err(policy::unauthenticated());
     }
-    let order = backends.order(rid, id, read).await?;
+    let order = backends.order(id, read).await?;
     caller.authorize(Action::UseOrder {
         id: order.id.as_str(),
         owner: &order.customer_id,
@@ -171,45 +169,42 @@ pub async fn order_for(
 pub async fn delivery_for(
     caller: &Caller,
     backends: &Backends,
-    rid: &RequestId,
     order_id: &str,
 ) -> Result<Delivery, ApiError> {
     if caller.authorize(Action::ReadAnyDelivery).is_err() {
-        let order = order_for(caller, backends, rid, order_id, &ownership()).await?;
+        let order = order_for(caller, backends, order_id, &ownership()).await?;
         caller.authorize(Action::ReadDelivery {
             order_id: order.id.as_str(),
             owner: &order.customer_id,
         })?;
     }
-    backends.delivery(rid, order_id).await
+    backends.delivery(order_id).await
 }
 
 /// The order's payment, if the caller may read it.
 pub async fn payment_for(
     caller: &Caller,
     backends: &Backends,
-    rid: &RequestId,
     order_id: &str,
 ) -> Result<Payment, ApiError> {
-    let order = order_for(caller, backends, rid, order_id, &ownership()).await?;
+    let order = order_for(caller, backends, order_id, &ownership()).await?;
     caller.authorize(Action::ReadPayment {
         order_id: order.id.as_str(),
         owner: &order.customer_id,
     })?;
-    backends.payment(rid, order_id).await
+    backends.payment(order_id).await
 }
 
 /// The stored billing order, if the caller may read it.
 pub async fn billing_order_for(
     caller: &Caller,
     backends: &Backends,
-    rid: &RequestId,
     request_id: &str,
 ) -> Result<BillingOrder, ApiError> {
     if caller.principal().is_none() {
         return Err(policy::unauthenticated());
     }
-    let order = backends.billing_order(rid, request_id).await?;
+    let order = backends.billing_order(request_id).await?;
     caller.authorize(Action::ReadBillingOrder {
         request_id: order.request_id.as_str(),
         user: order.user_id,

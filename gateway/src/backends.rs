@@ -8,7 +8,6 @@ use std::{sync::Arc, time::Duration};
 use mesh_kit::{
     balance::{BalanceConfig, BalanceError, Balancer, EndpointState, EndpointStatus},
     config::ConfigError,
-    telemetry::REQUEST_ID_HEADER,
 };
 use mesh_proto::{
     billing::v1::billing_service_client::BillingServiceClient,
@@ -17,9 +16,8 @@ use mesh_proto::{
     menu::v1::menu_service_client::MenuServiceClient,
     order::v1::order_service_client::OrderServiceClient,
 };
-use tonic::metadata::MetadataValue;
 
-use crate::{config::BackendUrls, error::ApiError, metrics::Metrics, request_id::RequestId};
+use crate::{config::BackendUrls, error::ApiError, metrics::Metrics};
 
 pub mod billing;
 pub mod delivery;
@@ -213,14 +211,4 @@ impl std::ops::Deref for Backends {
     fn deref(&self) -> &Clients {
         &self.0
     }
-}
-
-/// A request carrying the caller's request id, so the backend's logs and the events it emits
-/// name the same request as the gateway's.
-pub(crate) fn request<T>(request_id: &RequestId, message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    if let Ok(value) = MetadataValue::try_from(request_id.as_str()) {
-        request.metadata_mut().insert(REQUEST_ID_HEADER, value);
-    }
-    request
 }

@@ -28,7 +28,6 @@ use crate::{
     backends::Backends,
     error::{ApiError, ErrorCode},
     model::BillingRequest,
-    request_id::RequestId,
 };
 
 /// Accepted request ids remembered, to answer "queued" while billing has not stored them. Old
@@ -117,7 +116,6 @@ impl BillingQueue {
     pub async fn submit(
         &self,
         backends: &Backends,
-        rid: &RequestId,
         request: BillingRequest,
         idempotency_key: Option<&str>,
     ) -> Result<Receipt, ApiError> {
@@ -126,7 +124,7 @@ impl BillingQueue {
                 let key = scoped_key(request.user_id, key)?;
                 let request_id = Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, key.as_bytes());
                 let first_use = backends
-                    .reserve_request_id(rid, request_id, request)
+                    .reserve_request_id(request_id, request)
                     .await
                     .map_err(|err| match err.code {
                         ErrorCode::AlreadyExists => ApiError::new(
@@ -144,7 +142,7 @@ impl BillingQueue {
             }
             None => Uuid::new_v4(),
         };
-        self.publish(rid, request_id, request, Utc::now()).await?;
+        self.publish(request_id, request, Utc::now()).await?;
         self.memory().remember(request_id);
         tracing::info!(%request_id, user_id = request.user_id, "billing request queued");
         Ok(receipt(request_id))
@@ -164,7 +162,6 @@ impl BillingQueue {
 
     async fn publish(
         &self,
-        rid: &RequestId,
         request_id: Uuid,
         request: BillingRequest,
         at: DateTime<Utc>,
@@ -202,13 +199,14 @@ impl BillingQueue {
         let id = request_id.to_string();
         let event_type = <BillingRequested as mesh_proto::Name>::full_name();
         let traceparent = mesh_kit::telemetry::trace_context::current();
+        let caused_by = mesh_kit::context::request_id();
         let headers = CloudEvent {
             id: &id,
             event_type: &event_type,
             source: "/mesh/gateway",
             time: at,
             subject: None,
-            request_id: Some(rid.as_str()),
+            request_id: caused_by.as_deref(),
             traceparent: traceparent.as_deref(),
             schema_version: mesh_kit::schema::current_version(&event_type),
         }

@@ -159,9 +159,12 @@ pub fn router(state: AppState, config: &Config) -> Router {
         None => router,
     };
     router
+        // Every backend call and queued event of the request carries its id from here.
+        .layer(mesh_kit::context::RequestIdLayer)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(trace)
         .layer(SetRequestIdLayer::new(request_id, MakeRequestId))
+        .layer(middleware::map_request(crate::request_id::replace_unfit))
 }
 
 /// Headers every response gets, unless a route set its own.

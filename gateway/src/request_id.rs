@@ -1,48 +1,32 @@
-//! Every request gets an id: the client's `x-request-id` when it sends a sane one, a new UUID
-//! otherwise. It is echoed in the response, logged in the request's span, passed to every
-//! backend call, and carried on the events the request causes.
+//! Every request gets an id: the client's `x-request-id` when it sends a fit one, a new UUID
+//! otherwise. It is echoed in the response, logged in the request's span, and carried for the
+//! request ([`mesh_kit::context`]) on every backend call and every event it causes.
 
-use std::convert::Infallible;
-
-use axum::{extract::FromRequestParts, http::request::Parts};
+use axum::{extract::Request, http::HeaderValue};
 use mesh_kit::telemetry::REQUEST_ID_HEADER;
 
 /// Longest client-chosen id we keep; anything longer is replaced, not truncated.
 const MAX_LEN: usize = 128;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestId(String);
-
-impl RequestId {
-    pub fn generate() -> Self {
-        Self(uuid::Uuid::new_v4().to_string())
-    }
-
-    /// A client-supplied id, if it is printable ASCII of a sensible length.
-    pub fn parse(raw: &str) -> Option<Self> {
-        let ok =
-            !raw.is_empty() && raw.len() <= MAX_LEN && raw.bytes().all(|b| b.is_ascii_graphic());
-        ok.then(|| Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+/// Whether a client's id may be carried on: printable ASCII of a sensible length.
+fn fit(id: &HeaderValue) -> bool {
+    let id = id.as_bytes();
+    !id.is_empty() && id.len() <= MAX_LEN && id.iter().all(u8::is_ascii_graphic)
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for RequestId {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        // The request-id layer has set the header by now; generating here is a fallback for
-        // routers built without it (unit tests).
-        Ok(parts
-            .headers
-            .get(REQUEST_ID_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(RequestId::parse)
-            .unwrap_or_else(RequestId::generate))
+/// Drops a client's `x-request-id` that is unfit, so the request gets a new one
+/// ([`MakeRequestId`]) and no log line, backend call or event carries the client's.
+pub async fn replace_unfit(mut request: Request) -> Request {
+    if request
+        .headers()
+        .get_all(REQUEST_ID_HEADER)
+        .iter()
+        .enumerate()
+        .any(|(n, id)| n > 0 || !fit(id))
+    {
+        request.headers_mut().remove(REQUEST_ID_HEADER);
     }
+    request
 }
 
 /// Makes ids for requests that come without a usable one.
@@ -54,7 +38,7 @@ impl tower_http::request_id::MakeRequestId for MakeRequestId {
         &mut self,
         _request: &axum::http::Request<B>,
     ) -> Option<tower_http::request_id::RequestId> {
-        axum::http::HeaderValue::from_str(RequestId::generate().as_str())
+        HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
             .ok()
             .map(tower_http::request_id::RequestId::new)
     }
@@ -62,13 +46,16 @@ impl tower_http::request_id::MakeRequestId for MakeRequestId {
 
 #[cfg(test)]
 mod tests {
-    use super::RequestId;
+    use axum::http::HeaderValue;
+
+    use super::fit;
 
     #[test]
     fn keeps_sane_client_ids_and_refuses_the_rest() {
-        assert!(RequestId::parse("req-42").is_some());
-        assert!(RequestId::parse("").is_none());
-        assert!(RequestId::parse("has space").is_none());
-        assert!(RequestId::parse(&"x".repeat(129)).is_none());
+        assert!(fit(&HeaderValue::from_static("req-42")));
+        assert!(!fit(&HeaderValue::from_static("")));
+        assert!(!fit(&HeaderValue::from_static("has space")));
+        let long = "x".repeat(129);
+        assert!(!fit(&HeaderValue::from_str(&long).expect("a header value")));
     }
 }

@@ -95,7 +95,6 @@ pub async fn create<P: Projection>(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     event: &<P::Aggregate as Aggregate>::Event,
-    request_id: Option<&str>,
 ) -> Result<(P::Aggregate, StoredEvent), AppendError> {
     let payload = P::Aggregate::encode(id, None, event)?;
     let key = P::Aggregate::key(id);
@@ -107,7 +106,6 @@ pub async fn create<P: Projection>(
             topic: P::Aggregate::TOPIC,
             key: &key,
             payload: &payload,
-            request_id,
         },
     )
     .await?;
@@ -124,7 +122,6 @@ pub async fn record<P: Projection>(
     conn: &mut AsyncPgConnection,
     aggregate: &mut P::Aggregate,
     event: &<P::Aggregate as Aggregate>::Event,
-    request_id: Option<&str>,
 ) -> Result<StoredEvent, AppendError> {
     let id = aggregate.id();
     let payload = P::Aggregate::encode(id, Some(aggregate), event)?;
@@ -137,7 +134,6 @@ pub async fn record<P: Projection>(
             topic: P::Aggregate::TOPIC,
             key: &key,
             payload: &payload,
-            request_id,
         },
     )
     .await?;

@@ -319,7 +319,8 @@ impl tower::Service<http::Request<Body>> for Balancer {
     }
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
-        // The caller's trace goes on with the backend's work.
+        // The caller's request and trace go on with the backend's work.
+        crate::context::inject(request.headers_mut());
         crate::telemetry::trace_context::inject(request.headers_mut());
         let shared = self.shared.clone();
         let method = request.uri().path().to_owned();

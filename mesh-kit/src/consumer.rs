@@ -16,6 +16,7 @@
 use std::{
     collections::{BTreeSet, HashMap, VecDeque},
     hash::{Hash, Hasher},
+    sync::Arc,
     time::Duration,
 };
 
@@ -57,7 +58,6 @@ pub struct IncomingEvent {
     pub key: Option<String>,
     pub payload: Vec<u8>,
     pub time: Option<DateTime<Utc>>,
-    pub request_id: Option<String>,
     /// `ce_schemaversion`: the version of the type's schema the payload was written with (1
     /// when absent, as from producers older than versioning).
     pub schema_version: i32,
@@ -412,7 +412,11 @@ impl EventConsumer {
             &span,
             header_text(headers, header::TRACEPARENT),
         );
-        async {
+        // The effects are the request's too: its id goes on with the events they append.
+        let request = header_text(headers, header::REQUEST_ID)
+            .filter(|id| !id.is_empty())
+            .map(Arc::from);
+        let work = async {
             match self.parse(message) {
                 Ok(event) => {
                     let mut backoff = Duration::from_millis(50);
@@ -441,9 +445,8 @@ impl EventConsumer {
                 }
                 Err(reason) => self.dead_letter(message, &reason).await,
             }
-        }
-        .instrument(span)
-        .await;
+        };
+        crate::context::scope(request, work.instrument(span)).await;
     }
 
     fn parse(&self, message: &OwnedMessage) -> Result<IncomingEvent, String> {
@@ -467,7 +470,6 @@ impl EventConsumer {
             time: header_text(headers, header::TIME)
                 .and_then(|time| DateTime::parse_from_rfc3339(time).ok())
                 .map(|time| time.with_timezone(&Utc)),
-            request_id: header_text(headers, header::REQUEST_ID).map(str::to_owned),
             schema_version: header_text(headers, header::SCHEMA_VERSION)
                 .and_then(|version| version.parse().ok())
                 .unwrap_or(1),

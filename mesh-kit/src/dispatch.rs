@@ -132,7 +132,6 @@ mod tests {
             key: None,
             payload: payload.as_bytes().to_vec(),
             time: None,
-            request_id: None,
             schema_version: 1,
         }
     }

@@ -100,7 +100,6 @@ pub struct NewEvent<'a> {
     /// The record key: the order id, so every event of an order lands on one partition.
     pub key: &'a str,
     pub payload: &'a EventPayload,
-    pub request_id: Option<&'a str>,
 }
 
 /// An event as the store holds it.
@@ -191,7 +190,8 @@ pub async fn append(
         sequence: event.sequence,
         event_type: payload.event_type.clone(),
         payload: value,
-        request_id: event.request_id.map(str::to_owned),
+        // The request that caused it, as the trace context: carried for the command.
+        request_id: crate::context::request_id().map(|id| id.to_string()),
         // PostgreSQL keeps microseconds; so do we, so a re-read event equals the appended one.
         occurred_at: Utc::now().trunc_subsecs(6),
         schema_version: payload.schema_version,

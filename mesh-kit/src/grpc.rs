@@ -148,6 +148,7 @@ impl GrpcServer {
         }
         let served = builder
             .layer(trace)
+            .layer(crate::context::RequestIdLayer)
             .layer(crate::metrics::ServerMetricsLayer)
             .add_routes(self.routes.routes())
             .add_service(health)
@@ -182,15 +183,6 @@ fn reflection(names: &[&'static str]) -> tonic_reflection::server::Builder<'stat
     names
         .iter()
         .fold(builder, |builder, name| builder.with_service_name(*name))
-}
-
-/// The request id a call carries in its `x-request-id` metadata (the gateway always sets one).
-pub fn request_id<T>(request: &tonic::Request<T>) -> Option<String> {
-    request
-        .metadata()
-        .get(crate::telemetry::REQUEST_ID_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod balance;
 pub mod batch;
 pub mod config;
 pub mod consumer;
+pub mod context;
 pub mod db;
 pub mod dispatch;
 pub mod dlq;

@@ -194,7 +194,6 @@ impl OrderHandler {
     ) -> Result<(), HandleError> {
         let order_id = Uuid::parse_str(order_id)
             .map_err(|_| HandleError::Permanent(format!("order id {order_id:?} is not a UUID")))?;
-        let request_id = event.request_id.as_deref();
         let applied = apply_once(&self.pool, CONSUMER, &event.id, |conn| {
             async move {
                 let Some(mut order) = db::load(conn, order_id, true).await? else {
@@ -202,7 +201,7 @@ impl OrderHandler {
                 };
                 match decide(&order) {
                     Ok(Some(next)) => {
-                        aggregate::record::<Orders>(conn, &mut order, &next, request_id).await?;
+                        aggregate::record::<Orders>(conn, &mut order, &next).await?;
                         tracing::info!(%order_id, status = %order.status, "order moved");
                     }
                     Ok(None) => {}

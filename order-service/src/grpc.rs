@@ -106,8 +106,7 @@ impl OrderService for OrderApi {
         &self,
         request: Request<CreateOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        let rid = mesh_kit::grpc::request_id(&request);
-        reply(self.create(request.into_inner(), rid.as_deref()).await)
+        reply(self.create(request.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(order_id = %request.get_ref().order_id))]
@@ -131,19 +130,14 @@ impl OrderService for OrderApi {
         &self,
         request: Request<CancelOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        let rid = mesh_kit::grpc::request_id(&request);
-        reply(self.cancel(request.into_inner(), rid.as_deref()).await)
+        reply(self.cancel(request.into_inner()).await)
     }
 }
 
 // === impl OrderApi ===
 
 impl OrderApi {
-    async fn create(
-        &self,
-        request: CreateOrderRequest,
-        rid: Option<&str>,
-    ) -> Result<pb::Order, Error> {
+    async fn create(&self, request: CreateOrderRequest) -> Result<pb::Order, Error> {
         let items: Vec<(&str, i32)> = request
             .items
             .iter()
@@ -165,7 +159,7 @@ impl OrderApi {
         }
 
         let ids: Vec<Uuid> = command.lines.iter().map(|line| line.menu_item_id).collect();
-        let menu = self.menu.prices(&ids, rid).await?;
+        let menu = self.menu.prices(&ids).await?;
         let placed = domain::price(&command, &menu)?;
 
         let id = Uuid::new_v4();
@@ -174,7 +168,7 @@ impl OrderApi {
         let placement = conn
             .transaction::<(), Error, _>(|conn| {
                 async move {
-                    aggregate::create::<Orders>(conn, id, &placed, rid).await?;
+                    aggregate::create::<Orders>(conn, id, &placed).await?;
                     if let Some(key) = &key {
                         db::keep_idempotency_key(conn, key, id)
                             .await
@@ -301,11 +295,7 @@ impl OrderApi {
         })
     }
 
-    async fn cancel(
-        &self,
-        request: CancelOrderRequest,
-        rid: Option<&str>,
-    ) -> Result<pb::Order, Error> {
+    async fn cancel(&self, request: CancelOrderRequest) -> Result<pb::Order, Error> {
         let id = parse_id("order_id", &request.order_id)?;
         // Checked before anything is loaded: it ends up in an event payload, where PostgreSQL
         // refuses a NUL (a 500 before this check).
@@ -315,7 +305,7 @@ impl OrderApi {
             async move {
                 let mut order = db::load(conn, id, true).await?.ok_or(Error::NotFound(id))?;
                 let cancelled = order.cancel(&reason)?;
-                aggregate::record::<Orders>(conn, &mut order, &cancelled, rid).await?;
+                aggregate::record::<Orders>(conn, &mut order, &cancelled).await?;
                 Ok(())
             }
             .scope_boxed()

@@ -3,12 +3,9 @@
 
 use std::time::Duration;
 
-use mesh_kit::{
-    balance::{BalanceConfig, BalanceError, Balancer},
-    telemetry::REQUEST_ID_HEADER,
-};
+use mesh_kit::balance::{BalanceConfig, BalanceError, Balancer};
 use mesh_proto::menu::v1::{BatchGetMenuItemsRequest, menu_service_client::MenuServiceClient};
-use tonic::{Code, metadata::MetadataValue};
+use tonic::Code;
 use uuid::Uuid;
 
 use crate::{domain::MenuPrice, error::Error};
@@ -43,17 +40,10 @@ impl MenuClient {
     }
 
     /// The menu's current name, price and availability of each id it knows.
-    pub async fn prices(
-        &self,
-        ids: &[Uuid],
-        request_id: Option<&str>,
-    ) -> Result<Vec<MenuPrice>, Error> {
-        let mut request = tonic::Request::new(BatchGetMenuItemsRequest {
+    pub async fn prices(&self, ids: &[Uuid]) -> Result<Vec<MenuPrice>, Error> {
+        let request = BatchGetMenuItemsRequest {
             ids: ids.iter().map(Uuid::to_string).collect(),
-        });
-        if let Some(value) = request_id.and_then(|id| MetadataValue::try_from(id).ok()) {
-            request.metadata_mut().insert(REQUEST_ID_HEADER, value);
-        }
+        };
         let response = self
             .client
             .clone()
@@ -134,7 +124,7 @@ mod tests {
         let client = MenuClient::new(&urls, BalanceConfig::default()).expect("client");
         // Whichever instance each call picks first, every order gets its prices.
         for _ in 0..10 {
-            let prices = client.prices(&ids, None).await.expect("priced");
+            let prices = client.prices(&ids).await.expect("priced");
             assert_eq!(prices.len(), 2);
         }
     }

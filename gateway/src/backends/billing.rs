@@ -5,27 +5,23 @@ use std::collections::HashMap;
 use async_graphql::ID;
 use mesh_proto::billing::v1 as pb;
 
-use super::{Backend, Backends, request};
+use super::{Backend, Backends};
 use crate::{
     contract::{Payment, datetime},
     error::ApiError,
     model::{BillingOrder, BillingRequest, Page},
-    request_id::RequestId,
 };
 
 impl Backends {
     /// The payment of an order; NOT_FOUND until billing has seen it.
-    pub async fn payment(&self, rid: &RequestId, order_id: &str) -> Result<Payment, ApiError> {
+    pub async fn payment(&self, order_id: &str) -> Result<Payment, ApiError> {
         let message = pb::GetPaymentRequest {
             order_id: order_id.to_owned(),
         };
         let payment = self.finish(
             Backend::Billing,
             "GetPayment",
-            self.billing
-                .clone()
-                .get_payment(request(rid, message))
-                .await,
+            self.billing.clone().get_payment(message).await,
         )?;
         to_payment(payment)
     }
@@ -34,17 +30,13 @@ impl Backends {
     /// are simply absent. What the GraphQL loader batches a request's `Order.payment` fields into.
     pub async fn payments_by_order(
         &self,
-        rid: &RequestId,
         order_ids: Vec<String>,
     ) -> Result<HashMap<String, Payment>, ApiError> {
         let message = pb::BatchGetPaymentsRequest { order_ids };
         let found = self.finish(
             Backend::Billing,
             "BatchGetPayments",
-            self.billing
-                .clone()
-                .batch_get_payments(request(rid, message))
-                .await,
+            self.billing.clone().batch_get_payments(message).await,
         )?;
         found
             .payments
@@ -74,28 +66,20 @@ fn to_billing_order(order: pb::BillingOrder) -> BillingOrder {
 
 impl Backends {
     /// A stored billing order; NOT_FOUND while it is still queued.
-    pub async fn billing_order(
-        &self,
-        rid: &RequestId,
-        request_id: &str,
-    ) -> Result<BillingOrder, ApiError> {
+    pub async fn billing_order(&self, request_id: &str) -> Result<BillingOrder, ApiError> {
         let message = pb::GetBillingOrderRequest {
             request_id: request_id.to_owned(),
         };
         self.finish(
             Backend::Billing,
             "GetBillingOrder",
-            self.billing
-                .clone()
-                .get_billing_order(request(rid, message))
-                .await,
+            self.billing.clone().get_billing_order(message).await,
         )
         .map(to_billing_order)
     }
 
     pub async fn billing_orders(
         &self,
-        rid: &RequestId,
         user_id: i64,
         page_size: Option<i32>,
         page_token: Option<String>,
@@ -108,10 +92,7 @@ impl Backends {
         let page = self.finish(
             Backend::Billing,
             "ListBillingOrders",
-            self.billing
-                .clone()
-                .list_billing_orders(request(rid, message))
-                .await,
+            self.billing.clone().list_billing_orders(message).await,
         )?;
         Ok(Page {
             items: page.orders.into_iter().map(to_billing_order).collect(),
@@ -126,7 +107,6 @@ impl Backends {
     /// was bound to this same request before (a retry), ALREADY_EXISTS when to another.
     pub async fn reserve_request_id(
         &self,
-        rid: &RequestId,
         request_id: uuid::Uuid,
         billing: BillingRequest,
     ) -> Result<bool, ApiError> {
@@ -139,10 +119,7 @@ impl Backends {
         let reserved = self.finish(
             Backend::Billing,
             "ReserveRequestId",
-            self.billing
-                .clone()
-                .reserve_request_id(request(rid, message))
-                .await,
+            self.billing.clone().reserve_request_id(message).await,
         )?;
         Ok(reserved.first_use)
     }

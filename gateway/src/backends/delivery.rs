@@ -4,11 +4,10 @@ use std::collections::HashMap;
 
 use mesh_proto::{delivery::v1 as pb, read_mask::ReadMask};
 
-use super::{Backend, Backends, request};
+use super::{Backend, Backends};
 use crate::{
     contract::{Delivery, DeliveryStatus},
     error::ApiError,
-    request_id::RequestId,
 };
 
 fn to_model(delivery: pb::Delivery) -> Result<Delivery, ApiError> {
@@ -17,17 +16,14 @@ fn to_model(delivery: pb::Delivery) -> Result<Delivery, ApiError> {
 
 impl Backends {
     /// The delivery of an order; NOT_FOUND until the order is paid.
-    pub async fn delivery(&self, rid: &RequestId, order_id: &str) -> Result<Delivery, ApiError> {
+    pub async fn delivery(&self, order_id: &str) -> Result<Delivery, ApiError> {
         let message = pb::GetStatusRequest {
             order_id: order_id.to_owned(),
         };
         let delivery = self.finish(
             Backend::Delivery,
             "GetStatus",
-            self.delivery
-                .clone()
-                .get_status(request(rid, message))
-                .await,
+            self.delivery.clone().get_status(message).await,
         )?;
         to_model(delivery)
     }
@@ -37,7 +33,6 @@ impl Backends {
     /// the GraphQL loader batches a request's `Order.delivery` fields into.
     pub async fn deliveries_by_order(
         &self,
-        rid: &RequestId,
         order_ids: Vec<String>,
         read: &ReadMask,
     ) -> Result<HashMap<String, Delivery>, ApiError> {
@@ -48,10 +43,7 @@ impl Backends {
         let found = self.finish(
             Backend::Delivery,
             "BatchGetStatus",
-            self.delivery
-                .clone()
-                .batch_get_status(request(rid, message))
-                .await,
+            self.delivery.clone().batch_get_status(message).await,
         )?;
         found
             .deliveries
@@ -65,7 +57,6 @@ impl Backends {
     /// the move hand the delivery to the courier it names.
     pub async fn update_delivery(
         &self,
-        rid: &RequestId,
         order_id: &str,
         status: DeliveryStatus,
         courier: Option<String>,
@@ -82,10 +73,7 @@ impl Backends {
         let delivery = self.finish(
             Backend::Delivery,
             "UpdateStatus",
-            self.delivery
-                .clone()
-                .update_status(request(rid, message))
-                .await,
+            self.delivery.clone().update_status(message).await,
         )?;
         to_model(delivery)
     }

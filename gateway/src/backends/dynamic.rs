@@ -14,8 +14,8 @@ use mesh_proto::{
 use prost_reflect::{DynamicMessage, MethodDescriptor, ServiceDescriptor};
 use tonic::codec::Codec;
 
-use super::{Backend, Backends, request};
-use crate::{error::ApiError, request_id::RequestId};
+use super::{Backend, Backends};
+use crate::error::ApiError;
 
 impl Backend {
     /// The backend that serves `service`, if it is one of the mesh's.
@@ -74,11 +74,10 @@ impl Backends {
     pub async fn call(
         &self,
         rpc: &Rpc,
-        rid: &RequestId,
         message: DynamicMessage,
     ) -> Result<DynamicMessage, ApiError> {
         let codec = DynamicCodec::new(rpc.method.output());
-        self.unary(rpc.backend, rpc.path.clone(), rpc.name, rid, message, codec)
+        self.unary(rpc.backend, rpc.path.clone(), rpc.name, message, codec)
             .await
     }
 
@@ -88,7 +87,6 @@ impl Backends {
         &self,
         service: &str,
         path: &'static str,
-        rid: &RequestId,
         message: Request,
     ) -> Result<Answer, ApiError>
     where
@@ -105,7 +103,6 @@ impl Backends {
             backend,
             PathAndQuery::from_static(path),
             method,
-            rid,
             message,
             codec,
         )
@@ -119,7 +116,6 @@ impl Backends {
         backend: Backend,
         path: PathAndQuery,
         method: &'static str,
-        rid: &RequestId,
         message: C::Encode,
         codec: C,
     ) -> Result<C::Decode, ApiError>
@@ -136,7 +132,7 @@ impl Backends {
             .ok_or_else(ApiError::internal)?;
         let mut grpc = tonic::client::Grpc::new(balancer);
         let result = match grpc.ready().await {
-            Ok(()) => grpc.unary(request(rid, message), path, codec).await,
+            Ok(()) => grpc.unary(tonic::Request::new(message), path, codec).await,
             Err(err) => Err(tonic::Status::unavailable(format!(
                 "{} is not ready: {err}",
                 backend.name()

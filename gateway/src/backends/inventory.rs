@@ -3,17 +3,17 @@
 
 use mesh_proto::inventory::v1 as pb;
 
-use super::{Backend, Backends, request};
-use crate::{contract::Movie, error::ApiError, request_id::RequestId};
+use super::{Backend, Backends};
+use crate::{contract::Movie, error::ApiError};
 
 impl Backends {
-    pub async fn movie(&self, rid: &RequestId, id: i64) -> Result<Movie, ApiError> {
+    pub async fn movie(&self, id: i64) -> Result<Movie, ApiError> {
         self.finish(
             Backend::Inventory,
             "GetMovie",
             self.inventory
                 .clone()
-                .get_movie(request(rid, pb::GetMovieRequest { id }))
+                .get_movie(pb::GetMovieRequest { id })
                 .await,
         )
         .and_then(|movie| Ok(Movie::try_from(movie)?))

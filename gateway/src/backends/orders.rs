@@ -2,8 +2,8 @@
 
 use mesh_proto::{order::v1 as pb, read_mask::ReadMask};
 
-use super::{Backend, Backends, request};
-use crate::{contract::Order, error::ApiError, request_id::RequestId};
+use super::{Backend, Backends};
+use crate::{contract::Order, error::ApiError};
 
 fn to_model(order: pb::Order) -> Result<Order, ApiError> {
     Ok(Order::try_from(order)?)
@@ -12,12 +12,7 @@ fn to_model(order: pb::Order) -> Result<Order, ApiError> {
 impl Backends {
     /// The order, with what `read` reads of it: order-service loads its lines and history only
     /// when they are read.
-    pub async fn order(
-        &self,
-        rid: &RequestId,
-        id: &str,
-        read: &ReadMask,
-    ) -> Result<Order, ApiError> {
+    pub async fn order(&self, id: &str, read: &ReadMask) -> Result<Order, ApiError> {
         let message = pb::GetOrderRequest {
             order_id: id.to_owned(),
             read_mask: read.to_proto(),
@@ -25,17 +20,12 @@ impl Backends {
         let order = self.finish(
             Backend::Order,
             "GetOrder",
-            self.order.clone().get_order(request(rid, message)).await,
+            self.order.clone().get_order(message).await,
         )?;
         to_model(order)
     }
 
-    pub async fn cancel_order(
-        &self,
-        rid: &RequestId,
-        id: &str,
-        reason: Option<String>,
-    ) -> Result<Order, ApiError> {
+    pub async fn cancel_order(&self, id: &str, reason: Option<String>) -> Result<Order, ApiError> {
         let message = pb::CancelOrderRequest {
             order_id: id.to_owned(),
             reason: reason.unwrap_or_default(),
@@ -43,7 +33,7 @@ impl Backends {
         let order = self.finish(
             Backend::Order,
             "CancelOrder",
-            self.order.clone().cancel_order(request(rid, message)).await,
+            self.order.clone().cancel_order(message).await,
         )?;
         to_model(order)
     }

@@ -23,7 +23,6 @@ use crate::{
     feed::OrderFeed,
     http::AppState,
     http::edge::Client,
-    request_id::RequestId,
 };
 
 mod derived;
@@ -96,23 +95,22 @@ pub fn schema(
 /// and nothing is cached.
 /// With `Accept: text/event-stream` the answer is a graphql-sse stream (any operation,
 /// subscriptions included).
-#[tracing::instrument(skip_all, fields(request_id = %rid.as_str()))]
+#[tracing::instrument(skip_all)]
 pub async fn handler(
     State(state): State<AppState>,
-    rid: RequestId,
     caller: Caller,
     client: Client,
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> Response {
-    let loader = Loaders::new(&state.backends, &rid);
+    let loader = Loaders::new(&state.backends);
     if wants_event_stream(&headers) {
         let held = match state.sockets.hold(&client) {
             Ok(held) => held,
             Err(refused) => return refused.into_response(),
         };
         let expires = ws::expiry(&caller, state.auth.verifier.leeway());
-        let request = request.into_inner().data(rid).data(loader).data(caller);
+        let request = request.into_inner().data(loader).data(caller);
         return sse::respond(
             state.schema.clone(),
             request,
@@ -121,7 +119,7 @@ pub async fn handler(
             expires,
         );
     }
-    let request = request.into_inner().data(rid).data(loader).data(caller);
+    let request = request.into_inner().data(loader).data(caller);
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }
 
@@ -129,10 +127,9 @@ pub async fn handler(
 /// `extensions` in the query string, queries only: anything else is 405), so a persisted query
 /// sent by its hash alone is a cacheable GET. A browser (it asks for HTML) or a request without
 /// a query gets GraphiQL.
-#[tracing::instrument(skip_all, fields(request_id = %rid.as_str()))]
+#[tracing::instrument(skip_all)]
 pub async fn get_handler(
     State(state): State<AppState>,
-    rid: RequestId,
     caller: Caller,
     headers: HeaderMap,
     uri: Uri,
@@ -151,12 +148,8 @@ pub async fn get_handler(
             return (StatusCode::BAD_REQUEST, GraphQLResponse::from(response)).into_response();
         }
     };
-    let loader = Loaders::new(&state.backends, &rid);
-    let request = request
-        .data(rid)
-        .data(loader)
-        .data(caller)
-        .data(limits::ReadOnly);
+    let loader = Loaders::new(&state.backends);
+    let request = request.data(loader).data(caller).data(limits::ReadOnly);
     let response = state.schema.execute(request).await;
     let refused_method = response.errors.iter().any(|error| {
         error
@@ -220,16 +213,10 @@ pub(crate) fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
     ctx.data_opt::<Caller>().unwrap_or(&ANONYMOUS)
 }
 
-/// The backends and this request's id, which every resolver needs.
-pub(crate) fn env<'a>(ctx: &Context<'a>) -> (&'a Backends, RequestId) {
-    // Both are always present: `schema` adds the backends, `handler` the request id. The
-    // fallback id only matters to a schema executed some other way (schema tests).
-    let backends = ctx.data_unchecked::<Backends>();
-    let rid = ctx
-        .data_opt::<RequestId>()
-        .cloned()
-        .unwrap_or_else(RequestId::generate);
-    (backends, rid)
+/// The backends every resolver calls (`schema` adds them). The request's id goes with each
+/// call by itself ([`mesh_kit::context`]).
+pub(crate) fn backends<'a>(ctx: &Context<'a>) -> &'a Backends {
+    ctx.data_unchecked::<Backends>()
 }
 
 /// The policy as a GraphQL field guard, for fields whose decision needs no data:

@@ -221,3 +221,72 @@ async fn cancelling_is_allowed_before_dispatch_only() {
     let again = mesh.post(&format!("/orders/{id}/cancel"), &json!({})).await;
     error_of(again, 409).await;
 }
+
+/// A request's id goes with everything it causes, carried by layers rather than passed along:
+/// the gateway's call to order-service, the `OrderPlaced` it appends, billing's payment applied
+/// from that event, and the `OrderPaid` order-service appends from the payment. An unfit id is
+/// replaced at the edge, never carried on.
+#[tokio::test]
+async fn a_requests_id_goes_with_every_event_it_causes() {
+    let mesh = spawn_mesh(Options::default()).await;
+    let ids = mesh.menu_ids(1).await;
+    let body = json!({
+        "customer_id": "c-42",
+        "items": [{"menu_item_id": ids[0], "quantity": 1}],
+        "delivery_address": "1 Elm St",
+    });
+    let place = |request_id: &'static str| {
+        mesh.http
+            .post(mesh.url("/orders"))
+            .header("x-request-id", request_id)
+            .json(&body)
+            .send()
+    };
+
+    let carried = place("req-carried-7").await.expect("answers");
+    assert_eq!(carried.status(), 201);
+    assert_eq!(carried.headers()["x-request-id"], "req-carried-7");
+    let carried: Value = carried.json().await.expect("json");
+    let replaced = place("has space").await.expect("answers");
+    assert_eq!(replaced.status(), 201);
+    let new_id = replaced.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(uuid::Uuid::parse_str(&new_id).is_ok(), "{new_id}");
+    let replaced: Value = replaced.json().await.expect("json");
+
+    let (first, second) = (
+        carried["id"].as_str().expect("id"),
+        replaced["id"].as_str().expect("id"),
+    );
+    mesh.order_with_status(first, "PAID").await;
+    mesh.order_with_status(second, "PAID").await;
+    let records = mesh_testkit::records::read(
+        &mesh.kafka,
+        &mesh.kafka.topic(mesh_kit::kafka::ORDER_EVENTS),
+        4,
+        crate::mesh::WAIT,
+    )
+    .await;
+    let carried_by = |order: &str| {
+        records
+            .iter()
+            .filter(|record| record.key.as_deref() == Some(order))
+            .map(|record| {
+                (
+                    record.header("ce_type").unwrap_or_default().to_owned(),
+                    record.header("x-request-id").map(str::to_owned),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let events = |id: &str| {
+        vec![
+            ("mesh.events.v1.OrderPlaced".to_owned(), Some(id.to_owned())),
+            ("mesh.events.v1.OrderPaid".to_owned(), Some(id.to_owned())),
+        ]
+    };
+    assert_eq!(carried_by(first), events("req-carried-7"));
+    assert_eq!(carried_by(second), events(&new_id));
+}

@@ -121,16 +121,19 @@ async fn the_relay_publishes_appended_events_in_order_with_cloudevents_headers()
         let mut conn = pool.get().await.expect("connection");
         for (sequence, total) in [(1, 100), (2, 200), (3, 300)] {
             let message = EventPayload::of(&placed(&key, total)).expect("encodes");
-            event_store::append(
-                &mut conn,
-                NewEvent {
-                    aggregate_id: order,
-                    sequence,
-                    topic: ORDER_EVENTS,
-                    key: &key,
-                    payload: &message,
-                    request_id: Some("req-7"),
-                },
+            // The request the command works for: carried for it, not passed.
+            mesh_kit::context::scope(
+                Some("req-7".into()),
+                event_store::append(
+                    &mut conn,
+                    NewEvent {
+                        aggregate_id: order,
+                        sequence,
+                        topic: ORDER_EVENTS,
+                        key: &key,
+                        payload: &message,
+                    },
+                ),
             )
             .await
             .expect("appended");
@@ -143,7 +146,6 @@ async fn the_relay_publishes_appended_events_in_order_with_cloudevents_headers()
                 topic: ORDER_EVENTS,
                 key: &key,
                 payload: &EventPayload::of(&placed(&key, 0)).expect("encodes"),
-                request_id: None,
             },
         )
         .await;

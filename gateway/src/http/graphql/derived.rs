@@ -8,7 +8,7 @@ use async_graphql::{
     connection::{Connection, Edge},
 };
 
-use super::{caller, env};
+use super::{backends, caller};
 use crate::{auth::Action, contract::Unmapped, error::ApiError};
 
 include!(concat!(std::env!("OUT_DIR"), "/graphql_roots.rs"));
@@ -24,9 +24,9 @@ where
     Request: mesh_proto::Message + Default + Send + Sync + 'static,
     Answer: mesh_proto::Message + mesh_proto::Name + Default + Send + Sync + 'static,
 {
-    let (backends, rid) = env(ctx);
+    let backends = backends(ctx);
     backends
-        .call_typed(service, path, &rid, request)
+        .call_typed(service, path, request)
         .await
         .map_err(|err| err.extend())
 }

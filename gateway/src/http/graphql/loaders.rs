@@ -11,7 +11,6 @@ use crate::{
     backends::Backends,
     contract::{Delivery, MenuItem, Payment},
     error::ApiError,
-    request_id::RequestId,
 };
 
 /// How long a loader collects keys before it calls. Sibling fields resolve concurrently and
@@ -30,12 +29,12 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new(backends: &Backends, rid: &RequestId) -> Self {
+    pub fn new(backends: &Backends) -> Self {
         Self {
-            menu_items: BatchLoader::data_loader(backends, rid),
-            deliveries: BatchLoader::data_loader(backends, rid),
-            delivery_histories: BatchLoader::data_loader(backends, rid),
-            payments: BatchLoader::data_loader(backends, rid),
+            menu_items: BatchLoader::data_loader(backends),
+            deliveries: BatchLoader::data_loader(backends),
+            delivery_histories: BatchLoader::data_loader(backends),
+            payments: BatchLoader::data_loader(backends),
         }
     }
 }
@@ -53,7 +52,6 @@ pub trait BatchFetch: Sized + Clone + Send + Sync + 'static {
 
     fn fetch(
         backends: &Backends,
-        rid: &RequestId,
         ids: Vec<String>,
     ) -> impl Future<Output = Result<HashMap<String, Self>, ApiError>> + Send;
 }
@@ -64,10 +62,9 @@ impl BatchFetch for MenuItem {
 
     async fn fetch(
         backends: &Backends,
-        rid: &RequestId,
         ids: Vec<String>,
     ) -> Result<HashMap<String, Self>, ApiError> {
-        backends.menu_items_by_id(rid, ids).await // BatchGetMenuItems
+        backends.menu_items_by_id(ids).await // BatchGetMenuItems
     }
 }
 
@@ -77,11 +74,10 @@ impl BatchFetch for Delivery {
 
     async fn fetch(
         backends: &Backends,
-        rid: &RequestId,
         order_ids: Vec<String>,
     ) -> Result<HashMap<String, Self>, ApiError> {
         let read = ReadMask::all_but::<pb::Delivery>(&["history"]);
-        backends.deliveries_by_order(rid, order_ids, &read).await // BatchGetStatus
+        backends.deliveries_by_order(order_ids, &read).await // BatchGetStatus
     }
 }
 
@@ -91,11 +87,10 @@ impl BatchFetch for WithHistory {
 
     async fn fetch(
         backends: &Backends,
-        rid: &RequestId,
         order_ids: Vec<String>,
     ) -> Result<HashMap<String, Self>, ApiError> {
         let found = backends
-            .deliveries_by_order(rid, order_ids, &ReadMask::all())
+            .deliveries_by_order(order_ids, &ReadMask::all())
             .await?; // BatchGetStatus
         Ok(found
             .into_iter()
@@ -110,26 +105,26 @@ impl BatchFetch for Payment {
 
     async fn fetch(
         backends: &Backends,
-        rid: &RequestId,
         order_ids: Vec<String>,
     ) -> Result<HashMap<String, Self>, ApiError> {
-        backends.payments_by_order(rid, order_ids).await // BatchGetPayments
+        backends.payments_by_order(order_ids).await // BatchGetPayments
     }
 }
 
 /// Loads `V`s by id, in calls of at most the ids the batch call's contract allows
-/// ([`BatchFetch::IDS_FIELD`]'s `max_items`), under the request's id.
+/// ([`BatchFetch::IDS_FIELD`]'s `max_items`), under the id of the request it was made for: its
+/// calls run on tasks of their own, which do not inherit it.
 pub struct BatchLoader<V> {
     backends: Backends,
-    rid: RequestId,
+    request_id: Option<Arc<str>>,
     value: PhantomData<fn() -> V>,
 }
 
 impl<V: BatchFetch> BatchLoader<V> {
-    pub fn data_loader(backends: &Backends, rid: &RequestId) -> DataLoader<Self> {
+    pub fn data_loader(backends: &Backends) -> DataLoader<Self> {
         let loader = Self {
             backends: backends.clone(),
-            rid: rid.clone(),
+            request_id: mesh_kit::context::request_id(),
             value: PhantomData,
         };
         DataLoader::new(loader, tokio::spawn)
@@ -144,7 +139,8 @@ impl<V: BatchFetch> Loader<String> for BatchLoader<V> {
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, V>, Self::Error> {
         tracing::debug!(ids = keys.len(), "batch-loading {}", V::WHAT);
-        V::fetch(&self.backends, &self.rid, keys.to_vec())
+        let fetch = V::fetch(&self.backends, keys.to_vec());
+        mesh_kit::context::scope(self.request_id.clone(), fetch)
             .await
             .map_err(Arc::new)
     }

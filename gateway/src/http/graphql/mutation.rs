@@ -5,7 +5,7 @@ use async_graphql::{Context, ErrorExtensions, ID, InputObject, Object, Result};
 
 use std::sync::Arc;
 
-use super::{caller, env};
+use super::{backends, caller};
 use crate::{
     auth::{self, Action, Grant},
     billing_queue::{BillingQueue, Receipt, amount_cents, positive_integer},
@@ -32,7 +32,7 @@ pub struct BillingInput {
 impl MutationRoot {
     /// Queues a billing order; answers once the broker has it (UNAVAILABLE when it cannot).
     async fn submit_billing(&self, ctx: &Context<'_>, input: BillingInput) -> Result<Receipt> {
-        let (backends, rid) = env(ctx);
+        let backends = backends(ctx);
         let parse = || -> std::result::Result<BillingRequest, crate::error::ApiError> {
             let number = |n: i64| Some(serde_json::Value::from(n));
             Ok(BillingRequest {
@@ -50,7 +50,7 @@ impl MutationRoot {
         let request = parse().map_err(|e| e.extend())?;
         auth::billing_user_for(caller(ctx), Some(request.user_id)).map_err(|e| e.extend())?;
         ctx.data_unchecked::<Arc<BillingQueue>>()
-            .submit(backends, &rid, request, input.idempotency_key.as_deref())
+            .submit(backends, request, input.idempotency_key.as_deref())
             .await
             .map_err(|e| e.extend())
     }
@@ -62,12 +62,12 @@ impl MutationRoot {
         id: ID,
         reason: Option<String>,
     ) -> Result<Order> {
-        let (backends, rid) = env(ctx);
-        auth::order_for(caller(ctx), backends, &rid, &id, &auth::ownership())
+        let backends = backends(ctx);
+        auth::order_for(caller(ctx), backends, &id, &auth::ownership())
             .await
             .map_err(|e| e.extend())?;
         backends
-            .cancel_order(&rid, &id, reason)
+            .cancel_order(&id, reason)
             .await
             .map_err(|e| e.extend())
     }
@@ -84,7 +84,7 @@ impl MutationRoot {
         courier: Option<String>,
         note: Option<String>,
     ) -> Result<Delivery> {
-        let (backends, rid) = env(ctx);
+        let backends = backends(ctx);
         let caller = caller(ctx);
         let courier = match caller
             .authorize(Action::MoveDelivery {
@@ -97,7 +97,7 @@ impl MutationRoot {
         };
         let reassign = caller.reassigns_deliveries();
         backends
-            .update_delivery(&rid, &order_id, status, courier, note, reassign)
+            .update_delivery(&order_id, status, courier, note, reassign)
             .await
             .map_err(|e| e.extend())
     }

@@ -8,7 +8,7 @@ use async_graphql::{
 
 use mesh_proto::{order::v1 as pb, read_mask::ReadMask};
 
-use super::{Loaders, caller, derived::integer_id, env, look_ahead};
+use super::{Loaders, backends, caller, derived::integer_id, look_ahead};
 use crate::{
     auth,
     contract::{Delivery, MenuItem, Movie, Order, Payment},
@@ -37,10 +37,10 @@ impl QueryRoot {
     /// One order with its history; a NOT_FOUND error when there is none (or it is someone
     /// else's).
     async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
-        let (backends, rid) = env(ctx);
+        let backends = backends(ctx);
         // The history and the lines are loaded only when the query selects them.
         let read = look_ahead::read_mask::<pb::Order>(ctx, &auth::OWNERSHIP);
-        auth::order_for(caller(ctx), backends, &rid, &id, &read)
+        auth::order_for(caller(ctx), backends, &id, &read)
             .await
             .map(Some)
             .map_err(|e| e.extend())
@@ -48,8 +48,8 @@ impl QueryRoot {
 
     /// An order's delivery; a NOT_FOUND error until the order is paid.
     async fn delivery(&self, ctx: &Context<'_>, order_id: ID) -> Result<Option<Delivery>> {
-        let (backends, rid) = env(ctx);
-        auth::delivery_for(caller(ctx), backends, &rid, &order_id)
+        let backends = backends(ctx);
+        auth::delivery_for(caller(ctx), backends, &order_id)
             .await
             .map(Some)
             .map_err(|e| e.extend())
@@ -57,8 +57,8 @@ impl QueryRoot {
 
     /// An order's payment; a NOT_FOUND error until billing has handled the order.
     async fn payment(&self, ctx: &Context<'_>, order_id: ID) -> Result<Option<Payment>> {
-        let (backends, rid) = env(ctx);
-        auth::payment_for(caller(ctx), backends, &rid, &order_id)
+        let backends = backends(ctx);
+        auth::payment_for(caller(ctx), backends, &order_id)
             .await
             .map(Some)
             .map_err(|e| e.extend())
@@ -70,8 +70,8 @@ impl QueryRoot {
         ctx: &Context<'_>,
         request_id: ID,
     ) -> Result<Option<BillingOrder>> {
-        let (backends, rid) = env(ctx);
-        auth::billing_order_for(caller(ctx), backends, &rid, &request_id)
+        let backends = backends(ctx);
+        auth::billing_order_for(caller(ctx), backends, &request_id)
             .await
             .map(Some)
             .map_err(|e| e.extend())
@@ -87,11 +87,11 @@ impl QueryRoot {
         #[graphql(desc = "The cursor of the edge to continue after (`pageInfo.endCursor`).")]
         after: Option<String>,
     ) -> Result<Connection<String, BillingOrder>> {
-        let (backends, rid) = env(ctx);
+        let backends = backends(ctx);
         let user_id = auth::billing_user_for(caller(ctx), user_id).map_err(|e| e.extend())?;
         let paged = after.is_some();
         backends
-            .billing_orders(&rid, user_id, first, after)
+            .billing_orders(user_id, first, after)
             .await
             .map(|page| connection(page, paged))
             .map_err(|e| e.extend())
@@ -117,15 +117,15 @@ impl QueryRoot {
 
     #[graphql(entity)]
     async fn find_movie_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Movie> {
-        let (backends, rid) = env(ctx);
+        let backends = backends(ctx);
         let id = integer_id("id", &id)?;
-        backends.movie(&rid, id).await.map_err(|e| e.extend())
+        backends.movie(id).await.map_err(|e| e.extend())
     }
 
     #[graphql(entity)]
     async fn find_order_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Order> {
-        let (backends, rid) = env(ctx);
-        auth::order_for(caller(ctx), backends, &rid, &id, &ReadMask::all())
+        let backends = backends(ctx);
+        auth::order_for(caller(ctx), backends, &id, &ReadMask::all())
             .await
             .map_err(|e| e.extend())
     }

@@ -45,10 +45,14 @@ pub fn respond(
             expired.store(true, Ordering::Relaxed);
         }
     };
-    let results = schema
-        .execute_stream(request)
-        .map(|result| next_event(&result))
-        .take_until(deadline);
+    // The operation runs as the body is sent, after the handler is done: under the request's
+    // id all the same.
+    let results = mesh_kit::context::scope_stream(
+        mesh_kit::context::request_id(),
+        schema.execute_stream(request),
+    )
+    .map(|result| next_event(&result))
+    .take_until(deadline);
     let tail = stream::once(async move {
         // The stream's place among its client's open ones ends with it.
         drop(held);

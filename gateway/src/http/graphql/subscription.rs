@@ -11,7 +11,7 @@ use futures::{Stream, StreamExt, stream};
 use mesh_proto::read_mask::ReadMask;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
-use super::env;
+use super::backends;
 use crate::{
     error::{ApiError, ErrorCode},
     feed::OrderFeed,
@@ -31,7 +31,7 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         order_id: ID,
     ) -> Result<impl Stream<Item = Result<OrderUpdate>> + use<>> {
-        let (backends, rid) = env(ctx);
+        let backends = backends(ctx);
         let live = ctx
             .data_unchecked::<OrderFeed>()
             .subscribe()
@@ -42,14 +42,13 @@ impl SubscriptionRoot {
         let order = crate::auth::order_for(
             super::caller(ctx),
             backends,
-            &rid,
             &order_id,
             // The backlog replays the events of its history.
             &ReadMask::fields(crate::auth::OWNERSHIP.into_iter().chain(["history"])),
         )
         .await
         .map_err(|e| e.extend())?;
-        let delivery = match backends.delivery(&rid, &order_id).await {
+        let delivery = match backends.delivery(&order_id).await {
             Ok(delivery) => Some(delivery),
             Err(err) if err.code == ErrorCode::NotFound => None,
             Err(err) => return Err(err.extend()),

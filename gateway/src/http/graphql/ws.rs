@@ -47,7 +47,6 @@ use crate::{
     http::AppState,
     http::edge::rate_limit::{self, RateLimits},
     http::edge::{Client, sockets::Held},
-    request_id::RequestId,
 };
 
 /// The close code of a socket whose token expired (graphql-transport-ws's "Forbidden").
@@ -60,7 +59,6 @@ const REFUSALS_QUEUED: usize = 64;
 /// `GET /graphql/ws` with an upgrade.
 pub async fn handler(
     State(state): State<AppState>,
-    rid: RequestId,
     caller: Caller,
     client: Client,
     headers: HeaderMap,
@@ -79,10 +77,11 @@ pub async fn handler(
     };
     let schema = state.schema.clone();
     let keepalive = state.graphql.keepalive;
-    // What every operation of the connection shares: its id, its batch loader.
+    // What every operation of the connection shares: its batch loader, and the upgrade
+    // request's id, which the connection's own task takes along.
     let mut data = Data::default();
-    data.insert(Loaders::new(&state.backends, &rid));
-    data.insert(rid);
+    data.insert(Loaders::new(&state.backends));
+    let request_id = mesh_kit::context::request_id();
     let connection = Connection {
         schema,
         protocol,
@@ -100,7 +99,7 @@ pub async fn handler(
         .max_message_size(state.edge.body_limit)
         .max_frame_size(state.edge.body_limit)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve(socket, connection))
+        .on_upgrade(move |socket| mesh_kit::context::scope(request_id, serve(socket, connection)))
 }
 
 /// One connection's settings.

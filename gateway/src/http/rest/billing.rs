@@ -19,7 +19,6 @@ use crate::{
     error::{ApiError, ErrorBody, ErrorCode},
     http::AppState,
     model::BillingOrder,
-    request_id::RequestId,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -47,11 +46,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         (status = 503, description = "The broker, or for a request with an Idempotency-Key billing-service, cannot be reached: nothing was queued.", body = ErrorBody),
     )
 )]
-#[tracing::instrument(skip_all, fields(request_id = %rid.as_str()))]
+#[tracing::instrument(skip_all)]
 async fn submit(
     caller: Authenticated,
     State(state): State<AppState>,
-    rid: RequestId,
     headers: HeaderMap,
     Json(body): Json<serde_json::Value>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -64,10 +62,7 @@ async fn submit(
             ApiError::invalid("Idempotency-Key", "must be 1 to 200 printable characters")
         })?),
     };
-    let receipt = state
-        .billing
-        .submit(&state.backends, &rid, request, key)
-        .await?;
+    let receipt = state.billing.submit(&state.backends, request, key).await?;
     let location = format!("/api/billing/{}", receipt.request_id.as_str());
     let mut response = (StatusCode::ACCEPTED, JsonBody(receipt)).into_response();
     if let Ok(location) = HeaderValue::from_str(&location) {
@@ -86,16 +81,15 @@ async fn submit(
     params(("request_id" = String, Path, description = "The `request_id` of the 202.")),
     responses((status = 200, description = "The stored order.", body = BillingOrder))
 )]
-#[tracing::instrument(skip_all, fields(request_id = %rid.as_str(), billing_request = %id))]
+#[tracing::instrument(skip_all, fields(billing_request = %id))]
 async fn get_one(
     caller: Authenticated,
     State(state): State<AppState>,
-    rid: RequestId,
     Path(id): Path<String>,
 ) -> Result<JsonBody<BillingOrder>, Response> {
     let parsed = uuid::Uuid::parse_str(id.trim())
         .map_err(|_| ApiError::invalid("request_id", "must be a UUID").into_response())?;
-    match auth::billing_order_for(&caller, &state.backends, &rid, &id).await {
+    match auth::billing_order_for(&caller, &state.backends, &id).await {
         Ok(order) => Ok(JsonBody(order)),
         Err(err) if err.code == ErrorCode::NotFound && state.billing.was_accepted(parsed) => {
             let body = json!({
@@ -136,17 +130,16 @@ struct ListParams {
         ("x-next-page-token" = String, description = "Pass as `page_token` for the next page; absent on the last."),
     )))
 )]
-#[tracing::instrument(skip_all, fields(request_id = %rid.as_str()))]
+#[tracing::instrument(skip_all)]
 async fn list(
     caller: Authenticated,
     State(state): State<AppState>,
-    rid: RequestId,
     Query(params): Query<ListParams>,
 ) -> Result<impl IntoResponse, ApiError> {
     let user_id = auth::billing_user_for(&caller, params.user_id)?;
     let page = state
         .backends
-        .billing_orders(&rid, user_id, params.page_size, params.page_token)
+        .billing_orders(user_id, params.page_size, params.page_token)
         .await?;
     let mut headers = HeaderMap::new();
     if let Some(token) = page

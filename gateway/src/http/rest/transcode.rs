@@ -30,7 +30,6 @@ use crate::{
     backends::dynamic::Rpc,
     error::{ApiError, ErrorCode},
     http::AppState,
-    request_id::RequestId,
 };
 
 mod access;
@@ -138,7 +137,6 @@ async fn serve(
     let (mut parts, body) = request.into_parts();
     let Ok(caller) = Caller::from_request_parts(&mut parts, &state).await;
     access::before_body(&route, &caller)?;
-    let Ok(rid) = RequestId::from_request_parts(&mut parts, &state).await;
     let path = RawPathParams::from_request_parts(&mut parts, &state)
         .await
         .map_err(|rejection| ApiError::new(ErrorCode::InvalidArgument, rejection.body_text()))?;
@@ -163,8 +161,8 @@ async fn serve(
     };
 
     let mut message = request::build(&route, &path, uri.query(), body, headers)?;
-    access::admit(&route, &caller, &state.backends, &rid, &mut message).await?;
-    let answer = state.backends.call(&route.rpc, &rid, message).await?;
+    access::admit(&route, &caller, &state.backends, &mut message).await?;
+    let answer = state.backends.call(&route.rpc, message).await?;
     access::owns_answer(&route, &caller, &answer)?;
     response::write(&route, uri.path(), uri.query(), &answer)
 }

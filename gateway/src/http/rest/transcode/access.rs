@@ -12,7 +12,6 @@ use crate::{
     auth::{self, Action, Caller, Grant, policy},
     backends::Backends,
     error::ApiError,
-    request_id::RequestId,
 };
 
 /// The decision that needs no body: the catalog's rules in full, and for every other rule a
@@ -38,7 +37,6 @@ pub async fn admit(
     route: &Transcoded,
     caller: &Caller,
     backends: &Backends,
-    rid: &RequestId,
     message: &mut DynamicMessage,
 ) -> Result<(), ApiError> {
     match route.serving.access() {
@@ -46,7 +44,7 @@ pub async fn admit(
             if caller.authorize(Action::ReadAnyDelivery).is_err() {
                 let order_id = text(message, &route.serving.owner_field)?;
                 let order =
-                    auth::order_for(caller, backends, rid, &order_id, &auth::ownership()).await?;
+                    auth::order_for(caller, backends, &order_id, &auth::ownership()).await?;
                 caller.authorize(Action::ReadDelivery {
                     order_id: order.id.as_str(),
                     owner: &order.customer_id,
@@ -62,7 +60,7 @@ pub async fn admit(
         // A change is decided before it is made; a read, on what it reads ([`owns_answer`]).
         Access::UseOrder if !route.serving.owner_field.is_empty() => {
             let order_id = text(message, &route.serving.owner_field)?;
-            auth::order_for(caller, backends, rid, &order_id, &auth::ownership()).await?;
+            auth::order_for(caller, backends, &order_id, &auth::ownership()).await?;
         }
         Access::UseOrder | Access::ReadCatalog | Access::WriteCatalog | Access::Unspecified => {}
     }
