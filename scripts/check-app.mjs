@@ -228,6 +228,14 @@ async function main() {
   await courier.getByText('$5.25').first().waitFor();
   const declared = (await courier.locator('p.allergens').textContent()) ?? '';
   if (!/^Contains: (celery, milk|milk, celery)\.$/.test(declared)) fail(`after checking celery the item reads "${declared}"`);
+  // Unchecking every one clears them.
+  await courier.getByRole('checkbox', { name: 'Celery', exact: true }).uncheck();
+  await courier.getByRole('checkbox', { name: 'Milk', exact: true }).uncheck();
+  await courier.getByRole('button', { name: 'Save changes' }).click();
+  await courier.locator('p.allergens').getByText('No declared allergens.').waitFor();
+  await courier.getByRole('checkbox', { name: 'Celery', exact: true }).check();
+  await courier.getByRole('button', { name: 'Save changes' }).click();
+  await courier.locator('p.allergens').getByText('Contains: celery.').waitFor();
   await shot(courier, '09-admin-item');
 
   const title = `The Mesh ${run}`;
@@ -252,7 +260,7 @@ async function main() {
   if (found.length !== 1 || found[0] !== title) fail(`searching "MESH ${run.toUpperCase()}" found ${JSON.stringify(found)}, not ["${title}"]`);
   await page.getByText('Five services, a gateway and a page.').waitFor();
   await shot(page, '10-movies');
-  step(`admin added menu item "${dish}" (milk) and changed its price and allergens (${declared}); added and edited movie "${title}"; the title search (any case) finds it`);
+  step(`admin added menu item "${dish}" with milk, then changed its price and allergens (celery and milk, then none, then celery); added and edited movie "${title}"; the title search (any case) finds it`);
 
   // 8. Phone width and the keyboard.
   await page.setViewportSize({ width: 375, height: 800 });

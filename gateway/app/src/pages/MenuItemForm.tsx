@@ -38,12 +38,14 @@ export function MenuItemForm({ item, onSaved }: { item?: MenuItem; onSaved: (ite
       setError(new ApiError('The price must be a number like 12.50.', 'INVALID_ARGUMENT'));
       return;
     }
-    const input = { name, description, priceCents, currency: currency.trim().toUpperCase(), category, available, allergens };
+    const fields = { name, description, priceCents, currency: currency.trim().toUpperCase(), category, available };
+    // A change with no allergen checked clears them (`noAllergens`): an empty list keeps them.
+    const changes = allergens.length > 0 ? { ...fields, allergens } : { ...fields, noAllergens: true };
     setBusy(true);
     try {
       const result = item
-        ? (await gql(UPDATE_MENU_ITEM, { id: item.id, input })).updateMenuItem
-        : (await gql(CREATE_MENU_ITEM, { input })).createMenuItem;
+        ? (await gql(UPDATE_MENU_ITEM, { id: item.id, input: changes })).updateMenuItem
+        : (await gql(CREATE_MENU_ITEM, { input: { ...fields, allergens } })).createMenuItem;
       setSaved(item ? 'Saved.' : `Added ${result.name}.`);
       onSaved(result);
     } catch (err) {
@@ -83,7 +85,6 @@ export function MenuItemForm({ item, onSaved }: { item?: MenuItem; onSaved: (ite
             {words(allergen)}
           </label>
         ))}
-        {item && <small>Unchecking every one leaves them as they are: the menu keeps an item's allergens unless others replace them.</small>}
       </fieldset>
       <ErrorMessage error={error} />
       <p role="status" class="ok-text">
