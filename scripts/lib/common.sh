@@ -213,11 +213,12 @@ tansu_bin() { profile_bin "$MESH_BROKER_PROFILE" tansu; }
 
 # Builds the broker: a second when it is up to date. Apart from the mesh's build (which says
 # `--exclude mesh-broker`): in one cargo invocation tansu's features would be unified into the
-# mesh's crates (aws-lc beside ring in every service).
+# mesh's crates (aws-lc beside ring in every service). Cargo's own progress shows (a bar in a
+# terminal, a line per crate in a log): minutes of silence read as a hang.
 ensure_tansu() {
     [[ -x $(tansu_bin) ]] ||
         log "building the broker (tansu 0.6 in broker/, profile $MESH_BROKER_PROFILE: about 6 minutes after the mesh's build, 8 before it)"
-    (cd "$MESH_ROOT" && cargo build --quiet --locked --profile "$MESH_BROKER_PROFILE" -p mesh-broker) ||
+    (cd "$MESH_ROOT" && cargo build --locked --profile "$MESH_BROKER_PROFILE" -p mesh-broker) ||
         die "the broker's build failed (compiler output above)"
 }
 
