@@ -1,9 +1,9 @@
-//! billing-service: config → telemetry → Application::build → run until SIGTERM/Ctrl-C; or, with
+//! billing-service: config → telemetry → build → run until SIGTERM/Ctrl-C; or, with
 //! `rebuild-projection`, rewrite its read model from the event table and exit.
 
 use std::process::ExitCode;
 
-use billing_service::{Application, Config};
+use billing_service::Config;
 use mesh_kit::startup::{self, Command};
 
 /// See the workspace `Cargo.toml` for why.
@@ -15,7 +15,7 @@ fn main() -> ExitCode {
         let config = Config::from_env()?;
         match command {
             Command::Serve => {
-                let app = Application::build(config).await?;
+                let app = billing_service::build(config).await?;
                 app.run_until_stopped(mesh_kit::shutdown::signal()).await
             }
             Command::RebuildProjection => billing_service::rebuild_projection(&config).await,

@@ -171,6 +171,16 @@ pub struct Subscription {
     pub topics: Vec<&'static str>,
 }
 
+impl Subscription {
+    /// The group `group` reading `topics`.
+    pub fn of(group: &str, topics: &[&'static str]) -> Self {
+        Self {
+            group: group.to_owned(),
+            topics: topics.to_vec(),
+        }
+    }
+}
+
 /// Why a consumer could not start.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot start the Kafka consumer: {0}")]

@@ -14,6 +14,7 @@ pub mod db;
 pub mod dispatch;
 pub mod dlq;
 pub mod error;
+pub mod event_service;
 pub mod event_store;
 mod group_watch;
 pub mod grpc;

@@ -1,10 +1,10 @@
-//! order-service: config → telemetry → Application::build → run until SIGTERM/Ctrl-C; or, with
+//! order-service: config → telemetry → build → run until SIGTERM/Ctrl-C; or, with
 //! `rebuild-projection`, rewrite its read model from the event table and exit.
 
 use std::process::ExitCode;
 
 use mesh_kit::startup::{self, Command};
-use order_service::{Application, Config};
+use order_service::Config;
 
 /// See the workspace `Cargo.toml` for why.
 #[global_allocator]
@@ -15,7 +15,7 @@ fn main() -> ExitCode {
         let config = Config::from_env()?;
         match command {
             Command::Serve => {
-                let app = Application::build(config).await?;
+                let app = order_service::build(config).await?;
                 app.run_until_stopped(mesh_kit::shutdown::signal()).await
             }
             Command::RebuildProjection => order_service::rebuild_projection(&config).await,

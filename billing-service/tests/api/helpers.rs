@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use billing_service::{Application, Config};
+use billing_service::Config;
 use mesh_kit::{
     config::DatabaseConfig,
     kafka::{BILLING_REQUESTS, KafkaConfig, ORDER_EVENTS},
@@ -36,7 +36,7 @@ pub async fn spawn_app() -> TestApp {
     mesh_testkit::init_tracing();
     let database = mesh_testkit::database("billing");
     let kafka = mesh_testkit::kafka();
-    let app = Application::build(Config {
+    let app = billing_service::build(Config {
         addr: ([127, 0, 0, 1], 0).into(),
         database: database.clone(),
         kafka: kafka.clone(),

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use delivery_service::{Application, Config};
+use delivery_service::Config;
 use mesh_kit::{
     config::DatabaseConfig,
     kafka::{DELIVERY_EVENTS, KafkaConfig, ORDER_EVENTS},
@@ -40,7 +40,7 @@ pub async fn start(database: DatabaseConfig, kafka: KafkaConfig) -> TestApp {
         database: database.clone(),
         kafka: kafka.clone(),
     };
-    let app = Application::build(config)
+    let app = delivery_service::build(config)
         .await
         .expect("delivery-service starts");
     let addr = app.local_addr();

@@ -66,7 +66,7 @@ impl BillingStack {
     }
 
     async fn start_billing(&mut self) {
-        let app = billing_service::Application::build(billing_service::Config {
+        let app = billing_service::build(billing_service::Config {
             addr: self.billing_addr,
             database: self.billing_db.clone(),
             kafka: self.kafka.clone(),

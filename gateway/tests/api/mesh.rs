@@ -82,7 +82,7 @@ pub async fn spawn_mesh(options: Options) -> Mesh {
         inventory.run_until_stopped(stop.wait())
     });
 
-    let order = order_service::Application::build(order_service::Config {
+    let order = order_service::build(order_service::Config {
         addr: local(),
         database: mesh_testkit::database("orders"),
         kafka: kafka.clone(),
@@ -94,7 +94,7 @@ pub async fn spawn_mesh(options: Options) -> Mesh {
         order.run_until_stopped(stop.wait())
     });
 
-    let billing = billing_service::Application::build(billing_service::Config {
+    let billing = billing_service::build(billing_service::Config {
         addr: local(),
         database: mesh_testkit::database("billing"),
         kafka: kafka.clone(),
@@ -118,7 +118,7 @@ pub async fn spawn_mesh(options: Options) -> Mesh {
             database: delivery_db,
         }
     } else {
-        let app = delivery_service::Application::build(delivery_service::Config {
+        let app = delivery_service::build(delivery_service::Config {
             addr: local(),
             database: delivery_db,
             kafka: kafka.clone(),

@@ -18,7 +18,7 @@ use mesh_proto::{
     },
 };
 use mesh_testkit::{Served, eventually, records};
-use order_service::{Application, Config};
+use order_service::Config;
 use tonic::transport::Channel;
 
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -53,7 +53,7 @@ pub async fn spawn_app() -> TestApp {
         kafka: kafka.clone(),
         menu_url: menu.url(),
     };
-    let app = Application::build(config)
+    let app = order_service::build(config)
         .await
         .expect("order-service starts");
     let addr = app.local_addr();
