@@ -225,30 +225,40 @@ pub async fn load(
     } else {
         query.first(conn).await.optional()?
     };
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let mut lines = lines_of(conn, &[id]).await?;
-    row.into_order(lines.remove(&id).unwrap_or_default())
-        .map(Some)
+    with_lines(conn, row).await
 }
 
-/// One order to read, with its lines only if `with_lines` (one query less without them).
+/// One order to read, with its lines only if `lines` (one query less without them).
 pub async fn read(
     conn: &mut AsyncPgConnection,
     id: Uuid,
-    with_lines: bool,
+    lines: bool,
 ) -> QueryResult<Option<Order>> {
-    if with_lines {
-        return load(conn, id, false).await;
-    }
     let row = orders::table
         .find(id)
         .select(OrderRow::as_select())
         .first(conn)
         .await
         .optional()?;
-    row.map(|row| row.into_order(Vec::new())).transpose()
+    if lines {
+        with_lines(conn, row).await
+    } else {
+        row.map(|row| row.into_order(Vec::new())).transpose()
+    }
+}
+
+/// The order of `row`, with its lines.
+async fn with_lines(
+    conn: &mut AsyncPgConnection,
+    row: Option<OrderRow>,
+) -> QueryResult<Option<Order>> {
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let id = row.id;
+    let mut lines = lines_of(conn, &[id]).await?;
+    row.into_order(lines.remove(&id).unwrap_or_default())
+        .map(Some)
 }
 
 async fn lines_of(

@@ -17,6 +17,11 @@ pub fn pool() -> Result<&'static DescriptorPool, &'static str> {
     POOL.as_ref().map_err(String::as_str)
 }
 
+/// The descriptor of the message `M`, if it is in the contract.
+pub fn message_of<M: prost::Name>() -> Option<MessageDescriptor> {
+    pool().ok()?.get_message_by_name(&M::full_name())
+}
+
 /// A REST route an RPC declares with `google.api.http`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HttpRoute {

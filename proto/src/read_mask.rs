@@ -29,11 +29,8 @@ impl ReadMask {
         if mask.paths.iter().any(|path| path == "*") {
             return Ok(Self::all());
         }
-        let name = Answer::full_name();
-        let message = descriptors::pool()
-            .map_err(str::to_owned)?
-            .get_message_by_name(&name)
-            .ok_or_else(|| format!("{name} is not in the contract"))?;
+        let message = descriptors::message_of::<Answer>()
+            .ok_or_else(|| format!("{} is not in the contract", Answer::full_name()))?;
         let mut fields = Vec::with_capacity(mask.paths.len());
         for path in &mask.paths {
             let first = path.split('.').next().unwrap_or_default();
@@ -57,11 +54,7 @@ impl ReadMask {
     /// A mask reading every field of `Answer` but `left_out`; every field if `Answer` is not in
     /// the contract.
     pub fn all_but<Answer: Name>(left_out: &[&str]) -> Self {
-        let name = Answer::full_name();
-        let Some(message) = descriptors::pool()
-            .ok()
-            .and_then(|pool| pool.get_message_by_name(&name))
-        else {
+        let Some(message) = descriptors::message_of::<Answer>() else {
             return Self::all();
         };
         Self::fields(

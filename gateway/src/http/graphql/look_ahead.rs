@@ -10,11 +10,7 @@ use mesh_proto::{Name, descriptors, read_mask::ReadMask};
 /// itself reads of the answer: its id, its owner). Every field if `Answer` is not in the
 /// contract.
 pub(super) fn read_mask<Answer: Name>(ctx: &Context<'_>, always: &[&str]) -> ReadMask {
-    let name = Answer::full_name();
-    let Some(message) = descriptors::pool()
-        .ok()
-        .and_then(|pool| pool.get_message_by_name(&name))
-    else {
+    let Some(message) = descriptors::message_of::<Answer>() else {
         return ReadMask::all();
     };
     let selection = ctx.look_ahead();
