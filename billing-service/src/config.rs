@@ -1,31 +1,60 @@
-//! billing-service settings, from the environment with defaults that work locally.
+//! billing-service settings: what it reads from the environment ([`Settings`], with defaults
+//! that work on a developer machine) and what it runs with ([`Config`]).
 
 use std::net::SocketAddr;
 
 use mesh_kit::{
-    config::{self, ConfigError, DatabaseConfig, parse_or},
-    kafka::KafkaConfig,
+    config::{ConfigError, DatabaseConfig, DatabaseSettings, database_name},
+    grpc::ServeConfig,
+    kafka::{KafkaConfig, KafkaSettings},
+    startup::{Command, ServiceSettings},
 };
+
+/// Everything billing-service reads (`billing-service --print-settings` lists it).
+#[derive(Clone, Debug, clap::Parser)]
+#[command(
+    version,
+    about = "Payments over gRPC (mesh.billing.v1.BillingService), event-sourced."
+)]
+pub struct Settings {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The address the gRPC API listens on.
+    #[arg(long, env = "BILLING_ADDR", default_value = "127.0.0.1:50055")]
+    pub addr: SocketAddr,
+    /// The service's own database on the PG_URL server, created at start when missing.
+    #[arg(long, env = "BILLING_DB_NAME", default_value = "billing", value_parser = database_name)]
+    pub db_name: String,
+    /// The simulated provider approves payments up to this many cents and declines anything
+    /// above.
+    #[arg(long, env = "BILLING_PAYMENT_LIMIT_CENTS", default_value_t = 100_000)]
+    pub payment_limit_cents: i64,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+    #[command(flatten)]
+    pub service: ServiceSettings,
+}
 
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// `BILLING_ADDR`, default `127.0.0.1:50055`.
     pub addr: SocketAddr,
-    /// `PG_URL` + `BILLING_DB_NAME` (default `billing`).
+    pub serve: ServeConfig,
     pub database: DatabaseConfig,
     pub kafka: KafkaConfig,
-    /// `BILLING_PAYMENT_LIMIT_CENTS`: the simulated provider approves payments up to this
-    /// amount and declines anything above (default 100000, i.e. 1000.00).
+    /// The simulated provider approves payments up to this amount and declines anything above.
     pub payment_limit_cents: i64,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self {
-            addr: config::listen_addr("BILLING", 50055)?,
-            database: DatabaseConfig::from_env("BILLING", "billing")?,
-            kafka: KafkaConfig::from_env()?,
-            payment_limit_cents: parse_or("BILLING_PAYMENT_LIMIT_CENTS", 100_000)?,
+impl Settings {
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        Ok(Config {
+            addr: self.addr,
+            serve: self.service.serve()?,
+            database: self.database.database(self.db_name.clone())?,
+            kafka: self.kafka.config()?,
+            payment_limit_cents: self.payment_limit_cents,
         })
     }
 }

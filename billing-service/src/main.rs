@@ -1,9 +1,9 @@
-//! billing-service: config → telemetry → build → run until SIGTERM/Ctrl-C; or, with
+//! billing-service: settings → telemetry → build → run until SIGTERM/Ctrl-C; or, with
 //! `rebuild-projection`, rewrite its read model from the event table and exit.
 
 use std::process::ExitCode;
 
-use billing_service::Config;
+use billing_service::Settings;
 use mesh_kit::startup::{self, Command};
 
 /// See the workspace `Cargo.toml` for why.
@@ -11,14 +11,15 @@ use mesh_kit::startup::{self, Command};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    startup::run_command("billing-service", |command| async move {
-        let config = Config::from_env()?;
-        match command {
-            Command::Serve => {
+    let settings: Settings = mesh_kit::settings::parse();
+    startup::run_service("billing-service", &settings.service.log, || async {
+        let config = settings.config()?;
+        match settings.command {
+            None => {
                 let app = billing_service::build(config).await?;
                 app.run_until_stopped(mesh_kit::shutdown::signal()).await
             }
-            Command::RebuildProjection => billing_service::rebuild_projection(&config).await,
+            Some(Command::RebuildProjection) => billing_service::rebuild_projection(&config).await,
         }
     })
 }

@@ -17,6 +17,7 @@ fn service(config: &Config) -> EventService<'_> {
     EventService {
         name: "billing-service",
         addr: config.addr,
+        serve: &config.serve,
         database: &config.database,
         migrations: &[event_store::MIGRATIONS, db::MIGRATIONS],
         kafka: &config.kafka,

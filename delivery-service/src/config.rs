@@ -1,27 +1,53 @@
-//! delivery-service settings, from the environment with defaults that work locally.
+//! delivery-service settings: what it reads from the environment ([`Settings`], with defaults
+//! that work on a developer machine) and what it runs with ([`Config`]).
 
 use std::net::SocketAddr;
 
 use mesh_kit::{
-    config::{self, ConfigError, DatabaseConfig},
-    kafka::KafkaConfig,
+    config::{ConfigError, DatabaseConfig, DatabaseSettings, database_name},
+    grpc::ServeConfig,
+    kafka::{KafkaConfig, KafkaSettings},
+    startup::{Command, ServiceSettings},
 };
+
+/// Everything delivery-service reads (`delivery-service --print-settings` lists it).
+#[derive(Clone, Debug, clap::Parser)]
+#[command(
+    version,
+    about = "Deliveries over gRPC (mesh.delivery.v1.DeliveryService), event-sourced."
+)]
+pub struct Settings {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The address the gRPC API listens on.
+    #[arg(long, env = "DELIVERY_ADDR", default_value = "127.0.0.1:50053")]
+    pub addr: SocketAddr,
+    /// The service's own database on the PG_URL server, created at start when missing.
+    #[arg(long, env = "DELIVERY_DB_NAME", default_value = "delivery", value_parser = database_name)]
+    pub db_name: String,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+    #[command(flatten)]
+    pub service: ServiceSettings,
+}
 
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// `DELIVERY_ADDR`, default `127.0.0.1:50053`.
     pub addr: SocketAddr,
-    /// `PG_URL` + `DELIVERY_DB_NAME` (default `delivery`).
+    pub serve: ServeConfig,
     pub database: DatabaseConfig,
     pub kafka: KafkaConfig,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self {
-            addr: config::listen_addr("DELIVERY", 50053)?,
-            database: DatabaseConfig::from_env("DELIVERY", "delivery")?,
-            kafka: KafkaConfig::from_env()?,
+impl Settings {
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        Ok(Config {
+            addr: self.addr,
+            serve: self.service.serve()?,
+            database: self.database.database(self.db_name.clone())?,
+            kafka: self.kafka.config()?,
         })
     }
 }

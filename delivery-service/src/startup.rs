@@ -16,6 +16,7 @@ fn service(config: &Config) -> EventService<'_> {
     EventService {
         name: "delivery-service",
         addr: config.addr,
+        serve: &config.serve,
         database: &config.database,
         migrations: &[event_store::MIGRATIONS, db::MIGRATIONS],
         kafka: &config.kafka,

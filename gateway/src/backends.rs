@@ -121,7 +121,7 @@ impl BackendHealth {
 }
 
 impl Backends {
-    /// One balancer per backend, with the `BALANCE_*` settings from the environment. Nothing
+    /// One balancer per backend, with `balance`'s settings and `timeout` as every call's deadline. Nothing
     /// connects before the first call or health check: the gateway starts before its backends
     /// and heals when one comes back, with no restart.
     ///
@@ -129,10 +129,14 @@ impl Backends {
     /// from its health checks and failed calls, as `/readyz` shows them) is answered UNAVAILABLE,
     /// a 503, at once: within [`HALF_OPEN_WAIT`] of the round of health checks that would find an
     /// endpoint back, and at once after it.
-    pub fn connect(urls: &BackendUrls, timeout: Duration) -> Result<Self, BackendsError> {
+    pub fn connect(
+        urls: &BackendUrls,
+        balance: BalanceConfig,
+        timeout: Duration,
+    ) -> Result<Self, BackendsError> {
         Self::connect_with(
             urls,
-            BalanceConfig::from_env()?
+            balance
                 .with_default_timeout(timeout)
                 .with_half_open_wait(HALF_OPEN_WAIT),
         )

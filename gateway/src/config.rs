@@ -1,16 +1,148 @@
-//! Gateway settings, from the environment with defaults that work on a developer machine.
+//! Gateway settings: what it reads from the environment ([`Settings`], with defaults that work
+//! on a developer machine) and what it runs with ([`Config`]).
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use mesh_kit::{
-    config::{ConfigError, parse_or, var_or},
-    kafka::KafkaConfig,
+    balance::{BalanceConfig, BalanceSettings},
+    config::ConfigError,
+    kafka::{KafkaConfig, KafkaSettings},
+    settings::{Secret, comma_list},
+    telemetry::LogSettings,
+    tls::TlsSettings,
 };
+
+/// Everything the gateway reads (`gateway --print-settings` lists it).
+#[derive(Clone, Debug, clap::Parser)]
+#[command(version, about = "The mesh's REST, GraphQL and web entry point.")]
+pub struct Settings {
+    /// The address HTTP (or HTTPS) is served on.
+    #[arg(long, env = "GATEWAY_ADDR", default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// menu-service: one URL, or several comma-separated to balance over (a DNS name stands for
+    /// every address it resolves to).
+    #[arg(long, env = "MENU_URL", default_value = "http://127.0.0.1:50051")]
+    menu_url: String,
+    /// order-service's URLs, as MENU_URL.
+    #[arg(long, env = "ORDER_URL", default_value = "http://127.0.0.1:50052")]
+    order_url: String,
+    /// delivery-service's URLs, as MENU_URL.
+    #[arg(long, env = "DELIVERY_URL", default_value = "http://127.0.0.1:50053")]
+    delivery_url: String,
+    /// inventory-service's URLs, as MENU_URL.
+    #[arg(long, env = "INVENTORY_URL", default_value = "http://127.0.0.1:50054")]
+    inventory_url: String,
+    /// billing-service's URLs, as MENU_URL.
+    #[arg(long, env = "BILLING_URL", default_value = "http://127.0.0.1:50055")]
+    billing_url: String,
+    /// The deadline of every backend call in ms, retries included; a slow backend costs a
+    /// client this long at most, then a 504.
+    #[arg(long, env = "GATEWAY_BACKEND_TIMEOUT_MS", default_value_t = BACKEND_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    backend_timeout_ms: u64,
+    /// The `node_modules` folder GraphiQL's browser files are served from.
+    #[arg(long, env = "GATEWAY_ASSETS_DIR", default_value = DEFAULT_ASSETS_DIR)]
+    assets_dir: PathBuf,
+    /// The built web page (`npm run build` in gateway/app), served under /app/.
+    #[arg(long, env = "GATEWAY_APP_DIR", default_value = DEFAULT_APP_DIR)]
+    app_dir: PathBuf,
+    /// Whether GraphQL's `__schema` and `__type` answer (GraphiQL's docs and completion).
+    #[arg(long, env = "GATEWAY_GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    graphql_introspection: bool,
+    /// How often an open subscription (WebSocket or event stream) gets a keep-alive, in ms.
+    #[arg(long, env = "GATEWAY_STREAM_KEEPALIVE_MS", default_value_t = STREAM_KEEPALIVE_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    stream_keepalive_ms: u64,
+    /// How often the subscription feed looks for subscribers, in ms; after two looks without
+    /// any it stops fetching until one comes.
+    #[arg(long, env = "GATEWAY_FEED_REST_MS", default_value_t = FEED_REST_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    feed_rest_ms: u64,
+    /// An Apollo persisted query manifest (JSON): GraphQL then runs only the documents it lists
+    /// (production). Unset, any.
+    #[arg(long, env = "GATEWAY_GRAPHQL_TRUSTED_DOCUMENTS")]
+    graphql_trusted_documents: Option<PathBuf>,
+    /// HS256 secret bearer tokens are signed with, at least 32 bytes (development; scripts/up
+    /// makes one). Set it or GATEWAY_JWKS_URL.
+    #[arg(long, env = "GATEWAY_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<Secret>,
+    /// The identity provider's published keys (https://): RS256/ES256 tokens. Set it or
+    /// GATEWAY_JWT_SECRET.
+    #[arg(long, env = "GATEWAY_JWKS_URL")]
+    jwks_url: Option<String>,
+    /// `POST /auth/dev-token` hands out a token for any role (the web page's development
+    /// sign-in). Never on in production.
+    #[arg(long, env = "GATEWAY_DEV_LOGIN", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    dev_login: bool,
+    /// The `iss` every token must carry; unset, not checked.
+    #[arg(long, env = "GATEWAY_JWT_ISSUER")]
+    jwt_issuer: Option<String>,
+    /// A value every token's `aud` must hold; unset, not checked.
+    #[arg(long, env = "GATEWAY_JWT_AUDIENCE")]
+    jwt_audience: Option<String>,
+    /// The longest `exp - iat` accepted, in seconds, tokens then carrying `iat`; 0, not checked.
+    #[arg(long, env = "GATEWAY_JWT_MAX_LIFETIME_SECS", default_value_t = 0)]
+    jwt_max_lifetime_secs: u64,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds; a stream is closed this long after
+    /// its token's `exp`.
+    #[arg(long, env = "GATEWAY_JWT_LEEWAY_SECS", default_value_t = 30)]
+    jwt_leeway_secs: u64,
+    /// Requests per second each client (token subject, else address) may sustain; 0 turns
+    /// limiting off.
+    #[arg(long, env = "GATEWAY_RATE_LIMIT_PER_SECOND", default_value_t = 50)]
+    rate_limit_per_second: u32,
+    /// Requests a client may make at once.
+    #[arg(long, env = "GATEWAY_RATE_LIMIT_BURST", default_value_t = 100)]
+    rate_limit_burst: u32,
+    /// Clients tracked at once; past that, new clients share one budget.
+    #[arg(
+        long,
+        env = "GATEWAY_RATE_LIMIT_MAX_CLIENTS",
+        default_value_t = 100_000
+    )]
+    rate_limit_max_clients: usize,
+    /// Comma-separated addresses of the proxies in front of the gateway: only their
+    /// X-Forwarded-For names the client. Empty, the peer address counts.
+    #[arg(long, env = "GATEWAY_TRUSTED_PROXIES", default_value = "")]
+    trusted_proxies: String,
+    /// The largest request body on any route, GraphQL included; larger is a 413.
+    #[arg(long, env = "GATEWAY_BODY_LIMIT_BYTES", default_value_t = BODY_LIMIT_BYTES)]
+    body_limit_bytes: usize,
+    /// A client must send a request's headers within this many ms (slowloris).
+    #[arg(long, env = "GATEWAY_HEADER_READ_TIMEOUT_MS", default_value_t = HEADER_READ_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout_ms: u64,
+    /// The longest a request may take to read its body and get its answer started, in ms.
+    #[arg(long, env = "GATEWAY_REQUEST_TIMEOUT_MS", default_value_t = REQUEST_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    request_timeout_ms: u64,
+    /// Open connections at once; more are closed as they arrive.
+    #[arg(long, env = "GATEWAY_MAX_CONNECTIONS", default_value_t = MAX_CONNECTIONS, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
+    /// WebSockets and event streams one client may hold open at once.
+    #[arg(long, env = "GATEWAY_WS_MAX_SOCKETS_PER_CLIENT", default_value_t = MAX_SOCKETS_PER_CLIENT)]
+    ws_max_sockets_per_client: usize,
+    /// Operations running at once on one WebSocket.
+    #[arg(long, env = "GATEWAY_WS_MAX_SUBSCRIPTIONS", default_value_t = MAX_SUBSCRIPTIONS_PER_SOCKET)]
+    ws_max_subscriptions: usize,
+    /// Comma-separated origins a browser page elsewhere may call the API from. Empty, none.
+    #[arg(long, env = "GATEWAY_CORS_ORIGINS", default_value = "")]
+    cors_origins: String,
+    /// Serve HTTPS with this certificate (PEM path); goes with GATEWAY_TLS_KEY.
+    #[arg(long, env = "GATEWAY_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// The key of GATEWAY_TLS_CERT (PEM path).
+    #[arg(long, env = "GATEWAY_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    kafka: KafkaSettings,
+    #[command(flatten)]
+    balance: BalanceSettings,
+    #[command(flatten)]
+    grpc_tls: TlsSettings,
+    #[command(flatten)]
+    pub log: LogSettings,
+}
 
 /// Where each backend answers: one URL, or several (comma-separated) to balance over. A DNS name
 /// stands for every address it resolves to, looked up again and again (a headless Kubernetes
 /// Service: one endpoint per pod). The balancer's other knobs are the `BALANCE_*` variables
-/// (`mesh_kit::balance::BalanceConfig`).
+/// (`mesh_kit::balance::BalanceSettings`).
 #[derive(Clone, Debug)]
 pub struct BackendUrls {
     pub menu: Vec<String>,
@@ -20,45 +152,36 @@ pub struct BackendUrls {
     pub billing: Vec<String>,
 }
 
-impl BackendUrls {
-    /// `MENU_URL`, `ORDER_URL`, `DELIVERY_URL`, `INVENTORY_URL`, `BILLING_URL`; defaults are the
-    /// services' local ports.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self {
-            menu: urls("MENU_URL", "http://127.0.0.1:50051")?,
-            order: urls("ORDER_URL", "http://127.0.0.1:50052")?,
-            delivery: urls("DELIVERY_URL", "http://127.0.0.1:50053")?,
-            inventory: urls("INVENTORY_URL", "http://127.0.0.1:50054")?,
-            billing: urls("BILLING_URL", "http://127.0.0.1:50055")?,
-        })
-    }
-}
-
-fn urls(name: &str, default: &str) -> Result<Vec<String>, ConfigError> {
-    let value = var_or(name, default);
-    let urls: Vec<String> = value
-        .split(',')
-        .map(str::trim)
-        .filter(|url| !url.is_empty())
-        .map(str::to_owned)
-        .collect();
+/// The URLs of setting `name`: at least one, each http:// or https://.
+fn urls(name: &str, value: &str) -> Result<Vec<String>, ConfigError> {
+    let urls = comma_list(value);
     match urls
         .iter()
         .find(|url| !url.starts_with("http://") && !url.starts_with("https://"))
     {
         Some(bad) => Err(ConfigError {
             name: name.to_owned(),
-            value: value.clone(),
+            value: value.to_owned(),
             reason: format!("{bad:?} is not an http:// or https:// URL"),
         }),
         None if urls.is_empty() => Err(ConfigError {
             name: name.to_owned(),
-            value,
+            value: value.to_owned(),
             reason: "at least one URL is required".to_owned(),
         }),
         None => Ok(urls),
     }
 }
+
+const BACKEND_TIMEOUT_MS: u64 = 5_000;
+const STREAM_KEEPALIVE_MS: u64 = 15_000;
+const FEED_REST_MS: u64 = 15_000;
+const BODY_LIMIT_BYTES: usize = 64 * 1024;
+const HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+const REQUEST_TIMEOUT_MS: u64 = 30_000;
+const MAX_CONNECTIONS: u64 = 10_000;
+const MAX_SOCKETS_PER_CLIENT: usize = 16;
+const MAX_SUBSCRIPTIONS_PER_SOCKET: usize = 32;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -69,6 +192,8 @@ pub struct Config {
     /// included, sent to the backend as `grpc-timeout`. A slow backend costs a client this long
     /// at most, then a 504.
     pub backend_timeout: Duration,
+    /// How backend calls are balanced and retried (`BALANCE_*`, and `GRPC_TLS_*` for https://).
+    pub balance: BalanceConfig,
     /// `GATEWAY_ASSETS_DIR`: the `node_modules` folder GraphiQL's browser files are served from.
     pub assets_dir: PathBuf,
     /// `GATEWAY_APP_DIR`: the built web page (`npm run build` in `gateway/app` writes `dist`),
@@ -118,17 +243,6 @@ pub struct ClaimRules {
 }
 
 impl ClaimRules {
-    fn from_env() -> Result<Self, ConfigError> {
-        let set = |value: String| Some(value).filter(|value| !value.is_empty());
-        let lifetime: u64 = parse_or("GATEWAY_JWT_MAX_LIFETIME_SECS", 0)?;
-        Ok(Self {
-            issuer: set(var_or("GATEWAY_JWT_ISSUER", "")),
-            audience: set(var_or("GATEWAY_JWT_AUDIENCE", "")),
-            max_lifetime: (lifetime > 0).then(|| Duration::from_secs(lifetime)),
-            leeway: Duration::from_secs(parse_or("GATEWAY_JWT_LEEWAY_SECS", 30)?),
-        })
-    }
-
     /// No iss/aud/lifetime checks, 30 s of leeway: what tests and embedders start from.
     pub fn lenient() -> Self {
         Self {
@@ -161,11 +275,12 @@ impl std::fmt::Debug for TokenKeys {
 /// The shortest HS256 secret accepted: 256 bits, the hash's size.
 pub const MIN_SECRET_BYTES: usize = 32;
 
-impl AuthConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let secret = var_or("GATEWAY_JWT_SECRET", "");
-        let jwks = var_or("GATEWAY_JWKS_URL", "");
-        let keys = match (secret.is_empty(), jwks.is_empty()) {
+impl TokenKeys {
+    /// The keys `GATEWAY_JWT_SECRET` or `GATEWAY_JWKS_URL` name: exactly one of them.
+    fn from_settings(secret: Option<&Secret>, jwks: Option<&str>) -> Result<Self, ConfigError> {
+        let secret = secret.map(Secret::expose).unwrap_or_default().to_owned();
+        let jwks = jwks.unwrap_or_default().to_owned();
+        Ok(match (secret.is_empty(), jwks.is_empty()) {
             // Keys fetched over plain HTTP could be swapped on the way: anyone on the path
             // would mint tokens.
             (_, false) if !jwks.starts_with("https://") => {
@@ -175,10 +290,8 @@ impl AuthConfig {
                     reason: "must be an https:// URL".to_owned(),
                 });
             }
-            (true, false) => TokenKeys::Jwks(jwks),
-            (false, true) if secret.len() >= MIN_SECRET_BYTES => {
-                TokenKeys::Secret(secret.into_bytes())
-            }
+            (true, false) => Self::Jwks(jwks),
+            (false, true) if secret.len() >= MIN_SECRET_BYTES => Self::Secret(secret.into_bytes()),
             (false, true) => {
                 return Err(ConfigError {
                     name: "GATEWAY_JWT_SECRET".to_owned(),
@@ -202,11 +315,6 @@ impl AuthConfig {
                         .to_owned(),
                 });
             }
-        };
-        Ok(Self {
-            keys,
-            dev_login: parse_or("GATEWAY_DEV_LOGIN", false)?,
-            claims: ClaimRules::from_env()?,
         })
     }
 }
@@ -237,28 +345,20 @@ impl RateLimitConfig {
         max_clients: 100_000,
         trusted_proxies: Vec::new(),
     };
+}
 
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let proxies = var_or("GATEWAY_TRUSTED_PROXIES", "");
-        let trusted_proxies = proxies
-            .split(',')
-            .map(str::trim)
-            .filter(|proxy| !proxy.is_empty())
-            .map(|proxy| {
-                proxy.parse().map_err(|_| ConfigError {
-                    name: "GATEWAY_TRUSTED_PROXIES".to_owned(),
-                    value: proxies.clone(),
-                    reason: format!("{proxy:?} is not an IP address"),
-                })
+/// The addresses of `GATEWAY_TRUSTED_PROXIES`.
+fn trusted_proxies(value: &str) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+    comma_list(value)
+        .iter()
+        .map(|proxy| {
+            proxy.parse().map_err(|_| ConfigError {
+                name: "GATEWAY_TRUSTED_PROXIES".to_owned(),
+                value: value.to_owned(),
+                reason: format!("{proxy:?} is not an IP address"),
             })
-            .collect::<Result<_, _>>()?;
-        Ok(Self {
-            per_second: parse_or("GATEWAY_RATE_LIMIT_PER_SECOND", 50)?,
-            burst: parse_or("GATEWAY_RATE_LIMIT_BURST", 100)?,
-            max_clients: parse_or("GATEWAY_RATE_LIMIT_MAX_CLIENTS", 100_000)?,
-            trusted_proxies,
         })
-    }
+        .collect()
 }
 
 /// What one connection, request or socket may take.
@@ -287,42 +387,13 @@ pub struct EdgeConfig {
 impl Default for EdgeConfig {
     fn default() -> Self {
         Self {
-            body_limit: 64 * 1024,
-            header_read_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            max_connections: 10_000,
-            max_sockets_per_client: 16,
-            max_subscriptions_per_socket: 32,
+            body_limit: BODY_LIMIT_BYTES,
+            header_read_timeout: Duration::from_millis(HEADER_READ_TIMEOUT_MS),
+            request_timeout: Duration::from_millis(REQUEST_TIMEOUT_MS),
+            max_connections: MAX_CONNECTIONS as usize,
+            max_sockets_per_client: MAX_SOCKETS_PER_CLIENT,
+            max_subscriptions_per_socket: MAX_SUBSCRIPTIONS_PER_SOCKET,
         }
-    }
-}
-
-impl EdgeConfig {
-    /// Each setting from its variable, [`EdgeConfig::default`]'s value when unset.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let d = Self::default();
-        let ms = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
-        let millis = |ms: u64| Duration::from_millis(ms.max(1));
-        Ok(Self {
-            body_limit: parse_or("GATEWAY_BODY_LIMIT_BYTES", d.body_limit)?,
-            header_read_timeout: millis(parse_or(
-                "GATEWAY_HEADER_READ_TIMEOUT_MS",
-                ms(d.header_read_timeout),
-            )?),
-            request_timeout: millis(parse_or(
-                "GATEWAY_REQUEST_TIMEOUT_MS",
-                ms(d.request_timeout),
-            )?),
-            max_connections: parse_or("GATEWAY_MAX_CONNECTIONS", d.max_connections)?.max(1),
-            max_sockets_per_client: parse_or(
-                "GATEWAY_WS_MAX_SOCKETS_PER_CLIENT",
-                d.max_sockets_per_client,
-            )?,
-            max_subscriptions_per_socket: parse_or(
-                "GATEWAY_WS_MAX_SUBSCRIPTIONS",
-                d.max_subscriptions_per_socket,
-            )?,
-        })
     }
 }
 
@@ -334,18 +405,22 @@ pub struct TlsFiles {
 }
 
 impl TlsFiles {
-    pub fn from_env() -> Result<Option<Self>, ConfigError> {
-        let cert = var_or("GATEWAY_TLS_CERT", "");
-        let key = var_or("GATEWAY_TLS_KEY", "");
-        match (cert.is_empty(), key.is_empty()) {
-            (true, true) => Ok(None),
-            (false, false) => Ok(Some(Self {
-                cert: cert.into(),
-                key: key.into(),
+    /// `GATEWAY_TLS_CERT` and `GATEWAY_TLS_KEY`, both or neither.
+    fn from_settings(
+        cert: Option<&PathBuf>,
+        key: Option<&PathBuf>,
+    ) -> Result<Option<Self>, ConfigError> {
+        match (cert, key) {
+            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => Ok(Some(Self {
+                cert: cert.clone(),
+                key: key.clone(),
             })),
             _ => Err(ConfigError {
                 name: "GATEWAY_TLS_CERT".to_owned(),
-                value: cert,
+                value: cert
+                    .map(|cert| cert.display().to_string())
+                    .unwrap_or_default(),
                 reason: "GATEWAY_TLS_CERT and GATEWAY_TLS_KEY go together".to_owned(),
             }),
         }
@@ -364,7 +439,8 @@ impl Config {
         Self {
             addr,
             backends,
-            backend_timeout: Duration::from_millis(5_000),
+            backend_timeout: Duration::from_millis(BACKEND_TIMEOUT_MS),
+            balance: BalanceConfig::default(),
             assets_dir: PathBuf::from(DEFAULT_ASSETS_DIR),
             app_dir: PathBuf::from(DEFAULT_APP_DIR),
             kafka,
@@ -381,33 +457,58 @@ impl Config {
             tls: None,
         }
     }
+}
 
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self {
-            addr: parse_or("GATEWAY_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?,
-            backends: BackendUrls::from_env()?,
-            backend_timeout: Duration::from_millis(parse_or("GATEWAY_BACKEND_TIMEOUT_MS", 5_000)?),
-            assets_dir: PathBuf::from(var_or("GATEWAY_ASSETS_DIR", DEFAULT_ASSETS_DIR)),
-            app_dir: PathBuf::from(var_or("GATEWAY_APP_DIR", DEFAULT_APP_DIR)),
-            kafka: KafkaConfig::from_env()?,
-            graphql: GraphqlConfig {
-                introspection: parse_or("GATEWAY_GRAPHQL_INTROSPECTION", true)?,
-                keepalive: Duration::from_millis(parse_or("GATEWAY_STREAM_KEEPALIVE_MS", 15_000)?),
-                feed_rest: Duration::from_millis(parse_or("GATEWAY_FEED_REST_MS", 15_000)?.max(1)),
+impl Settings {
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        let millis = Duration::from_millis;
+        Ok(Config {
+            addr: self.addr,
+            backends: BackendUrls {
+                menu: urls("MENU_URL", &self.menu_url)?,
+                order: urls("ORDER_URL", &self.order_url)?,
+                delivery: urls("DELIVERY_URL", &self.delivery_url)?,
+                inventory: urls("INVENTORY_URL", &self.inventory_url)?,
+                billing: urls("BILLING_URL", &self.billing_url)?,
             },
-            trusted_documents: Some(var_or("GATEWAY_GRAPHQL_TRUSTED_DOCUMENTS", ""))
-                .filter(|path| !path.is_empty())
-                .map(PathBuf::from),
-            auth: AuthConfig::from_env()?,
-            rate_limit: RateLimitConfig::from_env()?,
-            edge: EdgeConfig::from_env()?,
-            cors_origins: var_or("GATEWAY_CORS_ORIGINS", "")
-                .split(',')
-                .map(str::trim)
-                .filter(|origin| !origin.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            tls: TlsFiles::from_env()?,
+            backend_timeout: millis(self.backend_timeout_ms),
+            balance: self.balance.config(self.grpc_tls.client()?),
+            assets_dir: self.assets_dir.clone(),
+            app_dir: self.app_dir.clone(),
+            kafka: self.kafka.config()?,
+            graphql: GraphqlConfig {
+                introspection: self.graphql_introspection,
+                keepalive: millis(self.stream_keepalive_ms),
+                feed_rest: millis(self.feed_rest_ms),
+            },
+            trusted_documents: self.graphql_trusted_documents.clone(),
+            auth: AuthConfig {
+                keys: TokenKeys::from_settings(self.jwt_secret.as_ref(), self.jwks_url.as_deref())?,
+                dev_login: self.dev_login,
+                claims: ClaimRules {
+                    issuer: self.jwt_issuer.clone(),
+                    audience: self.jwt_audience.clone(),
+                    max_lifetime: (self.jwt_max_lifetime_secs > 0)
+                        .then(|| Duration::from_secs(self.jwt_max_lifetime_secs)),
+                    leeway: Duration::from_secs(self.jwt_leeway_secs),
+                },
+            },
+            rate_limit: RateLimitConfig {
+                per_second: self.rate_limit_per_second,
+                burst: self.rate_limit_burst,
+                max_clients: self.rate_limit_max_clients,
+                trusted_proxies: trusted_proxies(&self.trusted_proxies)?,
+            },
+            edge: EdgeConfig {
+                body_limit: self.body_limit_bytes,
+                header_read_timeout: millis(self.header_read_timeout_ms),
+                request_timeout: millis(self.request_timeout_ms),
+                max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+                max_sockets_per_client: self.ws_max_sockets_per_client,
+                max_subscriptions_per_socket: self.ws_max_subscriptions,
+            },
+            cors_origins: comma_list(&self.cors_origins),
+            tls: TlsFiles::from_settings(self.tls_cert.as_ref(), self.tls_key.as_ref())?,
         })
     }
 }
@@ -420,7 +521,7 @@ pub const DEFAULT_APP_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/app/dist
 
 /// How long the subscription feed goes without subscribers before it rests (two looks this far
 /// apart), unless `GATEWAY_FEED_REST_MS` says otherwise.
-pub const FEED_REST_AFTER: std::time::Duration = std::time::Duration::from_secs(15);
+pub const FEED_REST_AFTER: Duration = Duration::from_millis(FEED_REST_MS);
 
 /// How the schema is served.
 #[derive(Clone, Copy, Debug)]
@@ -442,7 +543,7 @@ impl Default for GraphqlConfig {
     fn default() -> Self {
         Self {
             introspection: true,
-            keepalive: std::time::Duration::from_secs(15),
+            keepalive: Duration::from_millis(STREAM_KEEPALIVE_MS),
             feed_rest: FEED_REST_AFTER,
         }
     }
@@ -454,8 +555,7 @@ mod tests {
 
     #[test]
     fn backend_urls_are_a_comma_separated_list_of_http_urls() {
-        // An unset variable falls back to the default, so the default is the input here.
-        let parse = |value| urls("GATEWAY_TEST_UNSET_URL", value);
+        let parse = |value| urls("MENU_URL", value);
         assert_eq!(
             parse("http://a:1, http://b:2").ok(),
             Some(vec!["http://a:1".to_owned(), "http://b:2".to_owned()])

@@ -16,5 +16,5 @@ pub mod request_id;
 pub mod startup;
 pub mod updates;
 
-pub use config::Config;
+pub use config::{Config, Settings};
 pub use startup::Application;

@@ -49,8 +49,12 @@ impl Application {
             Some(files) => Some(tls_acceptor(files)?),
             None => None,
         };
-        let backends = Backends::connect(&config.backends, config.backend_timeout)
-            .map_err(|err| StartupError::Other(err.to_string()))?;
+        let backends = Backends::connect(
+            &config.backends,
+            config.balance.clone(),
+            config.backend_timeout,
+        )
+        .map_err(|err| StartupError::Other(err.to_string()))?;
         let trusted = match &config.trusted_documents {
             Some(path) => Some(trusted_documents(path)?),
             None => None,

@@ -1,22 +1,46 @@
-//! inventory-service settings, from the environment with defaults that work locally.
+//! inventory-service settings: what it reads from the environment ([`Settings`], with defaults
+//! that work on a developer machine) and what it runs with ([`Config`]).
 
 use std::net::SocketAddr;
 
-use mesh_kit::config::{self, ConfigError, DatabaseConfig};
+use mesh_kit::{
+    config::{ConfigError, DatabaseConfig, DatabaseSettings, database_name},
+    grpc::ServeConfig,
+    startup::ServiceSettings,
+};
+
+/// Everything inventory-service reads (`inventory-service --print-settings` lists it).
+#[derive(Clone, Debug, clap::Parser)]
+#[command(
+    version,
+    about = "The movie inventory over gRPC (mesh.inventory.v1.InventoryService)."
+)]
+pub struct Settings {
+    /// The address the gRPC API listens on.
+    #[arg(long, env = "INVENTORY_ADDR", default_value = "127.0.0.1:50054")]
+    pub addr: SocketAddr,
+    /// The service's own database on the PG_URL server, created at start when missing.
+    #[arg(long, env = "INVENTORY_DB_NAME", default_value = "inventory", value_parser = database_name)]
+    pub db_name: String,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    #[command(flatten)]
+    pub service: ServiceSettings,
+}
 
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// `INVENTORY_ADDR`, default `127.0.0.1:50054`.
     pub addr: SocketAddr,
-    /// `PG_URL` + `INVENTORY_DB_NAME` (default `inventory`).
+    pub serve: ServeConfig,
     pub database: DatabaseConfig,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self {
-            addr: config::listen_addr("INVENTORY", 50054)?,
-            database: DatabaseConfig::from_env("INVENTORY", "inventory")?,
+impl Settings {
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        Ok(Config {
+            addr: self.addr,
+            serve: self.service.serve()?,
+            database: self.database.database(self.db_name.clone())?,
         })
     }
 }

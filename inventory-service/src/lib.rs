@@ -9,5 +9,5 @@ pub mod error;
 pub mod grpc;
 pub mod startup;
 
-pub use config::Config;
+pub use config::{Config, Settings};
 pub use startup::Application;

@@ -1,16 +1,17 @@
-//! inventory-service: config → telemetry → Application::build → run until SIGTERM/Ctrl-C.
+//! inventory-service: settings → telemetry → Application::build → run until SIGTERM/Ctrl-C.
 
 use std::process::ExitCode;
 
-use inventory_service::{Application, Config};
+use inventory_service::{Application, Settings};
 
 /// See the workspace `Cargo.toml` for why.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    mesh_kit::startup::run_service("inventory-service", || async {
-        let app = Application::build(Config::from_env()?).await?;
+    let settings: Settings = mesh_kit::settings::parse();
+    mesh_kit::startup::run_service("inventory-service", &settings.service.log, || async {
+        let app = Application::build(settings.config()?).await?;
         app.run_until_stopped(mesh_kit::shutdown::signal()).await
     })
 }

@@ -28,7 +28,7 @@ impl Application {
             source,
         })?;
         let server = GrpcServer::new()
-            .with_tls(mesh_kit::tls::ServerTls::from_env()?)
+            .with(&config.serve)
             .add_service(InventoryServiceServer::new(InventoryApi::new(pool)));
         Ok(Self {
             listener,

@@ -10,5 +10,5 @@ pub mod grpc;
 pub mod seed;
 pub mod startup;
 
-pub use config::Config;
+pub use config::{Config, Settings};
 pub use startup::Application;

@@ -33,7 +33,7 @@ impl Application {
             source,
         })?;
         let server = GrpcServer::new()
-            .with_tls(mesh_kit::tls::ServerTls::from_env()?)
+            .with(&config.serve)
             .add_service(MenuServiceServer::new(MenuApi::new(pool)));
         Ok(Self {
             listener,

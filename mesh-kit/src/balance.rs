@@ -53,7 +53,7 @@ pub use discovery::{Resolver, system_resolver};
 pub use health::EndpointState;
 pub use retry::{DEFAULT_IDEMPOTENT_METHODS, IdempotentMethods};
 
-use crate::config::{ConfigError, parse_or, var_or};
+use crate::tls::ClientTls;
 use breaker::{Breaker, Flip, HALF_OPEN_WAIT, HalfOpen};
 use discovery::{Host, Resolved, Target};
 use endpoint::{AbortOnDrop, ChannelSettings, Endpoint};
@@ -62,6 +62,54 @@ use picker::Rng;
 use retry::{Replayable, Verdict};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+const RESOLVE_INTERVAL_MS: u64 = 10_000;
+const HEALTH_INTERVAL_MS: u64 = 2_000;
+const HEALTH_TIMEOUT_MS: u64 = 1_000;
+const EJECT_AFTER: u32 = 3;
+const CONNECT_TIMEOUT_MS: u64 = 1_000;
+
+/// The balancer's settings, the same for every client in the mesh; each is [`BalanceConfig`]'s
+/// field of the same name.
+#[derive(Clone, Debug, clap::Args)]
+pub struct BalanceSettings {
+    /// How often backend DNS names are looked up again, in ms.
+    #[arg(long, env = "BALANCE_RESOLVE_INTERVAL_MS", default_value_t = RESOLVE_INTERVAL_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    resolve_interval_ms: u64,
+    /// How often each backend endpoint is health-checked, in ms.
+    #[arg(long, env = "BALANCE_HEALTH_INTERVAL_MS", default_value_t = HEALTH_INTERVAL_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    health_interval_ms: u64,
+    /// How long a health check may take, in ms.
+    #[arg(long, env = "BALANCE_HEALTH_TIMEOUT_MS", default_value_t = HEALTH_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    health_timeout_ms: u64,
+    /// Consecutive failed calls (transport error or UNAVAILABLE) that eject an endpoint; 0 never
+    /// ejects.
+    #[arg(long, env = "BALANCE_EJECT_AFTER", default_value_t = EJECT_AFTER)]
+    eject_after: u32,
+    /// How long connecting to an endpoint may take, in ms.
+    #[arg(long, env = "BALANCE_CONNECT_TIMEOUT_MS", default_value_t = CONNECT_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    connect_timeout_ms: u64,
+    /// Which calls may be sent twice: comma-separated method names, `*` at the end of a prefix;
+    /// `none` for no retries.
+    #[arg(long, env = "BALANCE_RETRY_METHODS", default_value = DEFAULT_IDEMPOTENT_METHODS, value_parser = IdempotentMethods::parse)]
+    retry_methods: IdempotentMethods,
+}
+
+impl BalanceSettings {
+    /// The balancer's settings, with `tls` for `https://` URLs.
+    pub fn config(&self, tls: Option<ClientTls>) -> BalanceConfig {
+        BalanceConfig {
+            resolve_interval: Duration::from_millis(self.resolve_interval_ms),
+            health_interval: Duration::from_millis(self.health_interval_ms),
+            health_timeout: Duration::from_millis(self.health_timeout_ms),
+            eject_after: self.eject_after,
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+            idempotent: self.retry_methods.clone(),
+            tls,
+            ..BalanceConfig::default()
+        }
+    }
+}
 
 /// How a balancer looks endpoints up, checks them and treats failures.
 #[derive(Clone, Debug)]
@@ -110,11 +158,11 @@ pub struct BalanceConfig {
 impl Default for BalanceConfig {
     fn default() -> Self {
         Self {
-            resolve_interval: Duration::from_secs(10),
-            health_interval: Duration::from_secs(2),
-            health_timeout: Duration::from_secs(1),
-            eject_after: 3,
-            connect_timeout: Duration::from_secs(1),
+            resolve_interval: Duration::from_millis(RESOLVE_INTERVAL_MS),
+            health_interval: Duration::from_millis(HEALTH_INTERVAL_MS),
+            health_timeout: Duration::from_millis(HEALTH_TIMEOUT_MS),
+            eject_after: EJECT_AFTER,
+            connect_timeout: Duration::from_millis(CONNECT_TIMEOUT_MS),
             idempotent: IdempotentMethods::default(),
             default_timeout: None,
             tls: None,
@@ -124,38 +172,6 @@ impl Default for BalanceConfig {
 }
 
 impl BalanceConfig {
-    /// The `BALANCE_*` variables, the same for every client in the mesh.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let defaults = Self::default();
-        let millis = |name: &str, default: Duration| -> Result<Duration, ConfigError> {
-            let ms: u64 = parse_or(name, default.as_millis() as u64)?;
-            if ms == 0 {
-                return Err(ConfigError {
-                    name: name.to_owned(),
-                    value: "0".to_owned(),
-                    reason: "must be at least 1 ms".to_owned(),
-                });
-            }
-            Ok(Duration::from_millis(ms))
-        };
-        let methods = var_or("BALANCE_RETRY_METHODS", DEFAULT_IDEMPOTENT_METHODS);
-        Ok(Self {
-            resolve_interval: millis("BALANCE_RESOLVE_INTERVAL_MS", defaults.resolve_interval)?,
-            health_interval: millis("BALANCE_HEALTH_INTERVAL_MS", defaults.health_interval)?,
-            health_timeout: millis("BALANCE_HEALTH_TIMEOUT_MS", defaults.health_timeout)?,
-            eject_after: parse_or("BALANCE_EJECT_AFTER", defaults.eject_after)?,
-            connect_timeout: millis("BALANCE_CONNECT_TIMEOUT_MS", defaults.connect_timeout)?,
-            idempotent: IdempotentMethods::parse(&methods).map_err(|reason| ConfigError {
-                name: "BALANCE_RETRY_METHODS".to_owned(),
-                value: methods.clone(),
-                reason,
-            })?,
-            default_timeout: defaults.default_timeout,
-            tls: crate::tls::ClientTls::from_env()?,
-            half_open_wait: defaults.half_open_wait,
-        })
-    }
-
     /// The same, with `timeout` for calls that bring no deadline of their own.
     pub fn with_default_timeout(self, timeout: Duration) -> Self {
         Self {

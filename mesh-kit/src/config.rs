@@ -1,10 +1,41 @@
-//! Settings read from the environment. Every knob has a default that works on a developer
-//! machine, so `cargo run` needs no setup; containers and clusters override them.
+//! The database settings every service shares, and the error a setting that parses but cannot be
+//! used stops a binary with. Every setting has a default that works on a developer machine, so
+//! `cargo run` needs no setup; containers and clusters override them (see [`crate::settings`]).
 
-use std::{fmt::Display, net::SocketAddr, str::FromStr};
+use crate::settings::Secret;
 
 /// The PostgreSQL server every service uses unless told otherwise (trust auth, local).
 pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432";
+
+/// Where the services' databases live: the server and the pool, shared by every service (each
+/// adds its own `<SERVICE>_DB_NAME`, parsed with [`database_name`]).
+#[derive(Clone, Debug, clap::Args)]
+pub struct DatabaseSettings {
+    /// The PostgreSQL server, without a database name. TLS as libpq says it:
+    /// `?sslmode=verify-full&sslrootcert=/path/ca.pem` (the Mozilla roots without
+    /// `sslrootcert`); no `sslmode` is plain text.
+    #[arg(long, env = "PG_URL", default_value = DEFAULT_PG_URL, hide_env_values = true)]
+    pub pg_url: Secret,
+    /// Connections the service's pool keeps open.
+    #[arg(long, env = "DB_POOL_SIZE", default_value_t = 8)]
+    pub pool_size: u32,
+}
+
+impl DatabaseSettings {
+    /// The service's database `name` on this server.
+    pub fn database(&self, name: String) -> Result<DatabaseConfig, ConfigError> {
+        DatabaseConfig::new(self.pg_url.expose(), name, self.pool_size)
+    }
+}
+
+/// A database name as a setting takes it: lower-case letters, digits and underscores.
+pub fn database_name(value: &str) -> Result<String, String> {
+    if is_plain_identifier(value) {
+        Ok(value.to_owned())
+    } else {
+        Err("use lower-case letters, digits and underscores (at most 63)".to_owned())
+    }
+}
 
 /// A setting that is present but unusable. Services exit with this message at start.
 #[derive(Debug, thiserror::Error)]
@@ -13,46 +44,6 @@ pub struct ConfigError {
     pub name: String,
     pub value: String,
     pub reason: String,
-}
-
-/// The variable's value, or `default` when it is unset or empty.
-pub fn var_or(name: &str, default: &str) -> String {
-    match std::env::var(name) {
-        Ok(value) if !value.trim().is_empty() => value,
-        _ => default.to_owned(),
-    }
-}
-
-/// The variable parsed as `T`, or `default` when it is unset or empty.
-pub fn parse_or<T>(name: &str, default: T) -> Result<T, ConfigError>
-where
-    T: FromStr,
-    T::Err: Display,
-{
-    match std::env::var(name) {
-        Ok(value) if !value.trim().is_empty() => {
-            value.trim().parse().map_err(|err: T::Err| ConfigError {
-                name: name.to_owned(),
-                value,
-                reason: err.to_string(),
-            })
-        }
-        _ => Ok(default),
-    }
-}
-
-/// A boolean flag: `true/false`, `1/0`, `yes/no`, `on/off`.
-pub fn flag_or(name: &str, default: bool) -> Result<bool, ConfigError> {
-    let value = var_or(name, if default { "true" } else { "false" });
-    match value.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(ConfigError {
-            name: name.to_owned(),
-            value,
-            reason: "expected true or false".to_owned(),
-        }),
-    }
 }
 
 /// Where a service's database lives. Its `Debug` hides the password in the URL.
@@ -98,26 +89,16 @@ impl std::fmt::Debug for DatabaseConfig {
 }
 
 impl DatabaseConfig {
-    /// Reads `PG_URL` (shared by every service), `<PREFIX>_DB_NAME` and `DB_POOL_SIZE`.
-    pub fn from_env(prefix: &str, default_name: &str) -> Result<Self, ConfigError> {
-        let name_var = format!("{prefix}_DB_NAME");
-        let name = var_or(&name_var, default_name);
-        if !is_plain_identifier(&name) {
-            return Err(ConfigError {
-                name: name_var,
-                value: name,
-                reason: "use lower-case letters, digits and underscores".to_owned(),
-            });
-        }
-        Self::new(
-            &var_or("PG_URL", DEFAULT_PG_URL),
-            name,
-            parse_or("DB_POOL_SIZE", 8)?,
-        )
-    }
-
     /// Settings for database `name` on the server `server_url` (`PG_URL`'s form).
     pub fn new(server_url: &str, name: String, pool_size: u32) -> Result<Self, ConfigError> {
+        // Checked here too, whoever builds the settings: the name is quoted into CREATE DATABASE.
+        if let Err(reason) = database_name(&name) {
+            return Err(ConfigError {
+                name: "<SERVICE>_DB_NAME".to_owned(),
+                value: name,
+                reason,
+            });
+        }
         let server_url = server_url.trim_end_matches('/').to_owned();
         let invalid = |reason: String| ConfigError {
             name: "PG_URL".to_owned(),
@@ -180,15 +161,6 @@ impl DatabaseConfig {
             query => format!("{}/{database}?{query}", self.base),
         }
     }
-}
-
-/// The address a gRPC server binds: `<PREFIX>_ADDR`, loopback by default so a developer machine
-/// exposes nothing; containers set `0.0.0.0:<port>`.
-pub fn listen_addr(prefix: &str, default_port: u16) -> Result<SocketAddr, ConfigError> {
-    parse_or(
-        &format!("{prefix}_ADDR"),
-        SocketAddr::from(([127, 0, 0, 1], default_port)),
-    )
 }
 
 pub(crate) fn is_plain_identifier(name: &str) -> bool {

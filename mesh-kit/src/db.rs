@@ -89,8 +89,8 @@ pub async fn ensure_database(config: &DatabaseConfig) -> Result<(), DbSetupError
     {
         return Ok(());
     }
-    // The name is a checked plain identifier (see `DatabaseConfig::from_env`), so quoting it is
-    // enough; CREATE DATABASE takes no bind parameters.
+    // The name is a checked plain identifier (`DatabaseConfig::new`), so quoting it is enough;
+    // CREATE DATABASE takes no bind parameters.
     let created = diesel::sql_query(format!("CREATE DATABASE \"{}\"", config.name))
         .execute(&mut conn)
         .await;

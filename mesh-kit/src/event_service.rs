@@ -12,11 +12,10 @@ use crate::{
     config::DatabaseConfig,
     consumer::{EventConsumer, Handler, Subscription},
     db::{self, EmbeddedMigrations, PgPool},
-    grpc::GrpcServer,
+    grpc::{GrpcServer, ServeConfig},
     kafka::KafkaConfig,
     relay::{OutboxSignal, Relay},
     startup::{self, Service, StartupError},
-    tls::ServerTls,
 };
 
 /// What an event-sourced service is.
@@ -24,6 +23,7 @@ pub struct EventService<'a> {
     /// Its name: the `ce_source` of the events its relay publishes.
     pub name: &'static str,
     pub addr: SocketAddr,
+    pub serve: &'a ServeConfig,
     pub database: &'a DatabaseConfig,
     /// Its migrations: the event store's (`event_store::MIGRATIONS`), then its own.
     pub migrations: &'static [EmbeddedMigrations],
@@ -42,8 +42,7 @@ pub struct Parts {
 }
 
 impl EventService<'_> {
-    /// Migrates, subscribes and binds: `api` makes the gRPC server's services (TLS is added
-    /// from the environment), `handler` what the consumer applies each event with.
+    /// Migrates, subscribes and binds: `api` makes the gRPC server's services (served with `serve`), `handler` what the consumer applies each event with.
     pub async fn build<H: Handler>(
         self,
         api: impl FnOnce(&Parts) -> GrpcServer,
@@ -67,7 +66,7 @@ impl EventService<'_> {
             source,
         })?;
         let parts = Parts { pool, signal };
-        let server = api(&parts).with_tls(ServerTls::from_env()?);
+        let server = api(&parts).with(self.serve);
         let mut service = Service::new(listener, server);
         service.spawn(|stop| relay.run(stop.wait()));
         let handler = handler(parts);

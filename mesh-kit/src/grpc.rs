@@ -33,12 +33,21 @@ pub enum ServeError {
     },
 }
 
+/// How a service's server is reached besides its address: TLS, and where its metrics are.
+#[derive(Clone, Debug, Default)]
+pub struct ServeConfig {
+    /// TLS (mutual when it requires client certificates); `None`: plaintext.
+    pub tls: Option<ServerTls>,
+    /// Where `GET /metrics` is served; `None`: the gRPC port + 1000 on the same address.
+    pub metrics_addr: Option<SocketAddr>,
+}
+
 /// A service's gRPC server, before it serves.
 #[derive(Default)]
 pub struct GrpcServer {
     routes: RoutesBuilder,
     names: Vec<&'static str>,
-    tls: Option<ServerTls>,
+    serve: ServeConfig,
 }
 
 impl GrpcServer {
@@ -46,9 +55,9 @@ impl GrpcServer {
         Self::default()
     }
 
-    /// Serves TLS (mutual TLS when `tls` requires client certificates); plaintext on `None`.
-    pub fn with_tls(mut self, tls: Option<ServerTls>) -> Self {
-        self.tls = tls;
+    /// Serves with `serve`'s TLS and metrics address.
+    pub fn with(mut self, serve: &ServeConfig) -> Self {
+        self.serve = serve.clone();
         self
     }
 
@@ -116,7 +125,7 @@ impl GrpcServer {
             .on_failure(DefaultOnFailure::new().level(Level::WARN));
 
         if let Ok(addr) = listener.local_addr() {
-            let tls = match &self.tls {
+            let tls = match &self.serve.tls {
                 None => "off",
                 Some(tls) if tls.requires_client_cert() => "mutual",
                 Some(_) => "on",
@@ -128,7 +137,7 @@ impl GrpcServer {
         if crate::metrics::installed()
             && let Ok(grpc_addr) = listener.local_addr()
         {
-            let addr = crate::metrics::admin_addr(grpc_addr)?;
+            let addr = crate::metrics::admin_addr(grpc_addr, self.serve.metrics_addr)?;
             let admin = TcpListener::bind(addr)
                 .await
                 .map_err(|source| ServeError::Metrics { addr, source })?;
@@ -143,7 +152,7 @@ impl GrpcServer {
         }
 
         let mut builder = Server::builder();
-        if let Some(tls) = &self.tls {
+        if let Some(tls) = &self.serve.tls {
             builder = builder.tls_config(tls.config())?;
         }
         let served = builder

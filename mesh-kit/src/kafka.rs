@@ -13,10 +13,7 @@ use rdkafka::{
     producer::FutureRecord,
 };
 
-use crate::{
-    config::{ConfigError, parse_or, var_or},
-    producer::Producer,
-};
+use crate::{config::ConfigError, producer::Producer, settings::Secret};
 
 /// Order lifecycle events, keyed by order id.
 pub const ORDER_EVENTS: &str = "order-events";
@@ -69,6 +66,126 @@ pub mod header {
     pub const DLQ_PARTITION: &str = "dlq_partition";
     pub const DLQ_OFFSET: &str = "dlq_offset";
     pub const DLQ_CONSUMER: &str = "dlq_consumer";
+}
+
+/// The broker settings of every binary that uses Kafka; [`KafkaSettings::config`] checks them.
+/// What each one does is [`KafkaConfig`]'s field of the same name.
+#[derive(Clone, Debug, clap::Args)]
+pub struct KafkaSettings {
+    /// The brokers to bootstrap from (`bootstrap.servers`): comma-separated `host:port`.
+    #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
+    brokers: String,
+    /// Put before every topic and consumer-group name (tests use a unique one).
+    #[arg(long, env = "KAFKA_TOPIC_PREFIX", default_value = "")]
+    topic_prefix: String,
+    /// Partitions of the topics the mesh creates: at least the instances of any one consumer
+    /// group.
+    #[arg(long, env = "KAFKA_PARTITIONS", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..))]
+    partitions: i32,
+    /// Replicas of the topics the mesh creates.
+    #[arg(long, env = "KAFKA_REPLICATION_FACTOR", default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..))]
+    replication_factor: i32,
+    /// How long a fetch may wait for data, in ms: on tansu each hop of the order flow costs one
+    /// to two waits, and a longer wait costs the idle broker less CPU (docs/benchmarks.md).
+    #[arg(long, env = "KAFKA_FETCH_WAIT_MS", default_value_t = DEFAULT_FETCH_WAIT_MS)]
+    fetch_wait_ms: u64,
+    /// How long a producer waits to batch records (`linger.ms`), in ms.
+    #[arg(long, env = "KAFKA_LINGER_MS", default_value_t = 5)]
+    linger_ms: u64,
+    /// How long the broker keeps records of the topics the mesh creates, in ms; 0 keeps the
+    /// broker's default.
+    #[arg(long, env = "KAFKA_RETENTION_MS", default_value_t = 0)]
+    retention_ms: u64,
+    /// How long a write may take before it counts as failed (`message.timeout.ms`), in ms.
+    #[arg(long, env = "KAFKA_PUBLISH_TIMEOUT_MS", default_value_t = 5_000)]
+    publish_timeout_ms: u64,
+    /// How long the broker waits for a consumer's heartbeat before handing its partitions to
+    /// another, in ms.
+    #[arg(long, env = "KAFKA_SESSION_TIMEOUT_MS", default_value_t = 10_000)]
+    session_timeout_ms: u64,
+    /// How often a consumer commits the offsets of the records it has finished, in ms.
+    #[arg(long, env = "KAFKA_COMMIT_INTERVAL_MS", default_value_t = 1_000)]
+    commit_interval_ms: u64,
+    /// How many records a consumer applies at once (records of one key one after another).
+    #[arg(long, env = "KAFKA_CONSUMER_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    consumer_concurrency: u16,
+    /// Idempotent producers (`enable.idempotence`): on for Apache Kafka; tansu 0.6 breaks on it
+    /// after a restart.
+    #[arg(long, env = "KAFKA_IDEMPOTENCE", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    idempotence: bool,
+    /// librdkafka debug contexts (`debug`, e.g. `cgrp,fetch`), logged to stderr.
+    #[arg(long, env = "KAFKA_DEBUG", default_value = "")]
+    debug: String,
+    /// librdkafka `security.protocol`: `plaintext`, `ssl`, `sasl_plaintext`, `sasl_ssl`.
+    #[arg(long, env = "KAFKA_SECURITY_PROTOCOL")]
+    security_protocol: Option<String>,
+    /// librdkafka `ssl.ca.location`: the CA the brokers' certificates come from (PEM path).
+    #[arg(long, env = "KAFKA_SSL_CA_LOCATION")]
+    ssl_ca_location: Option<String>,
+    /// librdkafka `ssl.certificate.location`: this client's certificate, for mutual TLS.
+    #[arg(long, env = "KAFKA_SSL_CERTIFICATE_LOCATION")]
+    ssl_certificate_location: Option<String>,
+    /// librdkafka `ssl.key.location`: this client's key, for mutual TLS.
+    #[arg(long, env = "KAFKA_SSL_KEY_LOCATION")]
+    ssl_key_location: Option<String>,
+    /// librdkafka `sasl.mechanism`: `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`.
+    #[arg(long, env = "KAFKA_SASL_MECHANISM")]
+    sasl_mechanism: Option<String>,
+    /// librdkafka `sasl.username`.
+    #[arg(long, env = "KAFKA_SASL_USERNAME")]
+    sasl_username: Option<String>,
+    /// librdkafka `sasl.password`.
+    #[arg(long, env = "KAFKA_SASL_PASSWORD", hide_env_values = true)]
+    sasl_password: Option<Secret>,
+}
+
+impl KafkaSettings {
+    pub fn config(&self) -> Result<KafkaConfig, ConfigError> {
+        let millis = Duration::from_millis;
+        if self.brokers.trim().is_empty() {
+            return Err(ConfigError {
+                name: "KAFKA_BROKERS".to_owned(),
+                value: self.brokers.clone(),
+                reason: "name at least one broker".to_owned(),
+            });
+        }
+        let security = [
+            ("security.protocol", self.security_protocol.as_deref()),
+            ("ssl.ca.location", self.ssl_ca_location.as_deref()),
+            (
+                "ssl.certificate.location",
+                self.ssl_certificate_location.as_deref(),
+            ),
+            ("ssl.key.location", self.ssl_key_location.as_deref()),
+            ("sasl.mechanism", self.sasl_mechanism.as_deref()),
+            ("sasl.username", self.sasl_username.as_deref()),
+            (
+                "sasl.password",
+                self.sasl_password.as_ref().map(Secret::expose),
+            ),
+        ];
+        Ok(KafkaConfig {
+            brokers: self.brokers.clone(),
+            prefix: self.topic_prefix.clone(),
+            partitions: self.partitions,
+            replication_factor: self.replication_factor,
+            fetch_wait: millis(self.fetch_wait_ms),
+            linger: millis(self.linger_ms),
+            retention: (self.retention_ms > 0).then(|| millis(self.retention_ms)),
+            publish_timeout: millis(self.publish_timeout_ms),
+            session_timeout: millis(self.session_timeout_ms),
+            commit_interval: millis(self.commit_interval_ms),
+            consumer_concurrency: usize::from(self.consumer_concurrency),
+            idempotence: self.idempotence,
+            debug: self.debug.clone(),
+            security: KafkaSecurity {
+                properties: security
+                    .into_iter()
+                    .filter_map(|(property, value)| Some((property, value?.to_owned())))
+                    .collect(),
+            },
+        })
+    }
 }
 
 /// Where the broker is and how the mesh uses it.
@@ -130,43 +247,14 @@ pub struct KafkaConfig {
     pub security: KafkaSecurity,
 }
 
-/// How clients authenticate to the broker and encrypt: passed through to librdkafka.
-///
-/// | variable | librdkafka property |
-/// |---|---|
-/// | `KAFKA_SECURITY_PROTOCOL` | `security.protocol` (`plaintext`, `ssl`, `sasl_ssl`, ...) |
-/// | `KAFKA_SSL_CA_LOCATION` | `ssl.ca.location` |
-/// | `KAFKA_SSL_CERTIFICATE_LOCATION` | `ssl.certificate.location` (mutual TLS) |
-/// | `KAFKA_SSL_KEY_LOCATION` | `ssl.key.location` |
-/// | `KAFKA_SASL_MECHANISM` | `sasl.mechanism` (`PLAIN`, `SCRAM-SHA-512`, ...) |
-/// | `KAFKA_SASL_USERNAME` | `sasl.username` |
-/// | `KAFKA_SASL_PASSWORD` | `sasl.password` (never logged) |
+/// How clients authenticate to the broker and encrypt: librdkafka properties passed through as
+/// they are (see [`KafkaSettings`]).
 #[derive(Clone, Default)]
 pub struct KafkaSecurity {
     properties: Vec<(&'static str, String)>,
 }
 
 impl KafkaSecurity {
-    const VARIABLES: [(&'static str, &'static str); 7] = [
-        ("KAFKA_SECURITY_PROTOCOL", "security.protocol"),
-        ("KAFKA_SSL_CA_LOCATION", "ssl.ca.location"),
-        ("KAFKA_SSL_CERTIFICATE_LOCATION", "ssl.certificate.location"),
-        ("KAFKA_SSL_KEY_LOCATION", "ssl.key.location"),
-        ("KAFKA_SASL_MECHANISM", "sasl.mechanism"),
-        ("KAFKA_SASL_USERNAME", "sasl.username"),
-        ("KAFKA_SASL_PASSWORD", "sasl.password"),
-    ];
-
-    pub fn from_env() -> Self {
-        Self {
-            properties: Self::VARIABLES
-                .iter()
-                .map(|(variable, property)| (*property, var_or(variable, "")))
-                .filter(|(_, value)| !value.is_empty())
-                .collect(),
-        }
-    }
-
     fn apply(&self, config: &mut ClientConfig) {
         for (property, value) in &self.properties {
             config.set(*property, value);
@@ -190,33 +278,6 @@ impl std::fmt::Debug for KafkaSecurity {
 }
 
 impl KafkaConfig {
-    /// Reads `KAFKA_BROKERS`, `KAFKA_TOPIC_PREFIX`, `KAFKA_PARTITIONS`,
-    /// `KAFKA_REPLICATION_FACTOR`, `KAFKA_FETCH_WAIT_MS`, `KAFKA_LINGER_MS`,
-    /// `KAFKA_RETENTION_MS`, `KAFKA_PUBLISH_TIMEOUT_MS`, `KAFKA_SESSION_TIMEOUT_MS`, `KAFKA_COMMIT_INTERVAL_MS`,
-    /// `KAFKA_CONSUMER_CONCURRENCY`, `KAFKA_IDEMPOTENCE`, `KAFKA_DEBUG` and the TLS and SASL settings of [`KafkaSecurity`].
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let retention_ms: u64 = parse_or("KAFKA_RETENTION_MS", 0)?;
-        Ok(Self {
-            brokers: var_or("KAFKA_BROKERS", "127.0.0.1:9092"),
-            prefix: var_or("KAFKA_TOPIC_PREFIX", ""),
-            partitions: parse_or("KAFKA_PARTITIONS", 3)?,
-            replication_factor: parse_or("KAFKA_REPLICATION_FACTOR", 1)?,
-            fetch_wait: Duration::from_millis(parse_or(
-                "KAFKA_FETCH_WAIT_MS",
-                DEFAULT_FETCH_WAIT_MS,
-            )?),
-            linger: Duration::from_millis(parse_or("KAFKA_LINGER_MS", 5)?),
-            retention: (retention_ms > 0).then(|| Duration::from_millis(retention_ms)),
-            publish_timeout: Duration::from_millis(parse_or("KAFKA_PUBLISH_TIMEOUT_MS", 5_000)?),
-            session_timeout: Duration::from_millis(parse_or("KAFKA_SESSION_TIMEOUT_MS", 10_000)?),
-            commit_interval: Duration::from_millis(parse_or("KAFKA_COMMIT_INTERVAL_MS", 1_000)?),
-            consumer_concurrency: parse_or::<usize>("KAFKA_CONSUMER_CONCURRENCY", 4)?.max(1),
-            idempotence: crate::config::flag_or("KAFKA_IDEMPOTENCE", false)?,
-            debug: var_or("KAFKA_DEBUG", ""),
-            security: KafkaSecurity::from_env(),
-        })
-    }
-
     /// Settings for a local broker with the given prefix; what tests start from.
     pub fn local(brokers: impl Into<String>, prefix: impl Into<String>) -> Self {
         Self {

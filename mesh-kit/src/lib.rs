@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod producer;
 pub mod relay;
 pub mod schema;
+pub mod settings;
 pub mod shutdown;
 pub mod startup;
 pub mod telemetry;

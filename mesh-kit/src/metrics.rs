@@ -28,7 +28,7 @@ use std::{
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::config::{ConfigError, parse_or, var_or};
+use crate::config::ConfigError;
 
 pub const GRPC_SERVER_HANDLING: &str = "mesh_grpc_server_handling_seconds";
 pub const GRPC_CLIENT_HANDLING: &str = "mesh_grpc_client_handling_seconds";
@@ -121,10 +121,14 @@ fn describe() {
     );
 }
 
-/// `METRICS_ADDR`, else the gRPC address with its port + 1000 (menu-service: 51051).
-pub fn admin_addr(grpc: SocketAddr) -> Result<SocketAddr, ConfigError> {
-    if !var_or("METRICS_ADDR", "").is_empty() {
-        return parse_or("METRICS_ADDR", grpc);
+/// `configured` (`METRICS_ADDR`), else the gRPC address with its port + 1000 (menu-service:
+/// 51051).
+pub fn admin_addr(
+    grpc: SocketAddr,
+    configured: Option<SocketAddr>,
+) -> Result<SocketAddr, ConfigError> {
+    if let Some(addr) = configured {
+        return Ok(addr);
     }
     grpc.port()
         .checked_add(1000)
@@ -294,7 +298,10 @@ mod tests {
     #[test]
     fn the_admin_port_is_the_grpc_port_plus_1000() {
         let grpc: SocketAddr = "127.0.0.1:50051".parse().unwrap();
-        assert_eq!(admin_addr(grpc).unwrap().to_string(), "127.0.0.1:51051");
+        assert_eq!(
+            admin_addr(grpc, None).unwrap().to_string(),
+            "127.0.0.1:51051"
+        );
     }
 
     #[test]

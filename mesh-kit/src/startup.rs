@@ -3,7 +3,36 @@
 
 use std::{fmt::Display, process::ExitCode};
 
-use crate::{config::ConfigError, consumer::ConsumerError, db::DbSetupError, grpc::ServeError};
+use crate::{
+    config::ConfigError,
+    consumer::ConsumerError,
+    db::DbSetupError,
+    grpc::{ServeConfig, ServeError},
+    telemetry::LogSettings,
+    tls::TlsSettings,
+};
+
+/// What every service reads besides its own settings: its logs, its admin port and its TLS.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ServiceSettings {
+    #[command(flatten)]
+    pub log: LogSettings,
+    /// Where `GET /metrics` is served; unset, the gRPC port + 1000 on the same address.
+    #[arg(long, env = "METRICS_ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub tls: TlsSettings,
+}
+
+impl ServiceSettings {
+    /// How the service's gRPC server is served.
+    pub fn serve(&self) -> Result<ServeConfig, ConfigError> {
+        Ok(ServeConfig {
+            tls: self.tls.server()?,
+            metrics_addr: self.metrics_addr,
+        })
+    }
+}
 
 /// Why a service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -34,14 +63,14 @@ pub async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener,
         .map_err(|source| StartupError::Bind { addr, source })
 }
 
-/// Runs a service: installs tracing, builds a multi-threaded runtime, awaits `run`. Used as the
-/// whole body of each binary's `main`.
-pub fn run_service<F, E>(name: &'static str, run: impl FnOnce() -> F) -> ExitCode
+/// Runs a service: installs tracing as `log` says, builds a multi-threaded runtime, awaits
+/// `run`. Used as the whole body of each binary's `main`, after its settings are read.
+pub fn run_service<F, E>(name: &'static str, log: &LogSettings, run: impl FnOnce() -> F) -> ExitCode
 where
     F: Future<Output = Result<(), E>>,
     E: Display,
 {
-    crate::telemetry::init(name);
+    crate::telemetry::init(name, log);
     crate::metrics::install();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -67,48 +96,11 @@ where
     code
 }
 
-/// What a service binary is asked to do: serve (no argument), or rebuild its read model from
-/// its event table (`<service> rebuild-projection`) and exit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What an event-sourced service binary is asked to do besides serving (its default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::Subcommand)]
 pub enum Command {
-    Serve,
+    /// Rewrite the read model from the event table, then exit.
     RebuildProjection,
-}
-
-impl Command {
-    /// The command the arguments name; anything else is the usage line on stderr and exit 2.
-    pub fn from_args(name: &str) -> Result<Self, ExitCode> {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        match args
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .as_slice()
-        {
-            [] => Ok(Self::Serve),
-            ["rebuild-projection"] => Ok(Self::RebuildProjection),
-            _ => {
-                eprintln!(
-                    "usage: {name}                      serve (settings from the environment)\n       \
-                     {name} rebuild-projection   rewrite the read model from the event table"
-                );
-                Err(ExitCode::from(2))
-            }
-        }
-    }
-}
-
-/// [`run_service`] for a binary that takes a [`Command`]: the whole body of an event-sourced
-/// service's `main`.
-pub fn run_command<F, E>(name: &'static str, run: impl FnOnce(Command) -> F) -> ExitCode
-where
-    F: Future<Output = Result<(), E>>,
-    E: Display,
-{
-    match Command::from_args(name) {
-        Ok(command) => run_service(name, || run(command)),
-        Err(code) => code,
-    }
 }
 
 /// Connects to the service's database (migrating it) and rewrites projection `P` from the

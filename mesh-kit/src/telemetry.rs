@@ -16,16 +16,50 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 static TRACER_PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 
-/// Installs the global subscriber for the program `service`. `RUST_LOG` filters (default
-/// `info`); spans are exported when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
-pub fn init(service: &'static str) {
-    install("info", false, otlp_tracer(service));
+/// How a program logs and traces: every binary's.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct LogSettings {
+    /// Which logs are written: a tracing filter (`info`, `warn,gateway=debug`); unset, `info`.
+    #[arg(long, env = "RUST_LOG")]
+    pub rust_log: Option<String>,
+    /// `json` for one JSON object per line; unset, human-readable text.
+    #[arg(long, env = "LOG_FORMAT", value_parser = ["text", "json"], ignore_case = true)]
+    pub log_format: Option<String>,
+    /// Set to anything: no colours, even on a terminal (https://no-color.org).
+    #[arg(long, env = "NO_COLOR", num_args = 0..=1, default_missing_value = "1")]
+    pub no_color: Option<String>,
+    /// An OpenTelemetry collector (OTLP over HTTP, `http://localhost:4318`): spans go there, and
+    /// each request is one trace across every hop. Unset, no traces.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+}
+
+/// Installs the global subscriber for the program `service`, as `settings` say.
+pub fn init(service: &'static str, settings: &LogSettings) {
+    let tracer = settings
+        .otlp_endpoint
+        .as_deref()
+        .is_some_and(|endpoint| !endpoint.trim().is_empty())
+        .then(|| otlp_tracer(service))
+        .flatten();
+    let json = settings
+        .log_format
+        .as_deref()
+        .is_some_and(|format| format.eq_ignore_ascii_case("json"));
+    let filter = settings.rust_log.as_deref().unwrap_or("info");
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|err| {
+        // Logging is not up yet: say it on stderr, and keep the default.
+        eprintln!("RUST_LOG={filter:?} is not a log filter ({err}); logging at info");
+        EnvFilter::new("info")
+    });
+    install(filter, json, settings.no_color.is_some(), false, tracer);
 }
 
 /// For tests: `RUST_LOG` filters (default `warn`), and output goes through the test harness so
 /// only failing tests show it. Safe to call from every test; the first subscriber stays.
 pub fn init_for_tests() {
-    install("warn", true, None);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    install(filter, false, false, true, None);
 }
 
 /// Sends the spans still buffered; call before the program exits.
@@ -37,18 +71,9 @@ pub fn shutdown() {
     }
 }
 
-/// The OTLP tracer, when an endpoint is configured. Built before any async runtime exists: the
-/// batch exporter works on a thread of its own, with a blocking HTTP client.
+/// The OTLP tracer (the exporter reads `OTEL_EXPORTER_OTLP_*` itself). Built before any async
+/// runtime exists: the batch exporter works on a thread of its own, with a blocking HTTP client.
 fn otlp_tracer(service: &'static str) -> Option<opentelemetry_sdk::trace::Tracer> {
-    let configured = [
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    ]
-    .iter()
-    .any(|name| std::env::var(name).is_ok_and(|value| !value.trim().is_empty()));
-    if !configured {
-        return None;
-    }
     let exporter = match opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .build()
@@ -69,12 +94,15 @@ fn otlp_tracer(service: &'static str) -> Option<opentelemetry_sdk::trace::Tracer
     Some(tracer)
 }
 
-fn install(default: &str, test_writer: bool, tracer: Option<opentelemetry_sdk::trace::Tracer>) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let json = std::env::var("LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
+fn install(
+    filter: EnvFilter,
+    json: bool,
+    no_color: bool,
+    test_writer: bool,
+    tracer: Option<opentelemetry_sdk::trace::Tracer>,
+) {
     // Colours only for a terminal: log files and `kubectl logs` get plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout())
-        && std::env::var_os("NO_COLOR").is_none();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout()) && !no_color;
     let fmt = tracing_subscriber::fmt::layer().with_ansi(ansi);
     let fmt = match (json, test_writer) {
         (true, true) => fmt.json().flatten_event(true).with_test_writer().boxed(),

@@ -14,7 +14,82 @@ use std::{fs, path::PathBuf};
 
 use tonic::transport::{Certificate, ClientTlsConfig, Identity, ServerTlsConfig};
 
-use crate::config::{ConfigError, parse_or, var_or};
+use crate::config::ConfigError;
+
+/// The mesh's gRPC TLS settings, for a service's server and for every program's clients.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct TlsSettings {
+    /// This program's certificate (PEM path): a service serves TLS with it; a client presents it
+    /// to a server that asks. Goes with GRPC_TLS_KEY.
+    #[arg(long, env = "GRPC_TLS_CERT")]
+    pub cert: Option<PathBuf>,
+    /// The key of GRPC_TLS_CERT (PEM path).
+    #[arg(long, env = "GRPC_TLS_KEY")]
+    pub key: Option<PathBuf>,
+    /// The mesh CA (PEM path): clients trust the servers it signed (for https:// backend URLs).
+    #[arg(long, env = "GRPC_TLS_CA")]
+    pub ca: Option<PathBuf>,
+    /// Mutual TLS: a server accepts only clients whose certificate GRPC_TLS_CA signed.
+    #[arg(long, env = "GRPC_TLS_REQUIRE_CLIENT_CERT", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub require_client_cert: bool,
+}
+
+impl TlsSettings {
+    /// The server's TLS: `None` when no certificate is configured.
+    pub fn server(&self) -> Result<Option<ServerTls>, ConfigError> {
+        let Some((cert, key)) = self.identity()? else {
+            return Ok(None);
+        };
+        let client_ca = if self.require_client_cert {
+            Some(read("GRPC_TLS_CA", self.ca.as_ref())?.ok_or_else(|| {
+                ConfigError {
+                    name: "GRPC_TLS_CA".to_owned(),
+                    value: String::new(),
+                    reason: "GRPC_TLS_REQUIRE_CLIENT_CERT=true needs the CA clients must come from"
+                        .to_owned(),
+                }
+            })?)
+        } else {
+            None
+        };
+        Ok(Some(ServerTls::new(&cert, &key, client_ca.as_deref())))
+    }
+
+    /// The clients' TLS, with this program's certificate as its identity when set: `None`
+    /// without a CA.
+    pub fn client(&self) -> Result<Option<ClientTls>, ConfigError> {
+        let Some(ca) = read("GRPC_TLS_CA", self.ca.as_ref())? else {
+            return Ok(None);
+        };
+        let identity = self.identity()?;
+        Ok(Some(ClientTls::new(
+            &ca,
+            identity
+                .as_ref()
+                .map(|(cert, key)| (cert.as_slice(), key.as_slice())),
+        )))
+    }
+
+    /// `GRPC_TLS_CERT` and `GRPC_TLS_KEY`, both or neither.
+    fn identity(&self) -> Result<Option<PemPair>, ConfigError> {
+        match (
+            read("GRPC_TLS_CERT", self.cert.as_ref())?,
+            read("GRPC_TLS_KEY", self.key.as_ref())?,
+        ) {
+            (Some(cert), Some(key)) => Ok(Some((cert, key))),
+            (None, None) => Ok(None),
+            (Some(_), None) | (None, Some(_)) => Err(ConfigError {
+                name: "GRPC_TLS_CERT".to_owned(),
+                value: self
+                    .cert
+                    .as_ref()
+                    .map(|path| path.display().to_string())
+                    .unwrap_or_default(),
+                reason: "GRPC_TLS_CERT and GRPC_TLS_KEY go together".to_owned(),
+            }),
+        }
+    }
+}
 
 /// A server's TLS: its identity, and the CA its clients must come from under mutual TLS.
 #[derive(Clone, Debug)]
@@ -30,27 +105,6 @@ impl ServerTls {
             identity: Identity::from_pem(cert, key),
             client_ca: client_ca.map(Certificate::from_pem),
         }
-    }
-
-    /// `GRPC_TLS_CERT` + `GRPC_TLS_KEY`, and `GRPC_TLS_CA` when `GRPC_TLS_REQUIRE_CLIENT_CERT`;
-    /// `None` when no certificate is configured.
-    pub fn from_env() -> Result<Option<Self>, ConfigError> {
-        let Some((cert, key)) = identity_files()? else {
-            return Ok(None);
-        };
-        let client_ca = if parse_or("GRPC_TLS_REQUIRE_CLIENT_CERT", false)? {
-            Some(read_required("GRPC_TLS_CA")?.ok_or_else(|| {
-                ConfigError {
-                    name: "GRPC_TLS_CA".to_owned(),
-                    value: String::new(),
-                    reason: "GRPC_TLS_REQUIRE_CLIENT_CERT=true needs the CA clients must come from"
-                        .to_owned(),
-                }
-            })?)
-        } else {
-            None
-        };
-        Ok(Some(Self::new(&cert, &key, client_ca.as_deref())))
     }
 
     /// Whether clients must present a certificate from the mesh CA.
@@ -83,21 +137,6 @@ impl ClientTls {
         }
     }
 
-    /// `GRPC_TLS_CA`, with `GRPC_TLS_CERT` + `GRPC_TLS_KEY` as the client identity when set;
-    /// `None` without a CA.
-    pub fn from_env() -> Result<Option<Self>, ConfigError> {
-        let Some(ca) = read_required("GRPC_TLS_CA")? else {
-            return Ok(None);
-        };
-        let identity = identity_files()?;
-        Ok(Some(Self::new(
-            &ca,
-            identity
-                .as_ref()
-                .map(|(cert, key)| (cert.as_slice(), key.as_slice())),
-        )))
-    }
-
     /// The settings for a connection to `domain` (the name its certificate must carry, which
     /// is the URL's host even when the connection goes to an address it resolved to).
     pub fn config(&self, domain: &str) -> ClientTlsConfig {
@@ -114,35 +153,16 @@ impl ClientTls {
 /// A certificate and its key, as PEM text.
 type PemPair = (Vec<u8>, Vec<u8>);
 
-/// `GRPC_TLS_CERT` and `GRPC_TLS_KEY`, both or neither.
-fn identity_files() -> Result<Option<PemPair>, ConfigError> {
-    match (
-        read_required("GRPC_TLS_CERT")?,
-        read_required("GRPC_TLS_KEY")?,
-    ) {
-        (Some(cert), Some(key)) => Ok(Some((cert, key))),
-        (None, None) => Ok(None),
-        (Some(_), None) | (None, Some(_)) => Err(ConfigError {
-            name: "GRPC_TLS_CERT".to_owned(),
-            value: var_or("GRPC_TLS_CERT", ""),
-            reason: "GRPC_TLS_CERT and GRPC_TLS_KEY go together".to_owned(),
-        }),
-    }
-}
-
-/// The contents of the file a variable names; `None` when the variable is unset or empty.
-pub fn read_required(name: &str) -> Result<Option<Vec<u8>>, ConfigError> {
-    let path = var_or(name, "");
-    if path.is_empty() {
+/// The contents of the file the setting `name` gives; `None` when it gives none.
+fn read(name: &str, path: Option<&PathBuf>) -> Result<Option<Vec<u8>>, ConfigError> {
+    let Some(path) = path else {
         return Ok(None);
-    }
-    fs::read(PathBuf::from(&path))
-        .map(Some)
-        .map_err(|err| ConfigError {
-            name: name.to_owned(),
-            value: path,
-            reason: format!("cannot read it: {err}"),
-        })
+    };
+    fs::read(path).map(Some).map_err(|err| ConfigError {
+        name: name.to_owned(),
+        value: path.display().to_string(),
+        reason: format!("cannot read it: {err}"),
+    })
 }
 
 /// The TLS settings of a PostgreSQL client: the server's certificate verified, by host name,

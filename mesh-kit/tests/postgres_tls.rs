@@ -9,7 +9,7 @@ use diesel::{
 };
 use diesel_async::RunQueryDsl;
 use mesh_kit::{
-    config::{DEFAULT_PG_URL, DatabaseConfig, var_or},
+    config::DatabaseConfig,
     db::{self, DbSetupError},
     event_store,
 };
@@ -28,7 +28,7 @@ struct Encrypted {
 
 /// The test server's URL, by the name its certificate carries.
 fn server_by_name() -> String {
-    var_or("PG_URL", DEFAULT_PG_URL).replace("127.0.0.1", "localhost")
+    mesh_testkit::pg_url().replace("127.0.0.1", "localhost")
 }
 
 /// Where the server keeps its certificate (`ssl_cert_file`), asked over a plain connection.

@@ -9,7 +9,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use futures::StreamExt;
 use mesh_kit::{
-    config::{DEFAULT_PG_URL, DatabaseConfig, var_or},
+    config::{DEFAULT_PG_URL, DatabaseConfig},
     kafka::KafkaConfig,
 };
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -32,16 +32,30 @@ pub fn unique_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
 }
 
+/// The variable's value, or `default` when it is unset or empty: how the tests find the server
+/// and the broker the binaries would (their settings read the same variables).
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+/// The PostgreSQL server tests use.
+pub fn pg_url() -> String {
+    env_or("PG_URL", DEFAULT_PG_URL)
+}
+
 /// Settings for a database of this test's own; the service creates it at start.
 pub fn database(service: &str) -> DatabaseConfig {
     let name = format!("test_{service}_{}", unique_id());
-    DatabaseConfig::new(&var_or("PG_URL", DEFAULT_PG_URL), name, 4)
+    DatabaseConfig::new(&pg_url(), name, 4)
         .unwrap_or_else(|err| panic!("PG_URL for the tests: {err}"))
 }
 
 /// The broker tests use.
 pub fn brokers() -> String {
-    var_or("KAFKA_BROKERS", "127.0.0.1:9092")
+    env_or("KAFKA_BROKERS", "127.0.0.1:9092")
 }
 
 /// Kafka settings whose topics and groups belong to this test alone.

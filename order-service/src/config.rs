@@ -1,31 +1,66 @@
-//! order-service settings, from the environment with defaults that work locally.
+//! order-service settings: what it reads from the environment ([`Settings`], with defaults that
+//! work on a developer machine) and what it runs with ([`Config`]).
 
 use std::net::SocketAddr;
 
 use mesh_kit::{
-    config::{self, ConfigError, DatabaseConfig, var_or},
-    kafka::KafkaConfig,
+    balance::{BalanceConfig, BalanceSettings},
+    config::{ConfigError, DatabaseConfig, DatabaseSettings, database_name},
+    grpc::ServeConfig,
+    kafka::{KafkaConfig, KafkaSettings},
+    startup::{Command, ServiceSettings},
 };
+
+/// Everything order-service reads (`order-service --print-settings` lists it).
+#[derive(Clone, Debug, clap::Parser)]
+#[command(
+    version,
+    about = "Orders over gRPC (mesh.order.v1.OrderService), event-sourced."
+)]
+pub struct Settings {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The address the gRPC API listens on.
+    #[arg(long, env = "ORDER_ADDR", default_value = "127.0.0.1:50052")]
+    pub addr: SocketAddr,
+    /// The service's own database on the PG_URL server, created at start when missing.
+    #[arg(long, env = "ORDER_DB_NAME", default_value = "orders", value_parser = database_name)]
+    pub db_name: String,
+    /// Where prices come from: menu-service's URL, or several comma-separated to balance over
+    /// (a DNS name stands for every address it resolves to).
+    #[arg(long, env = "MENU_URL", default_value = "http://127.0.0.1:50051")]
+    pub menu_url: String,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+    #[command(flatten)]
+    pub balance: BalanceSettings,
+    #[command(flatten)]
+    pub service: ServiceSettings,
+}
 
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// `ORDER_ADDR`, default `127.0.0.1:50052`.
     pub addr: SocketAddr,
-    /// `PG_URL` + `ORDER_DB_NAME` (default `orders`).
+    pub serve: ServeConfig,
     pub database: DatabaseConfig,
     pub kafka: KafkaConfig,
-    /// `MENU_URL`: where prices come from (default `http://127.0.0.1:50051`): one URL, or several
-    /// comma-separated to balance over (`BALANCE_*` variables tune the balancer).
+    /// Where prices come from: one URL, or several comma-separated to balance over.
     pub menu_url: String,
+    /// How the menu client balances and retries.
+    pub balance: BalanceConfig,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self {
-            addr: config::listen_addr("ORDER", 50052)?,
-            database: DatabaseConfig::from_env("ORDER", "orders")?,
-            kafka: KafkaConfig::from_env()?,
-            menu_url: var_or("MENU_URL", "http://127.0.0.1:50051"),
+impl Settings {
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        Ok(Config {
+            addr: self.addr,
+            serve: self.service.serve()?,
+            database: self.database.database(self.db_name.clone())?,
+            kafka: self.kafka.config()?,
+            menu_url: self.menu_url.clone(),
+            balance: self.balance.config(self.service.tls.client()?),
         })
     }
 }

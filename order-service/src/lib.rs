@@ -11,5 +11,5 @@ pub mod grpc;
 pub mod menu;
 pub mod startup;
 
-pub use config::Config;
+pub use config::{Config, Settings};
 pub use startup::{build, rebuild_projection};

@@ -98,6 +98,7 @@ mod tests {
     async fn prices_come_from_the_live_instance_when_another_url_is_dead() {
         mesh_testkit::init_tracing();
         let menu = menu_service::Application::build(menu_service::Config {
+            serve: Default::default(),
             addr: ([127, 0, 0, 1], 0).into(),
             database: mesh_testkit::database("menu"),
             seed: true,

@@ -2,7 +2,6 @@
 //! client, and its consumer of payment and delivery events.
 
 use mesh_kit::{
-    balance::BalanceConfig,
     consumer::Subscription,
     event_service::{Bound, EventService, Parts},
     event_store,
@@ -18,6 +17,7 @@ fn service(config: &Config) -> EventService<'_> {
     EventService {
         name: "order-service",
         addr: config.addr,
+        serve: &config.serve,
         database: &config.database,
         migrations: &[event_store::MIGRATIONS, db::MIGRATIONS],
         kafka: &config.kafka,
@@ -28,7 +28,7 @@ fn service(config: &Config) -> EventService<'_> {
 
 /// An order-service bound, migrated and subscribed, ready to serve.
 pub async fn build(config: Config) -> Result<Bound, StartupError> {
-    let menu = MenuClient::new(&config.menu_url, BalanceConfig::from_env()?)
+    let menu = MenuClient::new(&config.menu_url, config.balance.clone())
         .map_err(|err| StartupError::Other(format!("MENU_URL {:?}: {err}", config.menu_url)))?;
     let api = |parts: &Parts| {
         let api = OrderApi::new(parts.pool.clone(), menu, parts.signal.clone());

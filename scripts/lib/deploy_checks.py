@@ -8,7 +8,8 @@ Per-container and per-pod hygiene in the overlays (tags not :latest, requests an
 non-root, no privilege escalation, capabilities, read-only root, a NetworkPolicy for every pod)
 is checkov's, the Dockerfile's base image tags hadolint's. What is left is this mesh's own.
 
-The env checks read the code (rust_env.py): every variable set on a mesh container (env, and
+The env checks read the binaries' own lists (settings.py, from `BINARY --print-settings`): every
+variable set on a mesh container (env, and
 every key of the ConfigMaps and Secrets it pulls with envFrom) must be one its binary reads;
 every variable the binary cannot do without in a cluster must be set; and the values that name
 other parts of the mesh (KAFKA_BROKERS, the backend URLs, PG_URL, the bind address) must name
@@ -45,7 +46,7 @@ import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import dev_images  # noqa: E402
-import rust_env  # noqa: E402
+import settings  # noqa: E402
 
 # The mesh's contract (design.md): each binary and the port it serves.
 BINARIES = {
@@ -119,7 +120,7 @@ class Report:
 
 @dataclasses.dataclass
 class Code:
-    env: dict  # binary -> rust_env.BinaryEnv
+    env: dict  # binary -> settings.BinaryEnv
     topics: list  # every topic the mesh uses, each followed by its dead-letter topic
 
     def default(self, binary, name):
@@ -142,7 +143,7 @@ def mesh_topics(root):
 
 
 def read_code(root):
-    return Code(rust_env.scan(root), mesh_topics(root))
+    return Code(settings.scan(root), mesh_topics(root))
 
 
 def check_env_names(report, where, binary, env, code):
@@ -158,7 +159,7 @@ def check_env_names(report, where, binary, env, code):
         report.check(
             name in env,
             f"{where}: needs {name}, but nothing sets it (the code's default "
-            f"{read.default} points at the container itself; read at {read.where})",
+            f"{read.default} points at the container itself; see {read.where})",
         )
     # The gateway refuses to start without a key to check bearer tokens with.
     if "GATEWAY_JWT_SECRET" in known.accepted:

@@ -8,7 +8,7 @@ importable.
        [--set KEY=VALUE]... --cmd ARGV...]...
 
 A program's environment is explicit, nothing of it comes from supervisord's own environment:
-every variable its binary reads (rust_env.py, from the Rust sources) that is set in this
+every variable its binary reads (settings.py: the binary's own `--print-settings`) that is set in this
 process's environment, then the --set values on top. `--crate -` passes nothing through (the
 broker). A value the configuration cannot carry (a newline, both kinds of quote, a quote at
 either end, " ;" or " #", which supervisor's parser takes for a comment) is refused with the
@@ -26,7 +26,7 @@ import tempfile
 # No __pycache__ left in scripts/lib.
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import rust_env  # noqa: E402
+import settings  # noqa: E402
 
 # What every program gets; see the header the file is written with.
 PROGRAM_SETTINGS = """\
@@ -52,13 +52,6 @@ HEADER = """\
 ; Stopping: SIGTERM, up to stopwaitsecs for a graceful exit, then SIGKILL to the whole group.
 ; Each program's log is .run/logs/<program>.log, rotated at 10 MB, 5 kept.
 """
-
-# Used when the Rust sources cannot be read (say, mid-edit): every variable with a mesh prefix.
-FALLBACK_NAMES = re.compile(
-    r"^(KAFKA|GATEWAY|BALANCE|GRPC|DB|PG|MENU|ORDER|DELIVERY|INVENTORY|BILLING)_[A-Z0-9_]+$"
-    r"|^(RUST_LOG|LOG_FORMAT|NO_COLOR)$"
-)
-
 
 class Refused(Exception):
     pass
@@ -106,16 +99,8 @@ def parse_args(argv):
 
 
 def names_read(root):
-    """{crate: set of variable names it reads}, or None when the sources cannot be scanned."""
-    try:
-        return {binary: set(env.accepted) for binary, env in rust_env.scan(root).items()}
-    except Exception as err:  # a parser of source text: never let it stop scripts/up
-        print(
-            f"supervisor_conf.py: cannot read which variables the binaries use ({err}); "
-            "passing every variable with a mesh prefix instead",
-            file=sys.stderr,
-        )
-        return None
+    """{crate: set of variable names it reads}, from the binaries scripts/up just built."""
+    return {binary: set(env.accepted) for binary, env in settings.scan(root).items()}
 
 
 def environment_of(program, reads):
@@ -123,10 +108,9 @@ def environment_of(program, reads):
     env = {}
     if crate != "-":
         for name, value in os.environ.items():
-            wanted = name in reads.get(crate, ()) if reads is not None else FALLBACK_NAMES.match(name)
             # The OpenTelemetry SDK in every binary reads the standard OTEL_* settings itself
-            # (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_BSP_SCHEDULE_DELAY, ...): no scan finds those.
-            if wanted or name.startswith("OTEL_"):
+            # (OTEL_BSP_SCHEDULE_DELAY, ...) beyond the endpoint the binaries list.
+            if name in reads.get(crate, ()) or name.startswith("OTEL_"):
                 env[name] = value
     env.update(program["set"])
     return dict(sorted(env.items()))

@@ -25,7 +25,7 @@ import unittest
 import yaml
 
 import deploy_checks
-import rust_env
+import settings
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OVERLAYS = ("dev", "prod")
@@ -557,36 +557,28 @@ class PolicyTest(unittest.TestCase):
             self.assertIn(rule, result.stdout, f"hadolint lets FROM {base} through")
 
 
-class RustEnvTest(unittest.TestCase):
-    """The names come from the code: a variable the code starts reading is accepted at once."""
+class SettingsTest(unittest.TestCase):
+    """The names come from the binaries: each lists what it reads, and nothing more."""
 
-    def test_new_reads_in_the_code_are_accepted(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            for crate in [rust_env.SHARED_CRATE, *rust_env.BINARY_CRATES]:
-                shutil.copytree(ROOT / crate / "src", pathlib.Path(tmp) / crate / "src")
-            metrics = pathlib.Path(tmp) / "mesh-kit/src/metrics_addr.rs"
-            metrics.write_text('pub fn addr() -> String { crate::config::var_or("METRICS_ADDR", "0.0.0.0:9100") }\n')
-            config = pathlib.Path(tmp) / "gateway/src/config.rs"
-            config.write_text(
-                config.read_text().replace(
-                    "pub fn from_env() -> Result<Self, ConfigError> {\n        Ok(Self {\n            addr:",
-                    "pub fn from_env() -> Result<Self, ConfigError> {\n"
-                    '        let _jwks = var_or("GATEWAY_JWKS_URL", "http://127.0.0.1:8080/jwks");\n'
-                    "        Ok(Self {\n            addr:",
-                )
-            )
-            env = rust_env.scan(tmp)
-        self.assertIn("METRICS_ADDR", env["menu-service"].accepted)
-        self.assertNotIn("METRICS_ADDR", env["menu-service"].required)
-        self.assertIn("GATEWAY_JWKS_URL", env["gateway"].required)
-        self.assertNotIn("GATEWAY_JWKS_URL", env["order-service"].accepted)
-
-    def test_test_only_reads_are_not_accepted(self):
-        env = rust_env.scan(ROOT)
-        # gateway/src/config.rs's tests read GATEWAY_TEST_UNSET_URL.
-        self.assertNotIn("GATEWAY_TEST_UNSET_URL", env["gateway"].accepted)
+    def test_each_binary_lists_what_it_reads(self):
+        env = settings.scan(ROOT)
         self.assertIn("MENU_ADDR", env["menu-service"].required)
-        self.assertNotIn("KAFKA_BROKERS", env["menu-service"].required)
+        self.assertNotIn("KAFKA_BROKERS", env["menu-service"].accepted)
+        self.assertNotIn("PG_URL", env["gateway"].accepted)
+        for binary in ("order-service", "billing-service", "delivery-service", "gateway"):
+            self.assertIn("KAFKA_BROKERS", env[binary].required, binary)
+        self.assertIn("MENU_URL", env["order-service"].required)
+        self.assertTrue(env["gateway"].accepted["GATEWAY_JWT_SECRET"].secret)
+        self.assertIsNone(env["gateway"].accepted["GATEWAY_JWT_SECRET"].default)
+
+    def test_the_docs_list_every_setting(self):
+        docs = settings.DOCS.read_text()
+        self.assertEqual(
+            docs,
+            settings.docs_with(docs, settings.table(settings.scan(ROOT))),
+            f"{settings.DOCS} differs from what the binaries list: "
+            "python3 scripts/lib/settings.py --write-docs",
+        )
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ pub async fn spawn_app() -> TestApp {
     let database = mesh_testkit::database("billing");
     let kafka = mesh_testkit::kafka();
     let app = billing_service::build(Config {
+        serve: Default::default(),
         addr: ([127, 0, 0, 1], 0).into(),
         database: database.clone(),
         kafka: kafka.clone(),

@@ -9,6 +9,7 @@ use crate::helpers::{LIMIT_CENTS, TestApp, new_id, spawn_app};
 
 fn config(app: &TestApp) -> Config {
     Config {
+        serve: Default::default(),
         addr: ([127, 0, 0, 1], 0).into(),
         database: app.database.clone(),
         kafka: app.kafka.clone(),

@@ -36,6 +36,7 @@ pub async fn spawn_app() -> TestApp {
 /// Starts delivery-service on an existing database and prefix (for restarts).
 pub async fn start(database: DatabaseConfig, kafka: KafkaConfig) -> TestApp {
     let config = Config {
+        serve: Default::default(),
         addr: ([127, 0, 0, 1], 0).into(),
         database: database.clone(),
         kafka: kafka.clone(),

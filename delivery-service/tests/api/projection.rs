@@ -13,6 +13,7 @@ use DeliveryStatus::*;
 
 fn config(app: &TestApp) -> Config {
     Config {
+        serve: Default::default(),
         addr: ([127, 0, 0, 1], 0).into(),
         database: app.database.clone(),
         kafka: app.kafka.clone(),

@@ -46,6 +46,7 @@ async fn reads_keep_succeeding_when_one_of_two_menu_instances_is_killed_mid_load
     let database = mesh_testkit::database("menu");
     // The first instance creates, migrates and seeds the database the second then shares.
     let first = menu_service::Application::build(menu_service::Config {
+        serve: Default::default(),
         addr: ([127, 0, 0, 1], 0).into(),
         database: database.clone(),
         seed: true,

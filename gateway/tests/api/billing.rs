@@ -67,6 +67,7 @@ impl BillingStack {
 
     async fn start_billing(&mut self) {
         let app = billing_service::build(billing_service::Config {
+            serve: Default::default(),
             addr: self.billing_addr,
             database: self.billing_db.clone(),
             kafka: self.kafka.clone(),

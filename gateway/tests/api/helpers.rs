@@ -102,6 +102,7 @@ pub async fn spawn_stack_with(configure: impl FnOnce(&mut Config)) -> Stack {
 
 async fn spawn_menu() -> Served {
     let config = menu_service::Config {
+        serve: Default::default(),
         addr: ([127, 0, 0, 1], 0).into(),
         database: mesh_testkit::database("menu"),
         seed: true,
@@ -114,7 +115,11 @@ async fn spawn_menu() -> Served {
 }
 
 pub async fn spawn_inventory(addr: SocketAddr, database: DatabaseConfig) -> Served {
-    let config = inventory_service::Config { addr, database };
+    let config = inventory_service::Config {
+        addr,
+        serve: Default::default(),
+        database,
+    };
     let app = inventory_service::Application::build(config)
         .await
         .expect("inventory-service starts");

@@ -62,6 +62,7 @@ pub async fn spawn_mesh(options: Options) -> Mesh {
     let local = || SocketAddr::from(([127, 0, 0, 1], 0));
 
     let menu = menu_service::Application::build(menu_service::Config {
+        serve: Default::default(),
         addr: local(),
         database: mesh_testkit::database("menu"),
         seed: true,
@@ -73,6 +74,7 @@ pub async fn spawn_mesh(options: Options) -> Mesh {
     });
 
     let inventory = inventory_service::Application::build(inventory_service::Config {
+        serve: Default::default(),
         addr: local(),
         database: mesh_testkit::database("inventory"),
     })
@@ -83,6 +85,8 @@ pub async fn spawn_mesh(options: Options) -> Mesh {
     });
 
     let order = order_service::build(order_service::Config {
+        serve: Default::default(),
+        balance: Default::default(),
         addr: local(),
         database: mesh_testkit::database("orders"),
         kafka: kafka.clone(),
@@ -95,6 +99,7 @@ pub async fn spawn_mesh(options: Options) -> Mesh {
     });
 
     let billing = billing_service::build(billing_service::Config {
+        serve: Default::default(),
         addr: local(),
         database: mesh_testkit::database("billing"),
         kafka: kafka.clone(),
@@ -119,6 +124,7 @@ pub async fn spawn_mesh(options: Options) -> Mesh {
         }
     } else {
         let app = delivery_service::build(delivery_service::Config {
+            serve: Default::default(),
             addr: local(),
             database: delivery_db,
             kafka: kafka.clone(),

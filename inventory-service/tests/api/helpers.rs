@@ -15,6 +15,7 @@ pub struct TestApp {
 pub async fn spawn_app() -> TestApp {
     mesh_testkit::init_tracing();
     let config = Config {
+        serve: Default::default(),
         addr: ([127, 0, 0, 1], 0).into(),
         database: mesh_testkit::database("inventory"),
     };

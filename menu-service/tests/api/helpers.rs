@@ -25,6 +25,7 @@ pub async fn spawn_seeded_app() -> TestApp {
 async fn spawn(seed: bool) -> TestApp {
     mesh_testkit::init_tracing();
     let config = Config {
+        serve: Default::default(),
         addr: ([127, 0, 0, 1], 0).into(),
         database: mesh_testkit::database("menu"),
         seed,

@@ -5,35 +5,42 @@
 //! ```
 //!
 //! The broker and topic prefix come from `KAFKA_BROKERS` and `KAFKA_TOPIC_PREFIX`, as for the
-//! services. See `mesh_kit::dlq` for what a replay does and how it remembers where it stopped.
+//! services (`mesh-dlq --print-settings` lists them all). See `mesh_kit::dlq` for what a replay does and how it remembers where it stopped.
 
 use std::process::ExitCode;
 
-use mesh_kit::{dlq, kafka::KafkaConfig};
+use clap::{Parser, Subcommand};
+use mesh_kit::{dlq, kafka::KafkaSettings, settings};
 
-const USAGE: &str = "usage: mesh-dlq replay <topic> [--dry-run]
-  Copies every record of <topic>.dlq not replayed before back to <topic>, without its dlq_*
-  headers. <topic> is a logical name: order-events, delivery-events, billing-events,
-  billing-requests. --dry-run lists the records and moves nothing.
-  Broker: KAFKA_BROKERS (default 127.0.0.1:9092); topic prefix: KAFKA_TOPIC_PREFIX.";
+/// Replays a dead-letter topic after its cause is fixed.
+#[derive(Parser)]
+#[command(name = "mesh-dlq", version)]
+struct Settings {
+    #[command(subcommand)]
+    command: Tool,
+    #[command(flatten)]
+    kafka: KafkaSettings,
+}
+
+#[derive(Subcommand)]
+enum Tool {
+    /// Copy every record of <TOPIC>.dlq not replayed before back to <TOPIC>, without its dlq_*
+    /// headers.
+    Replay {
+        /// A logical topic: order-events, delivery-events, billing-events, billing-requests.
+        topic: String,
+        /// List the records and move nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (topic, dry_run) = match args.as_slice() {
-        ["replay", topic] => (*topic, false),
-        ["replay", topic, "--dry-run"] | ["replay", "--dry-run", topic] => (*topic, true),
-        ["-h" | "--help" | "help"] => {
-            report(USAGE);
-            return ExitCode::SUCCESS;
-        }
-        _ => {
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let kafka = match KafkaConfig::from_env() {
+    let settings: Settings = settings::parse();
+    let Tool::Replay { topic, dry_run } = settings.command;
+    let topic = topic.as_str();
+    let kafka = match settings.kafka.config() {
         Ok(kafka) => kafka,
         Err(err) => {
             eprintln!("mesh-dlq: {err}");

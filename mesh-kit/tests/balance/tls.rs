@@ -4,7 +4,7 @@
 
 use mesh_kit::{
     balance::Balancer,
-    grpc::GrpcServer,
+    grpc::{GrpcServer, ServeConfig},
     tls::{ClientTls, ServerTls},
 };
 use mesh_testkit::{Served, certs::TestCa};
@@ -26,7 +26,10 @@ async fn mutual_tls_server(ca: &TestCa) -> Served {
     let addr = listener.local_addr().expect("addr");
     Served::spawn(addr, |stop| {
         GrpcServer::new()
-            .with_tls(Some(tls))
+            .with(&ServeConfig {
+                tls: Some(tls),
+                ..ServeConfig::default()
+            })
             .serve(listener, stop.wait())
     })
 }

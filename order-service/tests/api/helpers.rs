@@ -35,6 +35,7 @@ pub struct TestApp {
 pub async fn spawn_app() -> TestApp {
     mesh_testkit::init_tracing();
     let menu_config = menu_service::Config {
+        serve: Default::default(),
         addr: ([127, 0, 0, 1], 0).into(),
         database: mesh_testkit::database("menu"),
         seed: false,
@@ -48,6 +49,8 @@ pub async fn spawn_app() -> TestApp {
     let kafka = mesh_testkit::kafka();
     let database = mesh_testkit::database("orders");
     let config = Config {
+        serve: Default::default(),
+        balance: Default::default(),
         addr: ([127, 0, 0, 1], 0).into(),
         database: database.clone(),
         kafka: kafka.clone(),

@@ -12,6 +12,8 @@ use crate::helpers::{TestApp, spawn_app};
 
 fn config(app: &TestApp) -> Config {
     Config {
+        serve: Default::default(),
+        balance: Default::default(),
         addr: ([127, 0, 0, 1], 0).into(),
         database: app.database.clone(),
         kafka: app.kafka.clone(),
