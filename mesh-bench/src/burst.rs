@@ -15,31 +15,56 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 use tokio::{sync::Semaphore, task::JoinSet, time::MissedTickBehavior};
 
 use crate::{
-    args::Args,
     gateway::{Gateway, text},
-    progress, stats,
+    progress, seconds, stats,
 };
 
 /// Concurrent reads while polling: enough to sweep thousands of orders in a second or two
 /// without turning the poll into a load test of its own.
 const POLL_CONCURRENCY: usize = 8;
 
-pub async fn run(args: &Args) -> Result<Value> {
-    let gateway = Gateway::new(args.required("gateway-url")?, args.required("token")?)?;
-    let rate: f64 = args.parsed("rate", 200.0)?;
-    if !(rate.is_finite() && rate > 0.0) {
-        bail!("--rate must be a positive number of orders per second");
+/// POST /orders at a fixed rate, then how long until every order is PAID.
+#[derive(Debug, clap::Args)]
+pub struct Burst {
+    /// The gateway, e.g. http://127.0.0.1:3000.
+    #[arg(long)]
+    gateway_url: String,
+    /// A customer's bearer token.
+    #[arg(long)]
+    token: String,
+    /// Orders per second.
+    #[arg(long, default_value_t = 200.0, value_parser = positive)]
+    rate: f64,
+    /// How long the burst lasts, in seconds.
+    #[arg(long, default_value = "10", value_parser = seconds)]
+    seconds: Duration,
+    /// How long to wait for every order to be PAID, in seconds.
+    #[arg(long, default_value = "60", value_parser = seconds)]
+    timeout: Duration,
+    /// Requests in flight at most.
+    #[arg(long, default_value_t = 512)]
+    in_flight: usize,
+}
+
+/// A positive, finite number.
+fn positive(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(number) if number.is_finite() && number > 0.0 => Ok(number),
+        _ => Err("a positive number".to_owned()),
     }
-    let seconds = args.seconds("seconds", 10.0)?;
-    let timeout = args.seconds("timeout", 60.0)?;
-    let in_flight = Arc::new(Semaphore::new(args.parsed("in-flight", 512)?));
+}
+
+pub async fn run(args: &Burst) -> Result<Value> {
+    let gateway = Gateway::new(&args.gateway_url, &args.token)?;
+    let (rate, seconds, timeout) = (args.rate, args.seconds, args.timeout);
+    let in_flight = Arc::new(Semaphore::new(args.in_flight));
     let items = gateway.menu_item_ids().await?;
     progress(&format!(
         "POST /orders at {rate}/s for {:.1} s",

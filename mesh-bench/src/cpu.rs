@@ -3,37 +3,56 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use serde_json::{Map, Value, json};
 
-use crate::{args::Args, progress, stats};
+use crate::{progress, seconds, stats};
 
-struct Process {
+/// A process to watch, `NAME=PID`.
+#[derive(Clone, Debug)]
+pub struct Process {
     name: String,
     pid: u32,
 }
 
-fn processes(args: &Args) -> Result<Vec<Process>> {
-    let all = args
-        .all("pid")
-        .iter()
-        .map(|spec| {
-            let (name, pid) = spec
-                .split_once('=')
-                .ok_or_else(|| anyhow!("--pid {spec}: not NAME=PID"))?;
-            let pid = pid
-                .parse()
-                .with_context(|| format!("--pid {spec}: not a pid"))?;
-            Ok(Process {
-                name: name.to_owned(),
-                pid,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    if all.is_empty() {
-        bail!("--pid NAME=PID is required (one or more)");
-    }
-    Ok(all)
+fn process(spec: &str) -> Result<Process, String> {
+    let (name, pid) = spec.split_once('=').ok_or("not NAME=PID")?;
+    let pid = pid.parse().map_err(|_| "not a pid")?;
+    Ok(Process {
+        name: name.to_owned(),
+        pid,
+    })
+}
+
+/// CPU of the processes over a window (utime + stime from /proc/<pid>/stat).
+#[derive(Debug, clap::Args)]
+pub struct Measure {
+    /// A process to watch, NAME=PID; one or more.
+    #[arg(long = "pid", required = true, value_parser = process)]
+    processes: Vec<Process>,
+    /// The window, in seconds.
+    #[arg(long, default_value = "60", value_parser = seconds)]
+    seconds: Duration,
+    /// Clock ticks per second (getconf CLK_TCK).
+    #[arg(long, default_value_t = 100.0)]
+    clk_tck: f64,
+}
+
+/// Waits until the processes together use less than --below % of a core.
+#[derive(Debug, clap::Args)]
+pub struct Settle {
+    /// A process to watch, NAME=PID; one or more.
+    #[arg(long = "pid", required = true, value_parser = process)]
+    processes: Vec<Process>,
+    /// % of one core the processes together must fall below.
+    #[arg(long, default_value_t = 10.0)]
+    below: f64,
+    /// How long to wait at most, in seconds.
+    #[arg(long, default_value = "60", value_parser = seconds)]
+    max_seconds: Duration,
+    /// Clock ticks per second (getconf CLK_TCK).
+    #[arg(long, default_value_t = 100.0)]
+    clk_tck: f64,
 }
 
 /// Clock ticks of user and system time the process has used.
@@ -89,30 +108,26 @@ async fn window(
     Ok((stats::round(total), each))
 }
 
-pub async fn measure(args: &Args) -> Result<Value> {
-    let procs = processes(args)?;
-    let seconds = args.seconds("seconds", 60.0)?;
-    let clk_tck: f64 = args.parsed("clk-tck", 100.0)?;
+pub async fn measure(args: &Measure) -> Result<Value> {
+    let (procs, seconds, clk_tck) = (&args.processes, args.seconds, args.clk_tck);
     progress(&format!(
         "CPU of {} processes over {:.0} s",
         procs.len(),
         seconds.as_secs_f64()
     ));
-    let (total, each) = window(&procs, seconds, clk_tck).await?;
+    let (total, each) = window(procs, seconds, clk_tck).await?;
     Ok(json!({"seconds": seconds.as_secs_f64(), "total_pct": total, "processes": each}))
 }
 
 /// Waits (2 s windows) until the processes together use less than `--below` % of a core: the
 /// work a load left behind (events still flowing) is done.
-pub async fn settle(args: &Args) -> Result<Value> {
-    let procs = processes(args)?;
-    let below: f64 = args.parsed("below", 10.0)?;
-    let max = args.seconds("max-seconds", 60.0)?;
-    let clk_tck: f64 = args.parsed("clk-tck", 100.0)?;
+pub async fn settle(args: &Settle) -> Result<Value> {
+    let (procs, below, max, clk_tck) =
+        (&args.processes, args.below, args.max_seconds, args.clk_tck);
     let started = Instant::now();
     let mut last = f64::INFINITY;
     while started.elapsed() < max {
-        (last, _) = window(&procs, Duration::from_secs(2), clk_tck).await?;
+        (last, _) = window(procs, Duration::from_secs(2), clk_tck).await?;
         if last < below {
             break;
         }

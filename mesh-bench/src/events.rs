@@ -22,20 +22,39 @@ use tokio_tungstenite::{
 };
 
 use crate::{
-    args::Args,
     gateway::{Gateway, text},
-    progress, stats,
+    progress, seconds, stats,
 };
 
 const SUBSCRIPTION: &str = "subscription($id: ID!) { orderUpdates(orderId: $id) { eventType orderStatus deliveryStatus } }";
 
-pub async fn run(args: &Args) -> Result<Value> {
-    let gateway = Gateway::new(args.required("gateway-url")?, args.required("token")?)?;
-    let courier = args.required("courier-token")?.to_owned();
-    let samples: usize = args.parsed("samples", 50)?;
-    let wait = args.seconds("timeout", 15.0)?;
+/// POST /orders -> OrderPaid and PUT /delivery/status -> push, on the orderUpdates subscription.
+#[derive(Debug, clap::Args)]
+pub struct Events {
+    /// The gateway, e.g. http://127.0.0.1:3000.
+    #[arg(long)]
+    gateway_url: String,
+    /// A customer's bearer token.
+    #[arg(long)]
+    token: String,
+    /// A courier's bearer token.
+    #[arg(long)]
+    courier_token: String,
+    /// Orders placed, one after the other.
+    #[arg(long, default_value_t = 50)]
+    samples: usize,
+    /// How long to wait for each event, in seconds.
+    #[arg(long, default_value = "15", value_parser = seconds)]
+    timeout: std::time::Duration,
+}
+
+pub async fn run(args: &Events) -> Result<Value> {
+    let gateway = Gateway::new(&args.gateway_url, &args.token)?;
+    let courier = args.courier_token.clone();
+    let samples = args.samples;
+    let wait = args.timeout;
     let items = gateway.menu_item_ids().await?;
-    let mut ws = Subscriptions::connect(gateway.base(), args.required("token")?).await?;
+    let mut ws = Subscriptions::connect(gateway.base(), &args.token).await?;
     progress(&format!("{samples} orders, one after the other"));
 
     let mut paid = stats::histogram()?;
@@ -61,7 +80,7 @@ pub async fn run(args: &Args) -> Result<Value> {
                         sample + 1
                     );
                 }
-                ws = Subscriptions::connect(gateway.base(), args.required("token")?).await?;
+                ws = Subscriptions::connect(gateway.base(), &args.token).await?;
             }
         }
     }

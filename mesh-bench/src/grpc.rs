@@ -14,13 +14,28 @@ use mesh_proto::inventory::v1::{
 use serde_json::{Value, json};
 use tonic::transport::{Channel, Endpoint};
 
-use crate::{args::Args, progress, stats};
+use crate::{progress, seconds, stats};
 
-pub async fn get_movie(args: &Args) -> Result<Value> {
-    let addr = args.required("addr")?.to_owned();
-    let id: i64 = args.parsed("id", 1)?;
-    let connections: usize = args.parsed("connections", 32)?;
-    let duration = args.seconds("duration", 10.0)?;
+/// Closed-loop InventoryService/GetMovie, one call in flight per HTTP/2 connection.
+#[derive(Debug, clap::Args)]
+pub struct GetMovie {
+    /// inventory-service, e.g. http://127.0.0.1:50054.
+    #[arg(long)]
+    addr: String,
+    /// The movie read.
+    #[arg(long, default_value_t = 1)]
+    id: i64,
+    /// Connections, each with one call in flight.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// How long the load lasts, in seconds.
+    #[arg(long, default_value = "10", value_parser = seconds)]
+    duration: Duration,
+}
+
+pub async fn get_movie(args: &GetMovie) -> Result<Value> {
+    let addr = args.addr.clone();
+    let (id, connections, duration) = (args.id, args.connections, args.duration);
     let endpoint = Endpoint::from_shared(addr.clone())
         .with_context(|| format!("--addr {addr}: not a URL"))?
         .connect_timeout(Duration::from_secs(5))

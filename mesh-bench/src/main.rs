@@ -13,7 +13,6 @@
 
 #![forbid(unsafe_code)]
 
-mod args;
 mod burst;
 mod cpu;
 mod events;
@@ -23,48 +22,35 @@ mod stats;
 
 use std::process::ExitCode;
 
-use args::Args;
+use clap::{Parser, Subcommand};
 
-const USAGE: &str = "usage: mesh-bench <command> [--option value]...
-  grpc-get-movie --addr URL --id N [--connections 32] [--duration SECONDS]
-      closed-loop InventoryService/GetMovie, one call in flight per HTTP/2 connection
-  events --gateway-url URL --token CUSTOMER --courier-token COURIER [--samples 50]
-      POST /orders -> OrderPaid and PUT /delivery/status -> push, on the orderUpdates subscription
-  burst --gateway-url URL --token CUSTOMER [--rate 200] [--seconds 10] [--timeout 60]
-      POST /orders at a fixed rate, then how long until every order is PAID
-  cpu --pid NAME=PID... [--seconds 60] [--clk-tck 100]
-      CPU of the processes over a window (utime + stime from /proc/<pid>/stat)
-  settle --pid NAME=PID... [--below 10] [--max-seconds 60] [--clk-tck 100]
-      waits until the processes together use less than --below % of a core";
+/// The load client scripts/bench drives, for what wrk cannot measure. Each command prints one
+/// JSON object on stdout and its progress on stderr.
+#[derive(Parser)]
+#[command(name = "mesh-bench", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    GrpcGetMovie(grpc::GetMovie),
+    Events(events::Events),
+    Burst(burst::Burst),
+    Cpu(cpu::Measure),
+    Settle(cpu::Settle),
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let mut raw = std::env::args().skip(1);
-    let Some(command) = raw.next() else {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
-    };
-    if matches!(command.as_str(), "-h" | "--help" | "help") {
-        emit(USAGE);
-        return ExitCode::SUCCESS;
-    }
-    let args = match Args::parse(raw) {
-        Ok(args) => args,
-        Err(err) => {
-            eprintln!("mesh-bench: {err:#}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let result = match command.as_str() {
-        "grpc-get-movie" => grpc::get_movie(&args).await,
-        "events" => events::run(&args).await,
-        "burst" => burst::run(&args).await,
-        "cpu" => cpu::measure(&args).await,
-        "settle" => cpu::settle(&args).await,
-        other => {
-            eprintln!("mesh-bench: unknown command '{other}'\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let Cli { command } = Cli::parse();
+    let result = match &command {
+        Command::GrpcGetMovie(args) => grpc::get_movie(args).await,
+        Command::Events(args) => events::run(args).await,
+        Command::Burst(args) => burst::run(args).await,
+        Command::Cpu(args) => cpu::measure(args).await,
+        Command::Settle(args) => cpu::settle(args).await,
     };
     match result {
         Ok(report) => {
@@ -72,9 +58,19 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("mesh-bench {command}: {err:#}");
+            eprintln!("mesh-bench: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Seconds, fractions allowed (`--duration 2.5`): a positive number.
+fn seconds(value: &str) -> Result<std::time::Duration, String> {
+    match value.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 => {
+            Ok(std::time::Duration::from_secs_f64(seconds))
+        }
+        _ => Err("a positive number of seconds".to_owned()),
     }
 }
 
@@ -87,4 +83,56 @@ fn emit(line: &str) {
 /// A progress line, on stderr.
 fn progress(line: &str) {
     eprintln!("[mesh-bench] {line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_commands_are_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn options_take_the_next_argument_or_an_equals_sign() {
+        let parsed = Cli::try_parse_from(["mesh-bench", "cpu", "--pid", "a=1", "--pid=b=2"]);
+        assert!(matches!(
+            parsed,
+            Ok(Cli {
+                command: Command::Cpu(_)
+            })
+        ));
+    }
+
+    #[test]
+    fn bad_input_is_an_error_not_a_panic() {
+        for args in [
+            &["mesh-bench", "cpu"][..],
+            &["mesh-bench", "cpu", "--pid", "a"],
+            &[
+                "mesh-bench",
+                "grpc-get-movie",
+                "--addr",
+                "http://x",
+                "--duration",
+                "-1",
+            ],
+            &[
+                "mesh-bench",
+                "burst",
+                "--gateway-url",
+                "u",
+                "--token",
+                "t",
+                "--rate",
+                "0",
+            ],
+            &["mesh-bench", "nothing"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
 }
