@@ -4,7 +4,6 @@
 use mesh_kit::{
     consumer::Subscription,
     event_service::{Bound, EventService, Parts},
-    event_store,
     grpc::GrpcServer,
     kafka::{BILLING_EVENTS, BILLING_REQUESTS, ORDER_EVENTS},
     startup::StartupError,
@@ -19,7 +18,7 @@ fn service(config: &Config) -> EventService<'_> {
         addr: config.addr,
         serve: &config.serve,
         database: &config.database,
-        migrations: &[event_store::MIGRATIONS, db::MIGRATIONS],
+        migrations: &db::MIGRATIONS,
         kafka: &config.kafka,
         topics: &[ORDER_EVENTS, BILLING_EVENTS, BILLING_REQUESTS],
         consumes: Subscription::of(events::PAYMENTS_CONSUMER, &[ORDER_EVENTS, BILLING_REQUESTS]),

@@ -3,7 +3,6 @@
 use mesh_kit::{
     consumer::Subscription,
     event_service::{Bound, EventService, Parts},
-    event_store,
     grpc::GrpcServer,
     kafka::{DELIVERY_EVENTS, ORDER_EVENTS},
     startup::StartupError,
@@ -18,7 +17,7 @@ fn service(config: &Config) -> EventService<'_> {
         addr: config.addr,
         serve: &config.serve,
         database: &config.database,
-        migrations: &[event_store::MIGRATIONS, db::MIGRATIONS],
+        migrations: &db::MIGRATIONS,
         kafka: &config.kafka,
         topics: &[ORDER_EVENTS, DELIVERY_EVENTS],
         consumes: Subscription::of(events::CONSUMER, &[ORDER_EVENTS]),

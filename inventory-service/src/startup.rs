@@ -21,7 +21,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let pool = db::connect(&config.database, &[MIGRATIONS]).await?;
+        let pool = db::connect(&config.database, &[&MIGRATIONS]).await?;
         let listener = startup::bind(config.addr).await?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind {
             addr: config.addr,

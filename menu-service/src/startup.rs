@@ -21,7 +21,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let pool = db::connect(&config.database, &[MIGRATIONS]).await?;
+        let pool = db::connect(&config.database, &[&MIGRATIONS]).await?;
         if config.seed {
             seed::seed_if_empty(&pool)
                 .await

@@ -37,7 +37,7 @@ pub enum DbSetupError {
 /// store's, then the service's own), and returns a pool on it.
 pub async fn connect(
     config: &DatabaseConfig,
-    migrations: &'static [EmbeddedMigrations],
+    migrations: &[&'static EmbeddedMigrations],
 ) -> Result<PgPool, DbSetupError> {
     ensure_database(config).await?;
     run_migrations(config, migrations).await?;
@@ -159,8 +159,9 @@ fn with_causes(err: &dyn std::error::Error) -> String {
 /// and `block_in_place` would panic on the single-threaded runtime tests use.
 async fn run_migrations(
     config: &DatabaseConfig,
-    migrations: &'static [EmbeddedMigrations],
+    migrations: &[&'static EmbeddedMigrations],
 ) -> Result<(), DbSetupError> {
+    let migrations = migrations.to_vec();
     let migrate_error = |reason: String| DbSetupError::Migrate {
         name: config.name.clone(),
         reason,
@@ -168,7 +169,7 @@ async fn run_migrations(
     let conn = establish(config.url(), config.tls.clone())
         .await
         .map_err(|err| migrate_error(err.to_string()))?;
-    let applied = tokio::task::spawn_blocking(move || blocking::migrate(conn, migrations))
+    let applied = tokio::task::spawn_blocking(move || blocking::migrate(conn, &migrations))
         .await
         .map_err(|err| migrate_error(err.to_string()))?
         .map_err(migrate_error)?;
@@ -193,7 +194,7 @@ mod blocking {
     /// Applies every pending migration of each set, in order; returns how many ran.
     pub(super) fn migrate(
         conn: AsyncPgConnection,
-        migrations: &[EmbeddedMigrations],
+        migrations: &[&EmbeddedMigrations],
     ) -> Result<usize, String> {
         let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
         diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
@@ -213,7 +214,8 @@ mod blocking {
         result
     }
 
-    /// `EmbeddedMigrations` is a source only by value; this lends one from a static slice.
+    /// `EmbeddedMigrations` is a source only by value (and neither `Clone` nor `Copy`); this
+    /// lends a static one.
     struct Borrowed<'a>(&'a EmbeddedMigrations);
 
     impl MigrationSource<Pg> for Borrowed<'_> {

@@ -12,6 +12,7 @@ use crate::{
     config::DatabaseConfig,
     consumer::{EventConsumer, Handler, Subscription},
     db::{self, EmbeddedMigrations, PgPool},
+    event_store,
     grpc::{GrpcServer, ServeConfig},
     kafka::KafkaConfig,
     relay::{OutboxSignal, Relay},
@@ -25,8 +26,8 @@ pub struct EventService<'a> {
     pub addr: SocketAddr,
     pub serve: &'a ServeConfig,
     pub database: &'a DatabaseConfig,
-    /// Its migrations: the event store's (`event_store::MIGRATIONS`), then its own.
-    pub migrations: &'static [EmbeddedMigrations],
+    /// Its own migrations (its projections); the event store's run before them.
+    pub migrations: &'static EmbeddedMigrations,
     pub kafka: &'a KafkaConfig,
     /// Every topic it writes or reads, made when missing.
     pub topics: &'a [&'static str],
@@ -48,7 +49,7 @@ impl EventService<'_> {
         api: impl FnOnce(&Parts) -> GrpcServer,
         handler: impl FnOnce(Parts) -> H,
     ) -> Result<Bound, StartupError> {
-        let pool = db::connect(self.database, self.migrations).await?;
+        let pool = db::connect(self.database, &self.all_migrations()).await?;
         self.kafka.ensure_topics(self.topics).await?;
         let signal = OutboxSignal::new();
         let producer = self.kafka.producer()?;
@@ -78,7 +79,12 @@ impl EventService<'_> {
 impl EventService<'_> {
     /// Rewrites the read model `P` from the event table (the `rebuild-projection` command).
     pub async fn rebuild_projection<P: Projection>(&self) -> Result<(), StartupError> {
-        startup::rebuild_projection::<P>(self.database, self.migrations).await
+        startup::rebuild_projection::<P>(self.database, &self.all_migrations()).await
+    }
+
+    /// The event store's migrations, then the service's own.
+    fn all_migrations(&self) -> [&'static EmbeddedMigrations; 2] {
+        [&event_store::MIGRATIONS, self.migrations]
     }
 }
 

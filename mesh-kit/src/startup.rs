@@ -107,7 +107,7 @@ pub enum Command {
 /// event table, in one transaction; logs how many aggregates it wrote.
 pub async fn rebuild_projection<P: crate::aggregate::Projection>(
     database: &crate::config::DatabaseConfig,
-    migrations: &'static [crate::db::EmbeddedMigrations],
+    migrations: &[&'static crate::db::EmbeddedMigrations],
 ) -> Result<(), StartupError> {
     let pool = crate::db::connect(database, migrations).await?;
     let mut conn = pool

@@ -60,7 +60,7 @@ async fn sslmode_require_connects_encrypted_and_verified() {
     let config = DatabaseConfig::new(&url, name, 2).expect("settings");
 
     // Creating the database, migrating it and pooling all go through TLS.
-    let pool = db::connect(&config, &[event_store::MIGRATIONS])
+    let pool = db::connect(&config, &[&event_store::MIGRATIONS])
         .await
         .expect("a TLS connection verified against the server's certificate");
     let mut conn = pool.get().await.expect("pooled connection");

@@ -76,7 +76,7 @@ async fn an_order_delivered_twice_is_charged_once() {
     app.payment(&marker).await;
     app.payment(&order_id).await;
 
-    let pool = db::connect(&app.database, &[event_store::MIGRATIONS])
+    let pool = db::connect(&app.database, &[&event_store::MIGRATIONS])
         .await
         .expect("database");
     let mut conn = pool.get().await.expect("connection");

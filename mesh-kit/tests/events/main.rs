@@ -23,7 +23,7 @@ const WAIT: Duration = Duration::from_secs(20);
 async fn store() -> PgPool {
     mesh_testkit::init_tracing();
     let config = mesh_testkit::database("kit");
-    let pool = db::connect(&config, &[event_store::MIGRATIONS])
+    let pool = db::connect(&config, &[&event_store::MIGRATIONS])
         .await
         .expect("database");
     {

@@ -153,7 +153,7 @@ impl TestApp {
 
     /// A pool on order-service's own database, to look at its event store.
     pub async fn store(&self) -> PgPool {
-        db::connect(&self.database, &[event_store::MIGRATIONS])
+        db::connect(&self.database, &[&event_store::MIGRATIONS])
             .await
             .expect("database")
     }
