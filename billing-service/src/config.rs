@@ -6,9 +6,10 @@ use std::net::SocketAddr;
 use mesh_kit::{
     config::{ConfigError, DatabaseConfig, DatabaseSettings, database_name},
     grpc::ServeConfig,
-    kafka::{KafkaConfig, KafkaSettings},
     startup::{Command, ServiceSettings},
 };
+
+use mesh_events::kafka::{KafkaConfig, KafkaSettings};
 
 /// Everything billing-service reads (`billing-service --print-settings` lists it).
 #[derive(Clone, Debug, clap::Parser)]

@@ -1,6 +1,6 @@
 //! billing-service's tables (`payments`: the [`Payments`] projection, the fold of each order's
 //! payment event; `billing_orders`) and every query on them. Events live in the event store's
-//! `events` table (see `mesh_kit::event_store`).
+//! `events` table (see `mesh_events::event_store`).
 
 use chrono::{DateTime, Utc};
 use diesel::{
@@ -8,7 +8,7 @@ use diesel::{
     result::Error as DieselError,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use mesh_kit::aggregate::Projection;
+use mesh_events::aggregate::Projection;
 use uuid::Uuid;
 
 use crate::domain::{BillingOrder, NewBillingOrder, PageToken, Payment, PaymentStatus};
@@ -113,7 +113,7 @@ impl From<BillingOrderRow> for BillingOrder {
     }
 }
 
-/// The read model of payments, written by `mesh_kit::aggregate` with the payment's event.
+/// The read model of payments, written by `mesh_events::aggregate` with the payment's event.
 pub struct Payments;
 
 impl Projection for Payments {

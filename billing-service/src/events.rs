@@ -1,20 +1,20 @@
 //! The payment as an event-sourced aggregate (one event per order: `PaymentCaptured` or
-//! `PaymentDeclined` on `billing-events`, recorded by `mesh_kit::aggregate`), and what
+//! `PaymentDeclined` on `billing-events`, recorded by `mesh_events::aggregate`), and what
 //! billing-service does with the events it consumes, through one consumer: it charges placed
 //! orders (from `order-events`) and stores billing requests (from `billing-requests`). Both
 //! exactly once, however often a record is delivered.
 
 use chrono::{DateTime, Utc};
 use diesel_async::scoped_futures::ScopedFutureExt;
-use mesh_kit::{
+use mesh_events::{
     aggregate::{self, Aggregate},
     consumer::{Applied, HandleError, IncomingEvent, apply_once},
-    db::PgPool,
     dispatch::{Dispatcher, On},
     event_store::{EventPayload, StoredEvent},
     kafka::{BILLING_EVENTS, BILLING_REQUESTS},
     relay::OutboxSignal,
 };
+use mesh_kit::db::PgPool;
 use mesh_proto::{Name, events::v1 as pb, json::JsonError};
 use uuid::Uuid;
 

@@ -1,12 +1,12 @@
 //! Wires billing-service ([`EventService`]): its API, and one consumer of `order-events` (to
 //! charge for orders) and `billing-requests` (to store the movie platform's billing orders).
 
-use mesh_kit::{
+use mesh_kit::{grpc::GrpcServer, startup::StartupError};
+
+use mesh_events::{
     consumer::Subscription,
     event_service::{Bound, EventService, Parts},
-    grpc::GrpcServer,
     kafka::{BILLING_EVENTS, BILLING_REQUESTS, ORDER_EVENTS},
-    startup::StartupError,
 };
 use mesh_proto::billing::v1::billing_service_server::BillingServiceServer as Server;
 

@@ -1,6 +1,6 @@
 //! The deliveries read model (`deliveries`: the [`Deliveries`] projection, the fold of each
 //! delivery's events) and every query on it. Events live in the event store's `events` table
-//! (see `mesh_kit::event_store`).
+//! (see `mesh_events::event_store`).
 
 use chrono::{DateTime, Utc};
 use diesel::{
@@ -8,7 +8,7 @@ use diesel::{
     result::Error as DieselError,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use mesh_kit::aggregate::Projection;
+use mesh_events::aggregate::Projection;
 use uuid::Uuid;
 
 use crate::domain::{Delivery, DeliveryStatus};
@@ -68,7 +68,7 @@ impl TryFrom<DeliveryRow> for Delivery {
     }
 }
 
-/// The read model of deliveries, written by `mesh_kit::aggregate` with every event.
+/// The read model of deliveries, written by `mesh_events::aggregate` with every event.
 pub struct Deliveries;
 
 impl Projection for Deliveries {

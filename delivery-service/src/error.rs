@@ -1,6 +1,8 @@
 //! delivery-service's one error type and its one mapping to a gRPC status.
 
-use mesh_kit::{InvalidField, StoreError, event_store::AppendError};
+use mesh_kit::{InvalidField, StoreError};
+
+use mesh_events::event_store::AppendError;
 use tonic::Status;
 use uuid::Uuid;
 

@@ -1,18 +1,18 @@
 //! The delivery as an event-sourced aggregate: its events on the wire (`delivery-events`),
-//! folded and recorded by `mesh_kit::aggregate`; and what delivery-service does with the order
+//! folded and recorded by `mesh_events::aggregate`; and what delivery-service does with the order
 //! events it consumes: a paid order opens a delivery, a cancelled one fails it.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use diesel_async::scoped_futures::ScopedFutureExt;
-use mesh_kit::{
+use mesh_events::{
     aggregate::{self, Aggregate},
     consumer::{Applied, HandleError, IncomingEvent, apply_once},
-    db::PgPool,
     dispatch::{Dispatcher, On},
     event_store::{EventPayload, StoredEvent},
     kafka::DELIVERY_EVENTS,
     relay::OutboxSignal,
 };
+use mesh_kit::db::PgPool;
 use mesh_proto::{delivery::v1::DeliveryStatus as PbStatus, events::v1 as pb, json::JsonError};
 use uuid::Uuid;
 

@@ -3,13 +3,12 @@
 use std::collections::HashMap;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, scoped_futures::ScopedFutureExt};
-use mesh_kit::{
-    InvalidField, aggregate, batch,
-    db::PgPool,
+use mesh_events::{
+    aggregate,
     event_store::{self, StoredEvent},
     relay::OutboxSignal,
-    text::TextRule,
 };
+use mesh_kit::{InvalidField, batch, db::PgPool, text::TextRule};
 use mesh_proto::{
     delivery::v1::{
         self as pb, BatchGetStatusRequest, BatchGetStatusResponse, GetStatusRequest,

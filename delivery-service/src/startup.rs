@@ -1,11 +1,11 @@
 //! Wires delivery-service ([`EventService`]): its API, and its consumer of order events.
 
-use mesh_kit::{
+use mesh_kit::{grpc::GrpcServer, startup::StartupError};
+
+use mesh_events::{
     consumer::Subscription,
     event_service::{Bound, EventService, Parts},
-    grpc::GrpcServer,
     kafka::{DELIVERY_EVENTS, ORDER_EVENTS},
-    startup::StartupError,
 };
 use mesh_proto::delivery::v1::delivery_service_server::DeliveryServiceServer as Server;
 

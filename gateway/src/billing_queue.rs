@@ -19,8 +19,8 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use mesh_kit::kafka::{self, BILLING_REQUESTS, CloudEvent, KafkaConfig};
-use mesh_kit::producer::Producer;
+use mesh_events::kafka::{self, BILLING_REQUESTS, CloudEvent, KafkaConfig};
+use mesh_events::producer::Producer;
 use mesh_proto::events::v1::BillingRequested;
 use uuid::Uuid;
 
@@ -208,7 +208,7 @@ impl BillingQueue {
             subject: None,
             request_id: caused_by.as_deref(),
             traceparent: traceparent.as_deref(),
-            schema_version: mesh_kit::schema::current_version(&event_type),
+            schema_version: mesh_events::schema::current_version(&event_type),
         }
         .headers();
         let producer = self

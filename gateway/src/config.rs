@@ -6,11 +6,12 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use mesh_kit::{
     balance::{BalanceConfig, BalanceSettings},
     config::ConfigError,
-    kafka::{KafkaConfig, KafkaSettings},
     settings::{Secret, comma_list},
     telemetry::LogSettings,
     tls::TlsSettings,
 };
+
+use mesh_events::kafka::{KafkaConfig, KafkaSettings};
 
 /// Everything the gateway reads (`gateway --print-settings` lists it).
 #[derive(Clone, Debug, clap::Parser)]

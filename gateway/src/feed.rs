@@ -19,10 +19,8 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use mesh_kit::{
-    kafka::{DELIVERY_EVENTS, KafkaConfig, ORDER_EVENTS, header, header_text},
-    startup::StopSignal,
-};
+use mesh_events::kafka::{DELIVERY_EVENTS, KafkaConfig, ORDER_EVENTS, header, header_text};
+use mesh_kit::startup::StopSignal;
 use rdkafka::{
     Message, Offset, TopicPartitionList,
     consumer::{Consumer, StreamConsumer},

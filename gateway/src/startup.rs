@@ -28,7 +28,7 @@ pub struct Application {
     addr: SocketAddr,
     router: Router,
     feed: OrderFeed,
-    kafka: mesh_kit::kafka::KafkaConfig,
+    kafka: mesh_events::kafka::KafkaConfig,
     tls: Option<TlsAcceptor>,
     edge: EdgeConfig,
 }
@@ -60,7 +60,8 @@ impl Application {
             None => None,
         };
         let feed = OrderFeed::new(config.graphql.feed_rest);
-        let billing = Arc::new(BillingQueue::new(config.kafka.clone())?);
+        let billing =
+            Arc::new(BillingQueue::new(config.kafka.clone()).map_err(StartupError::component)?);
         let backends_metrics = backends.metrics().clone();
         let state = AppState::new(SharedState {
             schema: graphql::schema(

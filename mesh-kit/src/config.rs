@@ -80,7 +80,7 @@ pub enum PgTls {
 impl std::fmt::Debug for DatabaseConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatabaseConfig")
-            .field("server_url", &crate::db::redact(&self.server_url))
+            .field("server_url", &redact(&self.server_url))
             .field("name", &self.name)
             .field("pool_size", &self.pool_size)
             .field("tls", &matches!(self.tls, PgTls::Verified(_)))
@@ -102,7 +102,7 @@ impl DatabaseConfig {
         let server_url = server_url.trim_end_matches('/').to_owned();
         let invalid = |reason: String| ConfigError {
             name: "PG_URL".to_owned(),
-            value: crate::db::redact(&server_url),
+            value: redact(&server_url),
             reason,
         };
         let (base, query) = match server_url.split_once('?') {
@@ -126,7 +126,7 @@ impl DatabaseConfig {
         }
         let tls = match (verified, root_cert) {
             (true, root_cert) => PgTls::Verified(std::sync::Arc::new(
-                crate::tls::postgres_client_config(root_cert.as_deref()).map_err(invalid)?,
+                postgres_client_config(root_cert.as_deref()).map_err(invalid)?,
             )),
             (false, Some(_)) => {
                 return Err(invalid(
@@ -172,6 +172,46 @@ pub(crate) fn is_plain_identifier(name: &str) -> bool {
         && !name.as_bytes()[0].is_ascii_digit()
 }
 
+/// The URL with any password replaced, fit for logs and error messages.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// The TLS settings of a PostgreSQL client: the server's certificate verified, by host name,
+/// against the PEM roots in `root_cert`, or the Mozilla roots when none is named.
+pub fn postgres_client_config(root_cert: Option<&str>) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+
+    let mut roots = rustls::RootCertStore::empty();
+    match root_cert {
+        Some(path) => {
+            let certs = CertificateDer::pem_file_iter(path)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|err| format!("cannot read sslrootcert {path}: {err}"))?;
+            let (added, _ignored) = roots.add_parsable_certificates(certs);
+            if added == 0 {
+                return Err(format!("sslrootcert {path} holds no usable certificate"));
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|err| err.to_string())
+    .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +247,18 @@ mod tests {
             1,
         );
         assert!(missing.unwrap_err().reason.contains("/nonexistent/ca.pem"));
+    }
+
+    #[test]
+    fn redact_hides_passwords_only() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432"),
+            "postgres://app:***@db:5432"
+        );
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1:5432"),
+            "postgres://postgres@127.0.0.1:5432"
+        );
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //!
 //! A layer sets it around each unit of work: [`RequestIdLayer`] around each HTTP request of the
 //! gateway and each call a service's gRPC server answers ([`crate::grpc`]), the consumer around
-//! each record it applies ([`crate::consumer`]). It is read where the id leaves the program: the
+//! each record it applies (`mesh_events::consumer`). It is read where the id leaves the program: the
 //! metadata of outgoing gRPC calls ([`crate::balance`]), the events a command appends
-//! ([`crate::event_store`]), the records the gateway queues. The W3C trace context travels beside
+//! (`mesh_events::event_store`), the records the gateway queues. The W3C trace context travels beside
 //! it, on the current span ([`crate::telemetry::trace_context`]).
 //!
 //! A task spawned for the work does not inherit it: what spawns (a batch loader, a WebSocket

@@ -59,7 +59,7 @@ pub async fn connect(
         .build(manager)
         .await
         .map_err(|err| DbSetupError::Connect {
-            server: redact(&config.server_url),
+            server: crate::config::redact(&config.server_url),
             reason: err.to_string(),
         })
 }
@@ -76,7 +76,7 @@ pub async fn ensure_database(config: &DatabaseConfig) -> Result<(), DbSetupError
     let mut conn = establish(config.admin_url(), config.tls.clone())
         .await
         .map_err(|err| DbSetupError::Connect {
-            server: redact(&config.server_url),
+            server: crate::config::redact(&config.server_url),
             reason: err.to_string(),
         })?;
     let create_error = |reason: String| DbSetupError::Create {
@@ -222,36 +222,5 @@ mod blocking {
         fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn Migration<Pg>>>> {
             MigrationSource::<Pg>::migrations(self.0)
         }
-    }
-}
-
-/// The URL with any password replaced, fit for logs and error messages.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn redact_hides_passwords_only() {
-        assert_eq!(
-            redact("postgres://app:s3cret@db:5432"),
-            "postgres://app:***@db:5432"
-        );
-        assert_eq!(
-            redact("postgres://postgres@127.0.0.1:5432"),
-            "postgres://postgres@127.0.0.1:5432"
-        );
     }
 }

@@ -1,28 +1,17 @@
-//! Plumbing every mesh service shares, so no service repeats it: settings from the environment,
-//! tracing, the gRPC server (health, reflection, request ids, graceful shutdown), the PostgreSQL
-//! pool with embedded migrations, and the event plumbing: the event store with its outbox, the
-//! relay that publishes it, and the consumer loop with its dead-letter topics; and the client
-//! side of gRPC: a health-aware, per-request balancer with retries and a circuit breaker.
+//! Plumbing every mesh binary shares, so none repeats it: typed settings, tracing, the request
+//! context, the gRPC server (health, reflection, request ids, graceful shutdown) and its client
+//! side (a health-aware, per-request balancer with retries and a circuit breaker), TLS, metrics,
+//! and the PostgreSQL pool with embedded migrations. No Kafka: the event plumbing is
+//! `mesh-events`, which only the event-sourced services and the gateway link.
 
-pub mod aggregate;
 pub mod balance;
 pub mod batch;
 pub mod config;
-pub mod consumer;
 pub mod context;
 pub mod db;
-pub mod dispatch;
-pub mod dlq;
 pub mod error;
-pub mod event_service;
-pub mod event_store;
-mod group_watch;
 pub mod grpc;
-pub mod kafka;
 pub mod metrics;
-pub mod producer;
-pub mod relay;
-pub mod schema;
 pub mod settings;
 pub mod shutdown;
 pub mod startup;

@@ -220,7 +220,7 @@ pub(crate) fn client_call<B, E>(
 }
 
 /// A finished consumer record.
-pub(crate) fn consumed(group: &str, topic: &str, outcome: &'static str) {
+pub fn consumed(group: &str, topic: &str, outcome: &'static str) {
     metrics::counter!(
         CONSUMER_EVENTS,
         "group" => group.to_owned(),
@@ -230,7 +230,7 @@ pub(crate) fn consumed(group: &str, topic: &str, outcome: &'static str) {
     .increment(1);
 }
 
-pub(crate) fn consumer_lag(group: &str, topic: &str, partition: i32, lag: i64) {
+pub fn consumer_lag(group: &str, topic: &str, partition: i32, lag: i64) {
     metrics::gauge!(
         CONSUMER_LAG,
         "group" => group.to_owned(),
@@ -240,7 +240,7 @@ pub(crate) fn consumer_lag(group: &str, topic: &str, partition: i32, lag: i64) {
     .set(lag as f64);
 }
 
-pub(crate) fn outbox_backlog(rows: i64) {
+pub fn outbox_backlog(rows: i64) {
     metrics::gauge!(OUTBOX_BACKLOG).set(rows as f64);
 }
 

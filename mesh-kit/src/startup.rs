@@ -5,7 +5,6 @@ use std::{fmt::Display, process::ExitCode};
 
 use crate::{
     config::ConfigError,
-    consumer::ConsumerError,
     db::DbSetupError,
     grpc::{ServeConfig, ServeError},
     telemetry::LogSettings,
@@ -46,14 +45,20 @@ pub enum StartupError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
-    #[error("Kafka: {0}")]
-    Kafka(#[from] rdkafka::error::KafkaError),
+    /// Something the service runs besides its server failed to start (its broker clients).
     #[error(transparent)]
-    Consumer(#[from] ConsumerError),
+    Component(Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Serve(#[from] ServeError),
     #[error("{0}")]
     Other(String),
+}
+
+impl StartupError {
+    /// A failure of one of the service's components.
+    pub fn component(err: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Component(err.into())
+    }
 }
 
 /// Binds `addr`, naming it in the error when it is taken.
@@ -101,27 +106,6 @@ where
 pub enum Command {
     /// Rewrite the read model from the event table, then exit.
     RebuildProjection,
-}
-
-/// Connects to the service's database (migrating it) and rewrites projection `P` from the
-/// event table, in one transaction; logs how many aggregates it wrote.
-pub async fn rebuild_projection<P: crate::aggregate::Projection>(
-    database: &crate::config::DatabaseConfig,
-    migrations: &[&'static crate::db::EmbeddedMigrations],
-) -> Result<(), StartupError> {
-    let pool = crate::db::connect(database, migrations).await?;
-    let mut conn = pool
-        .get()
-        .await
-        .map_err(|err| StartupError::Other(format!("cannot get a connection: {err}")))?;
-    let written = crate::aggregate::rebuild::<P>(&mut conn)
-        .await
-        .map_err(|err| StartupError::Other(format!("rebuild failed: {err}")))?;
-    tracing::info!(
-        aggregates = written,
-        "projection rebuilt from the event table"
-    );
-    Ok(())
 }
 
 /// One stop signal fanned out to every part of a service: its server, relay and consumers.

@@ -164,29 +164,3 @@ fn read(name: &str, path: Option<&PathBuf>) -> Result<Option<Vec<u8>>, ConfigErr
         reason: format!("cannot read it: {err}"),
     })
 }
-
-/// The TLS settings of a PostgreSQL client: the server's certificate verified, by host name,
-/// against the PEM roots in `root_cert`, or the Mozilla roots when none is named.
-pub fn postgres_client_config(root_cert: Option<&str>) -> Result<rustls::ClientConfig, String> {
-    use rustls::pki_types::{CertificateDer, pem::PemObject};
-
-    let mut roots = rustls::RootCertStore::empty();
-    match root_cert {
-        Some(path) => {
-            let certs = CertificateDer::pem_file_iter(path)
-                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-                .map_err(|err| format!("cannot read sslrootcert {path}: {err}"))?;
-            let (added, _ignored) = roots.add_parsable_certificates(certs);
-            if added == 0 {
-                return Err(format!("sslrootcert {path} holds no usable certificate"));
-            }
-        }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
-    rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|err| err.to_string())
-    .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
-}

@@ -8,10 +8,8 @@
 use std::{net::SocketAddr, time::Duration};
 
 use futures::StreamExt;
-use mesh_kit::{
-    config::{DEFAULT_PG_URL, DatabaseConfig},
-    kafka::KafkaConfig,
-};
+use mesh_events::kafka::KafkaConfig;
+use mesh_kit::config::{DEFAULT_PG_URL, DatabaseConfig};
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::{

@@ -7,9 +7,10 @@ use mesh_kit::{
     balance::{BalanceConfig, BalanceSettings},
     config::{ConfigError, DatabaseConfig, DatabaseSettings, database_name},
     grpc::ServeConfig,
-    kafka::{KafkaConfig, KafkaSettings},
     startup::{Command, ServiceSettings},
 };
+
+use mesh_events::kafka::{KafkaConfig, KafkaSettings};
 
 /// Everything order-service reads (`order-service --print-settings` lists it).
 #[derive(Clone, Debug, clap::Parser)]

@@ -1,6 +1,6 @@
 //! The orders read model (`orders`, `order_lines`: the [`Orders`] projection, the fold of each
 //! order's events) and every query on it, and the idempotency keys of placed orders. Events
-//! live in the event store's `events` table (see `mesh_kit::event_store`).
+//! live in the event store's `events` table (see `mesh_events::event_store`).
 
 use std::collections::HashMap;
 
@@ -13,7 +13,7 @@ use diesel::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use mesh_kit::aggregate::Projection;
+use mesh_events::aggregate::Projection;
 
 use crate::domain::{Order, OrderLine, OrderStatus, PageToken};
 
@@ -108,7 +108,7 @@ impl OrderRow {
     }
 }
 
-/// The read model of orders, written by `mesh_kit::aggregate` with every event.
+/// The read model of orders, written by `mesh_events::aggregate` with every event.
 pub struct Orders;
 
 impl Projection for Orders {

@@ -1,19 +1,19 @@
 //! The order as an event-sourced aggregate: its events on the wire (`order-events`), folded and
-//! recorded by `mesh_kit::aggregate`; and what order-service does with the events it consumes,
+//! recorded by `mesh_events::aggregate`; and what order-service does with the events it consumes,
 //! payments from `billing-events` and courier progress from `delivery-events`, each type routed
 //! to its own handler.
 
 use chrono::{DateTime, Utc};
 use diesel_async::scoped_futures::ScopedFutureExt;
-use mesh_kit::{
+use mesh_events::{
     aggregate::{self, Aggregate},
     consumer::{Applied, HandleError, IncomingEvent, apply_once},
-    db::PgPool,
     dispatch::{Dispatcher, On},
     event_store::{EventPayload, StoredEvent},
     kafka::ORDER_EVENTS,
     relay::OutboxSignal,
 };
+use mesh_kit::db::PgPool;
 use mesh_proto::{
     Name, delivery::v1::DeliveryStatus, events::v1 as pb, json::JsonError,
     order::v1::OrderLine as PbLine,

@@ -1,7 +1,8 @@
 //! `mesh.order.v1.OrderService`: proto in, domain through, proto out.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, scoped_futures::ScopedFutureExt};
-use mesh_kit::{aggregate, db::PgPool, event_store, relay::OutboxSignal, text::TextRule};
+use mesh_events::{aggregate, event_store, relay::OutboxSignal};
+use mesh_kit::{db::PgPool, text::TextRule};
 use mesh_proto::{
     order::v1::{
         self as pb, CancelOrderRequest, CreateOrderRequest, GetOrderRequest, ListOrdersRequest,

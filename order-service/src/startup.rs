@@ -1,12 +1,12 @@
 //! Wires order-service ([`EventService`]): its API, which prices orders through the menu
 //! client, and its consumer of payment and delivery events.
 
-use mesh_kit::{
+use mesh_kit::{grpc::GrpcServer, startup::StartupError};
+
+use mesh_events::{
     consumer::Subscription,
     event_service::{Bound, EventService, Parts},
-    grpc::GrpcServer,
     kafka::{BILLING_EVENTS, DELIVERY_EVENTS, ORDER_EVENTS},
-    startup::StartupError,
 };
 use mesh_proto::order::v1::order_service_server::OrderServiceServer as Server;
 

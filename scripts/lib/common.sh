@@ -828,17 +828,9 @@ service_prefix() {
     printf '%s\n' "${name^^}"
 }
 
-# The default port of a service.
+# The default port of a service, as its binary says (--print-settings): built first.
 service_default_port() {
-    case $1 in
-    menu-service) echo 50051 ;;
-    order-service) echo 50052 ;;
-    delivery-service) echo 50053 ;;
-    inventory-service) echo 50054 ;;
-    billing-service) echo 50055 ;;
-    gateway) echo 3000 ;;
-    *) die "unknown service $1" ;;
-    esac
+    python3 "$MESH_ROOT/scripts/lib/settings.py" --port "$1" || die "no default port for $1"
 }
 
 # The address a service binds: <PREFIX>_ADDR or 127.0.0.1:<default port>.

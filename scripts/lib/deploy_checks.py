@@ -48,15 +48,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import dev_images  # noqa: E402
 import settings  # noqa: E402
 
-# The mesh's contract (design.md): each binary and the port it serves.
-BINARIES = {
-    "menu-service": 50051,
-    "order-service": 50052,
-    "delivery-service": 50053,
-    "inventory-service": 50054,
-    "billing-service": 50055,
-    "gateway": 3000,
-}
+# The mesh's binaries (design.md); the port each serves is its own default (Code.ports).
+BINARIES = settings.BINARIES
 SERVICES = [name for name in BINARIES if name != "gateway"]
 # The repositories' last part: mesh-gateway, ghcr.io/mesh-org/mesh-gateway, ...
 MESH_IMAGES = {f"mesh-{name}" for name in BINARIES}
@@ -123,19 +116,24 @@ class Code:
     env: dict  # binary -> settings.BinaryEnv
     topics: list  # every topic the mesh uses, each followed by its dead-letter topic
 
+    @property
+    def ports(self):
+        """{binary: the port it serves by default}, in BINARIES' order."""
+        return {binary: self.env[binary].port for binary in BINARIES}
+
     def default(self, binary, name):
         read = self.env[binary].accepted.get(name)
         return None if read is None else read.default
 
 
 def mesh_topics(root):
-    """mesh-kit/src/kafka.rs's ALL_TOPICS, each with its dead-letter topic (dlq_of)."""
-    text = (root / "mesh-kit/src/kafka.rs").read_text()
+    """mesh-events/src/kafka.rs's ALL_TOPICS, each with its dead-letter topic (dlq_of)."""
+    text = (root / "mesh-events/src/kafka.rs").read_text()
     consts = dict(re.findall(r'pub const (\w+): &str = "([^"]+)";', text))
     listed = re.search(r"pub const ALL_TOPICS: \[&str; \d+\] = \[([^\]]*)\]", text)
     dlq = re.search(r'pub fn dlq_of\(topic: &str\) -> String \{\s*format!\("\{topic\}([^"]*)"\)', text)
     if not listed or not dlq:
-        raise SystemExit("deploy_checks: cannot find ALL_TOPICS or dlq_of in mesh-kit/src/kafka.rs")
+        raise SystemExit("deploy_checks: cannot find ALL_TOPICS or dlq_of in mesh-events/src/kafka.rs")
     topics = []
     for ident in re.findall(r"\w+", listed.group(1)):
         topics += [consts[ident], consts[ident] + dlq.group(1)]
@@ -383,7 +381,7 @@ def check_cluster(root, cluster, code, image_uid, report):
     pools = []  # (binary, max pods, pool size)
 
     # The mesh's own Deployments.
-    for binary, port in BINARIES.items():
+    for binary, port in code.ports.items():
         workload = deployments.get(binary)
         if not report.check(workload is not None, f"{o}: Deployment {binary} is missing"):
             continue
@@ -752,7 +750,7 @@ def check_kafka(cluster, envs, code, report, kafka):
     declared = (job_env["MESH_TOPICS"].value or "").split()
     report.check(
         sorted(declared) == sorted(code.topics),
-        f"{o}: Job {job_name} declares {' '.join(declared)}; mesh-kit uses {' '.join(code.topics)}",
+        f"{o}: Job {job_name} declares {' '.join(declared)}; mesh-events uses {' '.join(code.topics)}",
     )
     for binary, benv in envs.items():
         if "KAFKA_BROKERS" not in code.env[binary].required:
@@ -895,7 +893,7 @@ def check_network_policies(cluster, envs, code, report):
         # Kafka nodes replicate from each other and form the controller quorum.
         for p in kafka_container.get("ports", []):
             needed.add((kafka_name, kafka_name, p["containerPort"]))
-    needed.add((OUTSIDE, "gateway", BINARIES["gateway"]))
+    needed.add((OUTSIDE, "gateway", code.ports["gateway"]))
     needed = {edge for edge in needed if edge[2] is not None}
 
     # A pod no policy selects is open to anything: checkov's CKV2_K8S_6 refuses it.
@@ -1038,12 +1036,12 @@ def check_compose(root, compose, code, image_uid, report):
         declared = (tenv["MESH_TOPICS"].value or "").split()
         report.check(
             sorted(declared) == sorted(code.topics),
-            f"compose: {topic_service} declares {' '.join(declared)}; mesh-kit uses {' '.join(code.topics)}",
+            f"compose: {topic_service} declares {' '.join(declared)}; mesh-events uses {' '.join(code.topics)}",
         )
     else:
         topic_service, tenv = None, {}
 
-    for binary, port in BINARIES.items():
+    for binary, port in code.ports.items():
         svc = services.get(binary)
         if svc is None:
             continue

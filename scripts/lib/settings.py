@@ -15,7 +15,8 @@ localhost): a pod that falls back to it binds or dials its own loopback.
 The binaries are the dev build's (`target/debug`, what scripts/up and scripts/test build), or
 those in $MESH_BIN_DIR.
 
-Usage: settings.py [--write-docs]   prints what each binary reads, or rewrites the docs' table.
+Usage: settings.py [--write-docs | --port BINARY]
+    prints what each binary reads, rewrites the docs' table, or prints a binary's default port.
 """
 
 import dataclasses
@@ -63,6 +64,12 @@ class BinaryEnv:
     binary: str
     accepted: dict  # name -> Setting
     required: dict  # name -> Setting
+
+    @property
+    def port(self):
+        """The port it serves by default: its `<PREFIX>_ADDR`'s (MENU_ADDR, GATEWAY_ADDR)."""
+        prefix = self.binary.removesuffix("-service").upper()
+        return int(self.accepted[f"{prefix}_ADDR"].default.rsplit(":", 1)[1])
 
 
 def bin_dir(root=ROOT):
@@ -124,6 +131,9 @@ def docs_with(text, generated):
 
 
 def main(argv):
+    if len(argv) == 2 and argv[0] == "--port" and argv[1] in BINARIES:
+        print(BinaryEnv(argv[1], {s.name: s for s in listed(argv[1])}, {}).port)
+        return 0
     env = scan()
     if argv == ["--write-docs"]:
         DOCS.write_text(docs_with(DOCS.read_text(), table(env)))

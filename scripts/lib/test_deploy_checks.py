@@ -374,7 +374,7 @@ class DeployChecksTest(unittest.TestCase):
             topics = next(e for e in job["env"] if e["name"] == "MESH_TOPICS")
             topics["value"] = topics["value"].replace("billing-requests.dlq", "")
 
-        self.assertCaught(self.errors(forget_a_dlq), "Job kafka-topics declares", "mesh-kit uses")
+        self.assertCaught(self.errors(forget_a_dlq), "Job kafka-topics declares", "mesh-events uses")
 
     def test_topic_auto_creation_is_off(self):
         def auto_create(rendered):
@@ -569,6 +569,11 @@ class SettingsTest(unittest.TestCase):
             self.assertIn("KAFKA_BROKERS", env[binary].required, binary)
         self.assertIn("MENU_URL", env["order-service"].required)
         self.assertTrue(env["gateway"].accepted["GATEWAY_JWT_SECRET"].secret)
+        # design.md's ports, which the scripts and deploy_checks.py take from the binaries.
+        ports = {binary: benv.port for binary, benv in env.items()}
+        self.assertEqual(ports["menu-service"], 50051)
+        self.assertEqual(ports["billing-service"], 50055)
+        self.assertEqual(ports["gateway"], 3000)
         self.assertIsNone(env["gateway"].accepted["GATEWAY_JWT_SECRET"].default)
 
     def test_the_docs_list_every_setting(self):

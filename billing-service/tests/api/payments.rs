@@ -1,7 +1,9 @@
 //! Placed orders charged once each, with the outcome on `billing-events`.
 
-use mesh_kit::{
-    db, event_store,
+use mesh_kit::db;
+
+use mesh_events::{
+    event_store,
     kafka::{BILLING_EVENTS, ORDER_EVENTS, dlq_of},
 };
 use mesh_proto::{

@@ -5,7 +5,8 @@
 use std::{net::SocketAddr, time::Duration};
 
 use gateway::{Application, Config, config::BackendUrls};
-use mesh_kit::{config::DatabaseConfig, kafka::KafkaConfig};
+use mesh_events::kafka::KafkaConfig;
+use mesh_kit::config::DatabaseConfig;
 use mesh_testkit::{
     Served, eventually,
     process::{Process, free_port, wait_for_port, workspace_binary},

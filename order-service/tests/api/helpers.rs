@@ -6,6 +6,9 @@ use std::time::Duration;
 use mesh_kit::{
     config::DatabaseConfig,
     db::{self, PgPool},
+};
+
+use mesh_events::{
     event_store,
     kafka::{BILLING_EVENTS, DELIVERY_EVENTS, KafkaConfig, ORDER_EVENTS},
 };

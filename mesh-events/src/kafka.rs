@@ -13,7 +13,9 @@ use rdkafka::{
     producer::FutureRecord,
 };
 
-use crate::{config::ConfigError, producer::Producer, settings::Secret};
+use mesh_kit::{config::ConfigError, settings::Secret};
+
+use crate::producer::Producer;
 
 /// Order lifecycle events, keyed by order id.
 pub const ORDER_EVENTS: &str = "order-events";
@@ -57,9 +59,9 @@ pub mod header {
     /// CloudEvents extension: the version of the payload type's schema (see [`crate::schema`]).
     pub const SCHEMA_VERSION: &str = "ce_schemaversion";
     pub const CONTENT_TYPE: &str = "content-type";
-    pub const REQUEST_ID: &str = crate::telemetry::REQUEST_ID_HEADER;
+    pub const REQUEST_ID: &str = mesh_kit::telemetry::REQUEST_ID_HEADER;
     /// W3C trace context, as in HTTP.
-    pub const TRACEPARENT: &str = crate::telemetry::trace_context::TRACEPARENT;
+    pub const TRACEPARENT: &str = mesh_kit::telemetry::trace_context::TRACEPARENT;
     /// Why a record was moved to a dead-letter topic.
     pub const DLQ_REASON: &str = "dlq_reason";
     pub const DLQ_TOPIC: &str = "dlq_topic";

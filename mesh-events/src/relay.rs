@@ -12,9 +12,9 @@ use futures::future::join_all;
 use rdkafka::producer::FutureRecord;
 use tokio::sync::Notify;
 
+use mesh_kit::{db::PgPool, error::StoreError};
+
 use crate::{
-    db::PgPool,
-    error::StoreError,
     event_store::schema::outbox,
     kafka::{CloudEvent, KafkaConfig},
     producer::Producer,
@@ -145,13 +145,13 @@ impl Relay {
             .await?;
         // What is left for later rounds (the partial index on unsent rows keeps this cheap);
         // only when an exporter collects it.
-        if crate::metrics::installed() {
+        if mesh_kit::metrics::installed() {
             let backlog: i64 = outbox::table
                 .filter(outbox::sent_at.is_null())
                 .count()
                 .get_result(&mut conn)
                 .await?;
-            crate::metrics::outbox_backlog(backlog);
+            mesh_kit::metrics::outbox_backlog(backlog);
         }
         Ok(published)
     }

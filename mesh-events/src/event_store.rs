@@ -14,7 +14,7 @@ use mesh_proto::json::{self, JsonError};
 use prost::{Message, Name};
 use uuid::Uuid;
 
-use crate::db::EmbeddedMigrations;
+use mesh_kit::db::EmbeddedMigrations;
 
 /// The tables of the event store. Run them with the service's own migrations.
 pub const MIGRATIONS: EmbeddedMigrations = diesel_migrations::embed_migrations!("migrations");
@@ -191,7 +191,7 @@ pub async fn append(
         event_type: payload.event_type.clone(),
         payload: value,
         // The request that caused it, as the trace context: carried for the command.
-        request_id: crate::context::request_id().map(|id| id.to_string()),
+        request_id: mesh_kit::context::request_id().map(|id| id.to_string()),
         // PostgreSQL keeps microseconds; so do we, so a re-read event equals the appended one.
         occurred_at: Utc::now().trunc_subsecs(6),
         schema_version: payload.schema_version,
@@ -231,7 +231,7 @@ pub async fn append(
             outbox::schema_version.eq(payload.schema_version),
             outbox::request_id.eq(&stored.request_id),
             outbox::occurred_at.eq(stored.occurred_at),
-            outbox::traceparent.eq(crate::telemetry::trace_context::current()),
+            outbox::traceparent.eq(mesh_kit::telemetry::trace_context::current()),
         ))
         .execute(conn)
         .await?;

@@ -8,10 +8,10 @@ use diesel::{
     sql_types::{Bool, Text},
 };
 use diesel_async::RunQueryDsl;
+use mesh_events::event_store;
 use mesh_kit::{
     config::DatabaseConfig,
     db::{self, DbSetupError},
-    event_store,
 };
 
 #[derive(QueryableByName)]

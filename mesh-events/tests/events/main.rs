@@ -6,13 +6,13 @@ use std::{sync::Arc, time::Duration};
 
 use diesel::sql_types::Text;
 use diesel_async::{RunQueryDsl, scoped_futures::ScopedFutureExt};
-use mesh_kit::{
+use mesh_events::{
     consumer::{EventConsumer, HandleError, Handler, IncomingEvent, Subscription, apply_once},
-    db::{self, PgPool},
     event_store::{self, EventPayload, NewEvent},
     kafka::{KafkaConfig, ORDER_EVENTS, dlq_of},
     relay::{OutboxSignal, Relay},
 };
+use mesh_kit::db::{self, PgPool};
 use mesh_proto::events::v1::OrderPlaced;
 use mesh_testkit::{Served, eventually, records};
 use tokio::sync::Mutex;

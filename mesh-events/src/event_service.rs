@@ -3,20 +3,23 @@
 //! ([`EventService`]), its gRPC API and its consumer's handler. The rest is the same for each:
 //! the database migrated and pooled, the topics made, one producer for the relay and the dead
 //! letters, one consumer (each costs the broker a fetch loop), and all of it started and stopped
-//! with the server ([`crate::startup::Service`]).
+//! with the server ([`mesh_kit::startup::Service`]).
 
 use std::net::SocketAddr;
 
+use mesh_kit::{
+    config::DatabaseConfig,
+    db::{self, EmbeddedMigrations, PgPool},
+    grpc::{GrpcServer, ServeConfig},
+    startup::{self, Service, StartupError},
+};
+
 use crate::{
     aggregate::Projection,
-    config::DatabaseConfig,
     consumer::{EventConsumer, Handler, Subscription},
-    db::{self, EmbeddedMigrations, PgPool},
     event_store,
-    grpc::{GrpcServer, ServeConfig},
     kafka::KafkaConfig,
     relay::{OutboxSignal, Relay},
-    startup::{self, Service, StartupError},
 };
 
 /// What an event-sourced service is.
@@ -50,10 +53,14 @@ impl EventService<'_> {
         handler: impl FnOnce(Parts) -> H,
     ) -> Result<Bound, StartupError> {
         let pool = db::connect(self.database, &self.all_migrations()).await?;
-        self.kafka.ensure_topics(self.topics).await?;
+        self.kafka
+            .ensure_topics(self.topics)
+            .await
+            .map_err(StartupError::component)?;
         let signal = OutboxSignal::new();
-        let producer = self.kafka.producer()?;
-        let consumer = EventConsumer::new(self.kafka, &self.consumes, producer.clone())?;
+        let producer = self.kafka.producer().map_err(StartupError::component)?;
+        let consumer = EventConsumer::new(self.kafka, &self.consumes, producer.clone())
+            .map_err(StartupError::component)?;
         let relay = Relay::new(
             pool.clone(),
             producer,
@@ -79,7 +86,19 @@ impl EventService<'_> {
 impl EventService<'_> {
     /// Rewrites the read model `P` from the event table (the `rebuild-projection` command).
     pub async fn rebuild_projection<P: Projection>(&self) -> Result<(), StartupError> {
-        startup::rebuild_projection::<P>(self.database, &self.all_migrations()).await
+        let pool = db::connect(self.database, &self.all_migrations()).await?;
+        let mut conn = pool
+            .get()
+            .await
+            .map_err(|err| StartupError::Other(format!("cannot get a connection: {err}")))?;
+        let written = crate::aggregate::rebuild::<P>(&mut conn)
+            .await
+            .map_err(|err| StartupError::Other(format!("rebuild failed: {err}")))?;
+        tracing::info!(
+            aggregates = written,
+            "projection rebuilt from the event table"
+        );
+        Ok(())
     }
 
     /// The event store's migrations, then the service's own.

@@ -36,13 +36,12 @@ use diesel_async::{
     scoped_futures::{ScopedBoxFuture, ScopedFutureExt},
 };
 
+use mesh_kit::{db::PgPool, error::StoreError, metrics};
+
 use crate::{
-    db::PgPool,
-    error::StoreError,
     event_store::{self, AppendError},
     group_watch::GroupWatch,
     kafka::{self, KafkaConfig, header, header_text},
-    metrics,
     producer::Producer,
 };
 
@@ -418,7 +417,7 @@ impl EventConsumer {
             event_id = %event_id,
             request_id = %request_id,
         );
-        crate::telemetry::trace_context::continue_from(
+        mesh_kit::telemetry::trace_context::continue_from(
             &span,
             header_text(headers, header::TRACEPARENT),
         );
@@ -456,7 +455,7 @@ impl EventConsumer {
                 Err(reason) => self.dead_letter(message, &reason).await,
             }
         };
-        crate::context::scope(request, work.instrument(span)).await;
+        mesh_kit::context::scope(request, work.instrument(span)).await;
     }
 
     fn parse(&self, message: &OwnedMessage) -> Result<IncomingEvent, String> {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use mesh_kit::{
+use mesh_events::{
     dlq,
     kafka::{BILLING_REQUESTS, KafkaConfig, dlq_of},
 };
