@@ -137,6 +137,18 @@ impl Projection for Payments {
     }
 
     /// A payment has one event: nothing ever moves it on.
+    async fn lock(conn: &mut AsyncPgConnection, order_id: Uuid) -> QueryResult<Option<Payment>> {
+        payments::table
+            .find(order_id)
+            .select(PaymentRow::as_select())
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?
+            .map(Payment::try_from)
+            .transpose()
+    }
+
     async fn update(_: &mut AsyncPgConnection, _: &Payment) -> QueryResult<()> {
         Ok(())
     }

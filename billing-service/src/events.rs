@@ -7,14 +7,12 @@
 use chrono::{DateTime, Utc};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use mesh_events::{
-    aggregate::{self, Aggregate},
-    consumer::{Applied, HandleError, IncomingEvent, apply_once},
+    aggregate::{Aggregate, Aggregates, Once},
+    consumer::{HandleError, IncomingEvent, apply_once},
     dispatch::{Dispatcher, On},
     event_store::{EventPayload, StoredEvent},
     kafka::{BILLING_EVENTS, BILLING_REQUESTS},
-    relay::OutboxSignal,
 };
-use mesh_kit::db::PgPool;
 use mesh_proto::{Name, events::v1 as pb, json::JsonError};
 use uuid::Uuid;
 
@@ -100,26 +98,18 @@ impl Aggregate for Payment {
 
 /// Charges placed orders and stores billing requests.
 pub struct BillingHandler<P> {
-    pool: PgPool,
+    payments: Aggregates<Payments>,
     provider: P,
-    signal: OutboxSignal,
 }
 
-/// The consumer's routes: placed orders and billing requests. Anything on `billing-requests`
-/// that is not a valid `BillingRequested` goes to its dead-letter topic with the reason.
 pub fn dispatcher<P: PaymentProvider>(
-    pool: PgPool,
+    payments: Aggregates<Payments>,
     provider: P,
-    signal: OutboxSignal,
 ) -> Dispatcher<BillingHandler<P>> {
-    Dispatcher::new(BillingHandler {
-        pool,
-        provider,
-        signal,
-    })
-    .on::<pb::OrderPlaced>()
-    .on::<pb::BillingRequested>()
-    .strict_on(BILLING_REQUESTS)
+    Dispatcher::new(BillingHandler { payments, provider })
+        .on::<pb::OrderPlaced>()
+        .on::<pb::BillingRequested>()
+        .strict_on(BILLING_REQUESTS)
 }
 
 impl<P: PaymentProvider> On<pb::OrderPlaced> for BillingHandler<P> {
@@ -134,7 +124,12 @@ impl<P: PaymentProvider> On<pb::OrderPlaced> for BillingHandler<P> {
         }
         {
             // A redelivered order was charged already: record nothing new.
-            let mut conn = self.pool.get().await.map_err(mesh_kit::StoreError::from)?;
+            let mut conn = self
+                .payments
+                .pool()
+                .get()
+                .await
+                .map_err(mesh_kit::StoreError::from)?;
             if db::payment(&mut conn, order_id).await?.is_some() {
                 return Ok(());
             }
@@ -157,18 +152,20 @@ impl<P: PaymentProvider> On<pb::OrderPlaced> for BillingHandler<P> {
                 Decision::Declined { reason } => Some(reason),
             },
         };
-        let decided = &decided;
-        let applied = apply_once(&self.pool, PAYMENTS_CONSUMER, &event.id, |conn| {
-            async move {
-                aggregate::create::<Payments>(conn, order_id, decided).await?;
-                tracing::info!(%order_id, status = decided.status.as_str(), "payment recorded");
-                Ok(())
-            }
-            .scope_boxed()
-        })
-        .await?;
-        if applied == Applied::Now {
-            self.signal.notify();
+        let once = Once {
+            consumer: PAYMENTS_CONSUMER,
+            event_id: &event.id,
+        };
+        let status = decided.status;
+        // A payment already there (a redelivery racing the check above) is kept as it is.
+        let recorded = self
+            .payments
+            .handle(order_id, Some(once), |payment| -> Result<_, HandleError> {
+                Ok(payment.is_none().then_some(decided))
+            })
+            .await?;
+        if recorded.appended.is_some() {
+            tracing::info!(%order_id, status = status.as_str(), "payment recorded");
         }
         Ok(())
     }
@@ -192,7 +189,7 @@ impl<P: PaymentProvider> On<pb::BillingRequested> for BillingHandler<P> {
         )
         .map_err(|err| HandleError::Permanent(format!("invalid billing request: {err}")))?;
         let order = &order;
-        apply_once(&self.pool, REQUESTS_CONSUMER, &event.id, |conn| {
+        apply_once(self.payments.pool(), REQUESTS_CONSUMER, &event.id, |conn| {
             async move {
                 if db::insert_billing_order(conn, order).await? {
                     tracing::info!(request_id = %order.request_id, user_id = order.user_id, "billing order stored");

@@ -33,7 +33,7 @@ pub async fn build(config: Config) -> Result<Bound, StartupError> {
     let api = |parts: &Parts| {
         GrpcServer::new().add_service(Server::new(BillingApi::new(parts.pool.clone())))
     };
-    let handler = |parts: Parts| events::dispatcher(parts.pool, provider, parts.signal);
+    let handler = |parts: Parts| events::dispatcher(parts.aggregates(), provider);
     service(&config).build(api, handler).await
 }
 

@@ -78,6 +78,10 @@ impl Projection for Deliveries {
         insert(conn, delivery).await
     }
 
+    async fn lock(conn: &mut AsyncPgConnection, order_id: Uuid) -> QueryResult<Option<Delivery>> {
+        load(conn, order_id, true).await
+    }
+
     async fn update(conn: &mut AsyncPgConnection, delivery: &Delivery) -> QueryResult<()> {
         save_state(conn, delivery).await
     }

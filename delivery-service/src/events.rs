@@ -3,21 +3,18 @@
 //! events it consumes: a paid order opens a delivery, a cancelled one fails it.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use diesel_async::scoped_futures::ScopedFutureExt;
 use mesh_events::{
-    aggregate::{self, Aggregate},
-    consumer::{Applied, HandleError, IncomingEvent, apply_once},
+    aggregate::{Aggregate, Aggregates, Once},
+    consumer::{HandleError, IncomingEvent},
     dispatch::{Dispatcher, On},
     event_store::{EventPayload, StoredEvent},
     kafka::DELIVERY_EVENTS,
-    relay::OutboxSignal,
 };
-use mesh_kit::db::PgPool;
 use mesh_proto::{delivery::v1::DeliveryStatus as PbStatus, events::v1 as pb, json::JsonError};
 use uuid::Uuid;
 
 use crate::{
-    db::{self, Deliveries},
+    db::Deliveries,
     domain::{Delivery, DeliveryStatus, StatusChanged},
 };
 
@@ -119,13 +116,12 @@ pub fn decode(stored: &StoredEvent) -> Result<StatusChanged, JsonError> {
 /// Opens deliveries for paid orders and fails those of cancelled ones.
 #[derive(Clone)]
 pub struct DeliveryHandler {
-    pool: PgPool,
-    signal: OutboxSignal,
+    deliveries: Aggregates<Deliveries>,
 }
 
 /// The consumer's routes: one handler per event type it reads.
-pub fn dispatcher(pool: PgPool, signal: OutboxSignal) -> Dispatcher<DeliveryHandler> {
-    Dispatcher::new(DeliveryHandler { pool, signal })
+pub fn dispatcher(deliveries: Aggregates<Deliveries>) -> Dispatcher<DeliveryHandler> {
+    Dispatcher::new(DeliveryHandler { deliveries })
         .on::<pb::OrderPaid>()
         .on::<pb::OrderCancelled>()
 }
@@ -135,33 +131,35 @@ fn parse_order_id(raw: &str) -> Result<Uuid, HandleError> {
         .map_err(|_| HandleError::Permanent(format!("order id {raw:?} is not a UUID")))
 }
 
-impl DeliveryHandler {
-    fn notify_if(&self, applied: Applied) {
-        if applied == Applied::Now {
-            self.signal.notify();
-        }
-    }
+/// A consumed event, applied once by this service's consumer.
+fn once(event: &IncomingEvent) -> Option<Once<'_>> {
+    Some(Once {
+        consumer: CONSUMER,
+        event_id: &event.id,
+    })
 }
 
 impl On<pb::OrderPaid> for DeliveryHandler {
     async fn on(&self, event: &IncomingEvent, paid: pb::OrderPaid) -> Result<(), HandleError> {
         let order_id = parse_order_id(&paid.order_id)?;
         let address = paid.delivery_address;
-        let applied = apply_once(&self.pool, CONSUMER, &event.id, |conn| {
-            async move {
-                if db::load(conn, order_id, true).await?.is_some() {
-                    tracing::info!(%order_id, "the order already has a delivery");
-                    return Ok(());
-                }
-                let opening = Delivery::open(&address);
-                aggregate::create::<Deliveries>(conn, order_id, &opening).await?;
-                tracing::info!(%order_id, "delivery opened");
-                Ok(())
-            }
-            .scope_boxed()
-        })
-        .await?;
-        self.notify_if(applied);
+        let opened = self
+            .deliveries
+            .handle(
+                order_id,
+                once(event),
+                |delivery| -> Result<_, HandleError> {
+                    if delivery.is_some() {
+                        tracing::info!(%order_id, "the order already has a delivery");
+                        return Ok(None);
+                    }
+                    Ok(Some(Delivery::open(&address)))
+                },
+            )
+            .await?;
+        if opened.appended.is_some() {
+            tracing::info!(%order_id, "delivery opened");
+        }
         Ok(())
     }
 }
@@ -174,22 +172,20 @@ impl On<pb::OrderCancelled> for DeliveryHandler {
     ) -> Result<(), HandleError> {
         let order_id = parse_order_id(&cancelled.order_id)?;
         let reason = cancelled.reason;
-        let applied = apply_once(&self.pool, CONSUMER, &event.id, |conn| {
-            async move {
-                // Cancelled before it was paid: there is no delivery to stop.
-                let Some(mut delivery) = db::load(conn, order_id, true).await? else {
-                    return Ok(());
-                };
-                if let Some(failed) = delivery.cancel(&reason) {
-                    aggregate::record::<Deliveries>(conn, &mut delivery, &failed).await?;
-                    tracing::info!(%order_id, "delivery failed: order cancelled");
-                }
-                Ok(())
-            }
-            .scope_boxed()
-        })
-        .await?;
-        self.notify_if(applied);
+        let failed = self
+            .deliveries
+            .handle(
+                order_id,
+                once(event),
+                |delivery| -> Result<_, HandleError> {
+                    // Cancelled before it was paid: there is no delivery to stop.
+                    Ok(delivery.and_then(|delivery| delivery.cancel(&reason)))
+                },
+            )
+            .await?;
+        if failed.appended.is_some() {
+            tracing::info!(%order_id, "delivery failed: order cancelled");
+        }
         Ok(())
     }
 }

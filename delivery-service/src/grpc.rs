@@ -2,13 +2,12 @@
 
 use std::collections::HashMap;
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, scoped_futures::ScopedFutureExt};
+use diesel_async::AsyncPgConnection;
 use mesh_events::{
-    aggregate,
+    aggregate::Aggregates,
     event_store::{self, StoredEvent},
-    relay::OutboxSignal,
 };
-use mesh_kit::{InvalidField, batch, db::PgPool, text::TextRule};
+use mesh_kit::{InvalidField, batch, text::TextRule};
 use mesh_proto::{
     delivery::v1::{
         self as pb, BatchGetStatusRequest, BatchGetStatusResponse, GetStatusRequest,
@@ -29,13 +28,12 @@ use crate::{
 /// The gRPC face of deliveries.
 #[derive(Clone)]
 pub struct DeliveryApi {
-    pool: PgPool,
-    signal: OutboxSignal,
+    deliveries: Aggregates<Deliveries>,
 }
 
 impl DeliveryApi {
-    pub fn new(pool: PgPool, signal: OutboxSignal) -> Self {
-        Self { pool, signal }
+    pub fn new(deliveries: Aggregates<Deliveries>) -> Self {
+        Self { deliveries }
     }
 }
 
@@ -129,7 +127,7 @@ impl DeliveryApi {
         let wanted = batch::parse_ids("order_ids", &request.order_ids)?;
         let read = ReadMask::of::<pb::Delivery>(request.read_mask.as_ref())
             .map_err(|reason| InvalidField::new("read_mask", reason))?;
-        let mut conn = self.pool.get().await?;
+        let mut conn = self.deliveries.pool().get().await?;
         let found = db::load_many(&mut conn, &wanted).await?;
         let (found, missing) = batch::in_request_order(&wanted, found, |d| d.order_id);
         let events = if read.reads("history") {
@@ -156,7 +154,7 @@ impl DeliveryApi {
 
     async fn get(&self, order_id: &str) -> Result<pb::Delivery, Error> {
         let order_id = parse_order_id(order_id)?;
-        let mut conn = self.pool.get().await?;
+        let mut conn = self.deliveries.pool().get().await?;
         self.load_with_history(&mut conn, order_id).await
     }
 
@@ -176,28 +174,20 @@ impl DeliveryApi {
         let note = TextRule::FREE.optional("note", request.note.as_deref())?;
         let reassign = request.reassign;
 
-        let mut conn = self.pool.get().await?;
-        let moved = conn
-            .transaction::<bool, Error, _>(|conn| {
-                async move {
-                    let mut delivery = db::load(conn, order_id, true)
-                        .await?
-                        .ok_or(Error::NotFound(order_id))?;
-                    let Some(changed) =
-                        delivery.move_to(to, courier.as_deref(), note.as_deref(), reassign)?
-                    else {
-                        return Ok(false);
-                    };
-                    aggregate::record::<Deliveries>(conn, &mut delivery, &changed).await?;
-                    Ok(true)
-                }
-                .scope_boxed()
+        let moved = self
+            .deliveries
+            .handle(order_id, None, |delivery| -> Result<_, Error> {
+                let delivery = delivery.ok_or(Error::NotFound(order_id))?;
+                Ok(delivery.move_to(to, courier.as_deref(), note.as_deref(), reassign)?)
             })
             .await?;
-        if moved {
-            self.signal.notify();
+        if moved.appended.is_some() {
             tracing::info!(%order_id, status = %to, "delivery moved");
         }
-        self.load_with_history(&mut conn, order_id).await
+        let delivery = moved.aggregate.ok_or(Error::NotFound(order_id))?;
+        // The answer carries the whole history; the delivery itself is the one just written.
+        let mut conn = self.deliveries.pool().get().await?;
+        let history = event_store::history(&mut conn, order_id).await?;
+        to_proto(delivery, &history)
     }
 }

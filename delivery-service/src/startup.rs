@@ -27,10 +27,10 @@ fn service(config: &Config) -> EventService<'_> {
 /// A delivery-service bound, migrated and subscribed, ready to serve.
 pub async fn build(config: Config) -> Result<Bound, StartupError> {
     let api = |parts: &Parts| {
-        let api = DeliveryApi::new(parts.pool.clone(), parts.signal.clone());
+        let api = DeliveryApi::new(parts.aggregates());
         GrpcServer::new().add_service(Server::new(api))
     };
-    let handler = |parts: Parts| events::dispatcher(parts.pool, parts.signal);
+    let handler = |parts: Parts| events::dispatcher(parts.aggregates());
     service(&config).build(api, handler).await
 }
 

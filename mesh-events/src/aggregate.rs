@@ -1,8 +1,12 @@
 //! The event-sourcing core every event-sourced service uses the same way: an [`Aggregate`] is
 //! the fold of its events, a [`Projection`] is the read model kept beside them, and
 //!
-//! - [`create`] and [`record`] append an event (with its outbox row) and write the projection
-//!   in the caller's transaction, the projection's times taken from the stored event;
+//! - [`Aggregates::handle`] is the one command path: every command and every consumed event
+//!   that changes an aggregate goes through it (claim, lock, load, decide, append with the
+//!   outbox row, project, commit, wake the relay), and it answers with the aggregate as it now
+//!   is and the event it appended, so nobody reads them back. The aggregate is loaded from its
+//!   projection row (the snapshot), never by decoding its history; the projection's times are
+//!   the stored event's, as a rebuild would make them;
 //! - [`load`] folds an aggregate from its events;
 //! - [`rebuild`] throws the projection away and writes it again from the event table, so the
 //!   read model is provably nothing but the fold of the events (each service's
@@ -11,13 +15,22 @@
 //! Services implement the two traits where prost types may live (their `events.rs`); the
 //! domain's `apply` stays pure.
 
+use std::marker::PhantomData;
+
 use chrono::{DateTime, Utc};
 use diesel::result::Error as DieselError;
-use diesel_async::{AsyncConnection, AsyncPgConnection, scoped_futures::ScopedFutureExt};
+use diesel_async::{
+    AsyncConnection, AsyncPgConnection,
+    scoped_futures::{ScopedBoxFuture, ScopedFutureExt},
+};
+use mesh_kit::{StoreError, db::PgPool};
 use mesh_proto::json::JsonError;
 use uuid::Uuid;
 
-use crate::event_store::{self, AppendError, EventPayload, NewEvent, StoredEvent};
+use crate::{
+    event_store::{self, AppendError, EventPayload, NewEvent, StoredEvent},
+    relay::OutboxSignal,
+};
 
 /// Something whose state is the fold of its events.
 pub trait Aggregate: Sized + Send + Sync {
@@ -68,6 +81,13 @@ pub trait Projection: Send + Sync + 'static {
         aggregate: &Self::Aggregate,
     ) -> impl Future<Output = Result<(), DieselError>> + Send;
 
+    /// The aggregate as its rows hold it, its row locked for the rest of the transaction
+    /// (`FOR UPDATE`): the snapshot a command decides on, read without decoding its history.
+    fn lock(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<Self::Aggregate>, DieselError>> + Send;
+
     /// Writes an aggregate's state after an event.
     fn update(
         conn: &mut AsyncPgConnection,
@@ -76,6 +96,139 @@ pub trait Projection: Send + Sync + 'static {
 
     /// Deletes every row: the first step of a rebuild.
     fn clear(conn: &mut AsyncPgConnection) -> impl Future<Output = Result<(), DieselError>> + Send;
+}
+
+/// The one command path of an event-sourced service, for the aggregates projection `P` keeps.
+pub struct Aggregates<P> {
+    pool: PgPool,
+    signal: OutboxSignal,
+    projection: PhantomData<fn() -> P>,
+}
+
+impl<P> Clone for Aggregates<P> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            signal: self.signal.clone(),
+            projection: PhantomData,
+        }
+    }
+}
+
+/// A consumed event that a change applies, at most once for its consumer.
+#[derive(Clone, Copy, Debug)]
+pub struct Once<'a> {
+    pub consumer: &'a str,
+    pub event_id: &'a str,
+}
+
+/// What [`Aggregates::handle`] did.
+#[derive(Debug)]
+pub struct Handled<A> {
+    /// The aggregate after the command; `None` when it has no events (and got none), or when
+    /// the consumed event had been applied before (nothing was loaded).
+    pub aggregate: Option<A>,
+    /// The event appended; `None` when the domain decided nothing, or the consumed event had
+    /// been applied before.
+    pub appended: Option<StoredEvent>,
+}
+
+/// The domain's choice for a command: the event to append, if any.
+pub type Decided<A, E> = Result<Option<<A as Aggregate>::Event>, E>;
+
+impl<P: Projection> Aggregates<P> {
+    /// Commands on `pool`'s aggregates; `signal` wakes the relay after each commit that
+    /// appended.
+    pub fn new(pool: PgPool, signal: OutboxSignal) -> Self {
+        Self {
+            pool,
+            signal,
+            projection: PhantomData,
+        }
+    }
+
+    /// The pool the aggregates live in, for reads.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Runs one command on aggregate `id`, in one transaction: claims `once` (a redelivered
+    /// event changes nothing), locks and loads the aggregate (`None`: it has no events yet),
+    /// lets `decide` pick the event to append (`None`: nothing), appends it with its outbox row,
+    /// inserts or updates the projection, commits, and wakes the relay.
+    pub async fn handle<'a, E>(
+        &self,
+        id: Uuid,
+        once: Option<Once<'a>>,
+        decide: impl FnOnce(Option<&P::Aggregate>) -> Decided<P::Aggregate, E> + Send + 'a,
+    ) -> Result<Handled<P::Aggregate>, E>
+    where
+        E: From<AppendError> + From<DieselError> + From<StoreError> + Send + 'a,
+    {
+        self.handle_with(id, once, decide, |_conn, _aggregate| {
+            async { Ok(()) }.scope_boxed()
+        })
+        .await
+    }
+
+    /// [`Aggregates::handle`], with `also` written in the same transaction after an append (a
+    /// row the command keeps beside the aggregate, such as an idempotency key).
+    pub async fn handle_with<'a, E, W>(
+        &self,
+        id: Uuid,
+        once: Option<Once<'a>>,
+        decide: impl FnOnce(Option<&P::Aggregate>) -> Decided<P::Aggregate, E> + Send + 'a,
+        also: W,
+    ) -> Result<Handled<P::Aggregate>, E>
+    where
+        E: From<AppendError> + From<DieselError> + From<StoreError> + Send + 'a,
+        W: for<'r> FnOnce(
+                &'r mut AsyncPgConnection,
+                &'r P::Aggregate,
+            ) -> ScopedBoxFuture<'a, 'r, Result<(), E>>
+            + Send
+            + 'a,
+    {
+        let mut conn = self.pool.get().await.map_err(StoreError::from)?;
+        let handled = conn
+            .transaction::<Handled<P::Aggregate>, E, _>(|conn| {
+                async move {
+                    if let Some(once) = once
+                        && !event_store::claim(conn, once.consumer, once.event_id).await?
+                    {
+                        return Ok(Handled {
+                            aggregate: None,
+                            appended: None,
+                        });
+                    }
+                    let current = P::lock(conn, id).await?;
+                    let Some(event) = decide(current.as_ref())? else {
+                        return Ok(Handled {
+                            aggregate: current,
+                            appended: None,
+                        });
+                    };
+                    let (aggregate, stored) = match current {
+                        None => create::<P>(conn, id, &event).await?,
+                        Some(mut aggregate) => {
+                            let stored = record::<P>(conn, &mut aggregate, &event).await?;
+                            (aggregate, stored)
+                        }
+                    };
+                    also(conn, &aggregate).await?;
+                    Ok(Handled {
+                        aggregate: Some(aggregate),
+                        appended: Some(stored),
+                    })
+                }
+                .scope_boxed()
+            })
+            .await?;
+        if handled.appended.is_some() {
+            self.signal.notify();
+        }
+        Ok(handled)
+    }
 }
 
 /// Why an aggregate could not be loaded from its events.
@@ -91,7 +244,7 @@ pub enum LoadError {
 
 /// Appends the first event of a new aggregate and inserts its projection, in the caller's
 /// transaction. The aggregate's times are the stored event's, as a rebuild would make them.
-pub async fn create<P: Projection>(
+async fn create<P: Projection>(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     event: &<P::Aggregate as Aggregate>::Event,
@@ -118,7 +271,7 @@ pub async fn create<P: Projection>(
 /// Appends `event` to `aggregate`'s stream, applies it and updates the projection, in the
 /// caller's transaction. A concurrent writer that appended first makes this fail with
 /// [`AppendError::Conflict`].
-pub async fn record<P: Projection>(
+async fn record<P: Projection>(
     conn: &mut AsyncPgConnection,
     aggregate: &mut P::Aggregate,
     event: &<P::Aggregate as Aggregate>::Event,

@@ -15,7 +15,7 @@ use mesh_kit::{
 };
 
 use crate::{
-    aggregate::Projection,
+    aggregate::{Aggregates, Projection},
     consumer::{EventConsumer, Handler, Subscription},
     event_store,
     kafka::KafkaConfig,
@@ -39,10 +39,17 @@ pub struct EventService<'a> {
 }
 
 /// What a service's API and handler are made of: its pool, and the signal that wakes its relay
-/// after a commit.
+/// after a commit (which [`Parts::aggregates`] gives its command path).
 pub struct Parts {
     pub pool: PgPool,
     pub signal: OutboxSignal,
+}
+
+impl Parts {
+    /// The command path of the aggregates projection `P` keeps.
+    pub fn aggregates<P: Projection>(&self) -> Aggregates<P> {
+        Aggregates::new(self.pool.clone(), self.signal.clone())
+    }
 }
 
 impl EventService<'_> {

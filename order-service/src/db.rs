@@ -118,6 +118,10 @@ impl Projection for Orders {
         insert(conn, order).await
     }
 
+    async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Order>> {
+        load(conn, id, true).await
+    }
+
     async fn update(conn: &mut AsyncPgConnection, order: &Order) -> QueryResult<()> {
         save_state(conn, order).await
     }

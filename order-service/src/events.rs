@@ -4,16 +4,13 @@
 //! to its own handler.
 
 use chrono::{DateTime, Utc};
-use diesel_async::scoped_futures::ScopedFutureExt;
 use mesh_events::{
-    aggregate::{self, Aggregate},
-    consumer::{Applied, HandleError, IncomingEvent, apply_once},
+    aggregate::{Aggregate, Aggregates, Once},
+    consumer::{HandleError, IncomingEvent},
     dispatch::{Dispatcher, On},
     event_store::{EventPayload, StoredEvent},
     kafka::ORDER_EVENTS,
-    relay::OutboxSignal,
 };
-use mesh_kit::db::PgPool;
 use mesh_proto::{
     Name, delivery::v1::DeliveryStatus, events::v1 as pb, json::JsonError,
     order::v1::OrderLine as PbLine,
@@ -21,7 +18,7 @@ use mesh_proto::{
 use uuid::Uuid;
 
 use crate::{
-    db::{self, Orders},
+    db::Orders,
     domain::{IllegalTransition, Order, OrderEvent, OrderLine},
 };
 
@@ -170,13 +167,12 @@ pub fn decode(stored: &StoredEvent) -> Result<OrderEvent, JsonError> {
 /// Moves orders along as payments and deliveries progress.
 #[derive(Clone)]
 pub struct OrderHandler {
-    pool: PgPool,
-    signal: OutboxSignal,
+    orders: Aggregates<Orders>,
 }
 
 /// The consumer's routes: one handler per event type it reads.
-pub fn dispatcher(pool: PgPool, signal: OutboxSignal) -> Dispatcher<OrderHandler> {
-    Dispatcher::new(OrderHandler { pool, signal })
+pub fn dispatcher(orders: Aggregates<Orders>) -> Dispatcher<OrderHandler> {
+    Dispatcher::new(OrderHandler { orders })
         .on::<pb::PaymentCaptured>()
         .on::<pb::PaymentDeclined>()
         .on::<pb::DeliveryStatusChanged>()
@@ -194,28 +190,23 @@ impl OrderHandler {
     ) -> Result<(), HandleError> {
         let order_id = Uuid::parse_str(order_id)
             .map_err(|_| HandleError::Permanent(format!("order id {order_id:?} is not a UUID")))?;
-        let applied = apply_once(&self.pool, CONSUMER, &event.id, |conn| {
-            async move {
-                let Some(mut order) = db::load(conn, order_id, true).await? else {
-                    return Err(HandleError::Permanent(format!("no order {order_id}")));
-                };
-                match decide(&order) {
-                    Ok(Some(next)) => {
-                        aggregate::record::<Orders>(conn, &mut order, &next).await?;
-                        tracing::info!(%order_id, status = %order.status, "order moved");
-                    }
-                    Ok(None) => {}
-                    Err(illegal) => {
-                        tracing::warn!(%illegal, "event does not apply to the order any more")
-                    }
-                }
-                Ok(())
-            }
-            .scope_boxed()
-        })
-        .await?;
-        if applied == Applied::Now {
-            self.signal.notify();
+        let once = Once {
+            consumer: CONSUMER,
+            event_id: &event.id,
+        };
+        let handled = self
+            .orders
+            .handle(order_id, Some(once), |order| -> Result<_, HandleError> {
+                let order =
+                    order.ok_or_else(|| HandleError::Permanent(format!("no order {order_id}")))?;
+                Ok(decide(order).unwrap_or_else(|illegal| {
+                    tracing::warn!(%illegal, "event does not apply to the order any more");
+                    None
+                }))
+            })
+            .await?;
+        if let (Some(order), Some(_)) = (&handled.aggregate, &handled.appended) {
+            tracing::info!(%order_id, status = %order.status, "order moved");
         }
         Ok(())
     }

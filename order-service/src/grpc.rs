@@ -1,8 +1,11 @@
 //! `mesh.order.v1.OrderService`: proto in, domain through, proto out.
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, scoped_futures::ScopedFutureExt};
-use mesh_events::{aggregate, event_store, relay::OutboxSignal};
-use mesh_kit::{db::PgPool, text::TextRule};
+use diesel_async::{AsyncPgConnection, scoped_futures::ScopedFutureExt};
+use mesh_events::{
+    aggregate::{self, Aggregates},
+    event_store,
+};
+use mesh_kit::text::TextRule;
 use mesh_proto::{
     order::v1::{
         self as pb, CancelOrderRequest, CreateOrderRequest, GetOrderRequest, ListOrdersRequest,
@@ -24,14 +27,13 @@ use crate::{
 /// The gRPC face of orders.
 #[derive(Clone)]
 pub struct OrderApi {
-    pool: PgPool,
+    orders: Aggregates<Orders>,
     menu: MenuClient,
-    signal: OutboxSignal,
 }
 
 impl OrderApi {
-    pub fn new(pool: PgPool, menu: MenuClient, signal: OutboxSignal) -> Self {
-        Self { pool, menu, signal }
+    pub fn new(orders: Aggregates<Orders>, menu: MenuClient) -> Self {
+        Self { orders, menu }
     }
 }
 
@@ -153,7 +155,7 @@ impl OrderApi {
 
         // A retry with a key we have seen gets the first order back, before anything else.
         if let Some(key) = &command.idempotency_key {
-            let mut conn = self.pool.get().await?;
+            let mut conn = self.orders.pool().get().await?;
             if let Some(existing) = db::find_by_idempotency_key(&mut conn, key).await? {
                 return self.retried(&mut conn, &command, existing).await;
             }
@@ -165,42 +167,50 @@ impl OrderApi {
 
         let id = Uuid::new_v4();
         let key = command.idempotency_key.clone();
-        let mut conn = self.pool.get().await?;
-        let placement = conn
-            .transaction::<(), Error, _>(|conn| {
-                async move {
-                    aggregate::create::<Orders>(conn, id, &placed).await?;
-                    if let Some(key) = &key {
+        let placement = self
+            .orders
+            .handle_with(
+                id,
+                None,
+                |_| Ok(Some(placed)),
+                |conn, _order| {
+                    async move {
+                        let Some(key) = &key else {
+                            return Ok(());
+                        };
                         db::keep_idempotency_key(conn, key, id)
                             .await
                             .map_err(|err| match err {
                                 KeyError::Taken => Error::IdempotencyRace,
                                 KeyError::Query(err) => err.into(),
-                            })?;
+                            })
                     }
-                    Ok(())
-                }
-                .scope_boxed()
-            })
+                    .scope_boxed()
+                },
+            )
             .await;
-        let id = match placement {
-            Ok(()) => {
-                self.signal.notify();
+        match placement {
+            // The answer is the order as placed and its one event: nothing is read back.
+            Ok(aggregate::Handled {
+                aggregate: Some(order),
+                appended: Some(placed),
+            }) => {
                 tracing::info!(order_id = %id, "order placed");
-                id
+                to_proto(order, &[placed])
             }
+            Ok(_) => Err(Error::NotFound(id)),
             // A concurrent request with the same key won the race (our transaction rolled
             // back): answer with its order.
             Err(Error::IdempotencyRace) => {
+                let mut conn = self.orders.pool().get().await?;
                 let key = command.idempotency_key.as_deref().unwrap_or_default();
                 let existing = db::find_by_idempotency_key(&mut conn, key)
                     .await?
                     .ok_or(Error::IdempotencyRace)?;
-                return self.retried(&mut conn, &command, existing).await;
+                self.retried(&mut conn, &command, existing).await
             }
-            Err(err) => return Err(err),
-        };
-        self.load_with_history(&mut conn, id).await
+            Err(err) => Err(err),
+        }
     }
 
     /// The answer to a request whose idempotency key placed `existing`: that order when the
@@ -241,7 +251,7 @@ impl OrderApi {
         let id = parse_id("order_id", &request.order_id)?;
         let read = ReadMask::of::<pb::Order>(request.read_mask.as_ref())
             .map_err(|reason| mesh_kit::InvalidField::new("read_mask", reason))?;
-        let mut conn = self.pool.get().await?;
+        let mut conn = self.orders.pool().get().await?;
         let order = db::read(&mut conn, id, read.reads("items"))
             .await?
             .ok_or(Error::NotFound(id))?;
@@ -258,7 +268,7 @@ impl OrderApi {
         let customer_id = customer_id.as_str();
         let limit = domain::page_size(request.page_size);
         let after = PageToken::parse(&request.page_token)?;
-        let mut conn = self.pool.get().await?;
+        let mut conn = self.orders.pool().get().await?;
         let mut orders =
             db::list_by_customer(&mut conn, customer_id, after.as_ref(), limit).await?;
         let more = orders.len() as i64 > limit;
@@ -301,19 +311,18 @@ impl OrderApi {
         // Checked before anything is loaded: it ends up in an event payload, where PostgreSQL
         // refuses a NUL (a 500 before this check).
         let reason = TextRule::FREE.parse("reason", &request.reason)?;
-        let mut conn = self.pool.get().await?;
-        conn.transaction::<(), Error, _>(|conn| {
-            async move {
-                let mut order = db::load(conn, id, true).await?.ok_or(Error::NotFound(id))?;
-                let cancelled = order.cancel(&reason)?;
-                aggregate::record::<Orders>(conn, &mut order, &cancelled).await?;
-                Ok(())
-            }
-            .scope_boxed()
-        })
-        .await?;
-        self.signal.notify();
+        let cancelled = self
+            .orders
+            .handle(id, None, |order| -> Result<_, Error> {
+                let order = order.ok_or(Error::NotFound(id))?;
+                Ok(Some(order.cancel(&reason)?))
+            })
+            .await?;
+        let order = cancelled.aggregate.ok_or(Error::NotFound(id))?;
         tracing::info!(order_id = %id, "order cancelled");
-        self.load_with_history(&mut conn, id).await
+        // The answer carries the whole history; the order itself is the one just written.
+        let mut conn = self.orders.pool().get().await?;
+        let history = event_store::history(&mut conn, id).await?;
+        to_proto(order, &history)
     }
 }

@@ -30,10 +30,10 @@ pub async fn build(config: Config) -> Result<Bound, StartupError> {
     let menu = MenuClient::new(&config.menu_url, config.balance.clone())
         .map_err(|err| StartupError::Other(format!("MENU_URL {:?}: {err}", config.menu_url)))?;
     let api = |parts: &Parts| {
-        let api = OrderApi::new(parts.pool.clone(), menu, parts.signal.clone());
+        let api = OrderApi::new(parts.aggregates(), menu);
         GrpcServer::new().add_service(Server::new(api))
     };
-    let handler = |parts: Parts| events::dispatcher(parts.pool, parts.signal);
+    let handler = |parts: Parts| events::dispatcher(parts.aggregates());
     service(&config).build(api, handler).await
 }
 
