@@ -19,7 +19,9 @@ fn main() -> ExitCode {
                 let app = billing_service::build(config).await?;
                 app.run_until_stopped(mesh_kit::shutdown::signal()).await
             }
-            Some(Command::RebuildProjection) => billing_service::rebuild_projection(&config).await,
+            Some(Command::RebuildProjection) => {
+                billing_service::service(&config).rebuild_projection().await
+            }
         }
     })
 }

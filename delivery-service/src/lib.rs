@@ -12,4 +12,4 @@ pub mod grpc;
 pub mod startup;
 
 pub use config::{Config, Settings};
-pub use startup::{build, rebuild_projection};
+pub use startup::{build, service};

@@ -19,7 +19,11 @@ fn main() -> ExitCode {
                 let app = delivery_service::build(config).await?;
                 app.run_until_stopped(mesh_kit::shutdown::signal()).await
             }
-            Some(Command::RebuildProjection) => delivery_service::rebuild_projection(&config).await,
+            Some(Command::RebuildProjection) => {
+                delivery_service::service(&config)
+                    .rebuild_projection()
+                    .await
+            }
         }
     })
 }

@@ -258,7 +258,7 @@ async fn create<P: Projection>(
             sequence: 1,
             topic: P::Aggregate::TOPIC,
             key: &key,
-            payload: &payload,
+            payload,
         },
     )
     .await?;
@@ -286,7 +286,7 @@ async fn record<P: Projection>(
             sequence: aggregate.version() + 1,
             topic: P::Aggregate::TOPIC,
             key: &key,
-            payload: &payload,
+            payload,
         },
     )
     .await?;

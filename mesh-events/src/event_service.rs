@@ -1,67 +1,56 @@
 //! The wiring every event-sourced service shares (order, billing, delivery), so a service states
-//! only what is its own: its name, address, migrations, topics and subscription
+//! only what is its own: its name, aggregate, address, migrations and subscription
 //! ([`EventService`]), its gRPC API and its consumer's handler. The rest is the same for each:
 //! the database migrated and pooled, the topics made, one producer for the relay and the dead
 //! letters, one consumer (each costs the broker a fetch loop), and all of it started and stopped
 //! with the server ([`mesh_kit::startup::Service`]).
 
-use std::net::SocketAddr;
+use std::{marker::PhantomData, net::SocketAddr};
 
 use mesh_kit::{
     config::DatabaseConfig,
-    db::{self, EmbeddedMigrations, PgPool},
+    db::{self, EmbeddedMigrations},
     grpc::{GrpcServer, ServeConfig},
     startup::{self, Service, StartupError},
 };
 
 use crate::{
-    aggregate::{Aggregates, Projection},
+    aggregate::{Aggregate, Aggregates, Projection},
     consumer::{EventConsumer, Handler, Subscription},
     event_store,
     kafka::KafkaConfig,
     relay::{OutboxSignal, Relay},
 };
 
-/// What an event-sourced service is.
-pub struct EventService<'a> {
+/// What an event-sourced service is: its name, its aggregate (as the projection `P` that keeps
+/// it), its database and what it consumes (the topics it makes follow from those two).
+pub struct EventService<'a, P> {
     /// Its name: the `ce_source` of the events its relay publishes.
     pub name: &'static str,
+    /// Its aggregate: what its commands, its consumer and its `rebuild-projection` work on.
+    pub aggregate: PhantomData<P>,
     pub addr: SocketAddr,
     pub serve: &'a ServeConfig,
     pub database: &'a DatabaseConfig,
     /// Its own migrations (its projections); the event store's run before them.
     pub migrations: &'static EmbeddedMigrations,
     pub kafka: &'a KafkaConfig,
-    /// Every topic it writes or reads, made when missing.
-    pub topics: &'a [&'static str],
     /// What its consumer reads.
     pub consumes: Subscription,
 }
 
-/// What a service's API and handler are made of: its pool, and the signal that wakes its relay
-/// after a commit (which [`Parts::aggregates`] gives its command path).
-pub struct Parts {
-    pub pool: PgPool,
-    pub signal: OutboxSignal,
-}
-
-impl Parts {
-    /// The command path of the aggregates projection `P` keeps.
-    pub fn aggregates<P: Projection>(&self) -> Aggregates<P> {
-        Aggregates::new(self.pool.clone(), self.signal.clone())
-    }
-}
-
-impl EventService<'_> {
-    /// Migrates, subscribes and binds: `api` makes the gRPC server's services (served with `serve`), `handler` what the consumer applies each event with.
+impl<P: Projection> EventService<'_, P> {
+    /// Migrates, subscribes and binds: `api` makes the gRPC server's services (served with
+    /// `serve`), `handler` what the consumer applies each event with, both on the aggregates'
+    /// one command path (whose commits wake the relay).
     pub async fn build<H: Handler>(
         self,
-        api: impl FnOnce(&Parts) -> GrpcServer,
-        handler: impl FnOnce(Parts) -> H,
+        api: impl FnOnce(&Aggregates<P>) -> GrpcServer,
+        handler: impl FnOnce(Aggregates<P>) -> H,
     ) -> Result<Bound, StartupError> {
         let pool = db::connect(self.database, &self.all_migrations()).await?;
         self.kafka
-            .ensure_topics(self.topics)
+            .ensure_topics(&self.topics())
             .await
             .map_err(StartupError::component)?;
         let signal = OutboxSignal::new();
@@ -80,19 +69,17 @@ impl EventService<'_> {
             addr: self.addr,
             source,
         })?;
-        let parts = Parts { pool, signal };
-        let server = api(&parts).with(self.serve);
+        let aggregates = Aggregates::new(pool, signal);
+        let server = api(&aggregates).with(self.serve);
         let mut service = Service::new(listener, server);
         service.spawn(|stop| relay.run(stop.wait()));
-        let handler = handler(parts);
+        let handler = handler(aggregates);
         service.spawn(|stop| consumer.run(handler, stop.wait()));
         Ok(Bound { addr, service })
     }
-}
 
-impl EventService<'_> {
     /// Rewrites the read model `P` from the event table (the `rebuild-projection` command).
-    pub async fn rebuild_projection<P: Projection>(&self) -> Result<(), StartupError> {
+    pub async fn rebuild_projection(&self) -> Result<(), StartupError> {
         let pool = db::connect(self.database, &self.all_migrations()).await?;
         let mut conn = pool
             .get()
@@ -106,6 +93,18 @@ impl EventService<'_> {
             "projection rebuilt from the event table"
         );
         Ok(())
+    }
+
+    /// Every topic it writes or reads, made at start when missing: its aggregate's, and the
+    /// ones it consumes.
+    fn topics(&self) -> Vec<&'static str> {
+        let mut topics = vec![<P::Aggregate as Aggregate>::TOPIC];
+        for topic in &self.consumes.topics {
+            if !topics.contains(topic) {
+                topics.push(topic);
+            }
+        }
+        topics
     }
 
     /// The event store's migrations, then the service's own.

@@ -71,8 +71,9 @@ use schema::{events, outbox, processed_events};
 pub struct EventPayload {
     /// The message's full proto name: the CloudEvents type.
     pub event_type: String,
-    /// Canonical proto3 JSON, exactly what is published.
-    pub json: String,
+    /// Canonical proto3 JSON, exactly what is stored and published: encoded once from the
+    /// message, written as text only for Kafka.
+    pub json: serde_json::Value,
     /// The version of the type's schema it is written with.
     pub schema_version: i32,
 }
@@ -83,7 +84,7 @@ impl EventPayload {
         let event_type = M::full_name();
         Ok(Self {
             schema_version: crate::schema::current_version(&event_type),
-            json: json::to_json(message)?,
+            json: json::to_value(message)?,
             event_type,
         })
     }
@@ -99,7 +100,7 @@ pub struct NewEvent<'a> {
     pub topic: &'a str,
     /// The record key: the order id, so every event of an order lands on one partition.
     pub key: &'a str,
-    pub payload: &'a EventPayload,
+    pub payload: EventPayload,
 }
 
 /// An event as the store holds it.
@@ -136,7 +137,7 @@ impl StoredEvent {
             self.schema_version,
             self.payload.clone(),
         )?;
-        json::from_json(payload.to_string().as_bytes())
+        json::from_value(payload)
     }
 
     /// The event as it was published, for a reader outside the service (an order's history).
@@ -179,17 +180,14 @@ pub async fn append(
     event: NewEvent<'_>,
 ) -> Result<StoredEvent, AppendError> {
     let payload = event.payload;
-    let value: serde_json::Value =
-        serde_json::from_str(&payload.json).map_err(|err| JsonError::Encode {
-            type_name: payload.event_type.clone(),
-            reason: err.to_string(),
-        })?;
+    // The Kafka payload: the one time the event is written out as text.
+    let published = payload.json.to_string();
     let stored = StoredEvent {
         id: Uuid::new_v4(),
         aggregate_id: event.aggregate_id,
         sequence: event.sequence,
-        event_type: payload.event_type.clone(),
-        payload: value,
+        event_type: payload.event_type,
+        payload: payload.json,
         // The request that caused it, as the trace context: carried for the command.
         request_id: mesh_kit::context::request_id().map(|id| id.to_string()),
         // PostgreSQL keeps microseconds; so do we, so a re-read event equals the appended one.
@@ -227,7 +225,7 @@ pub async fn append(
             outbox::topic.eq(event.topic),
             outbox::record_key.eq(event.key),
             outbox::event_type.eq(&stored.event_type),
-            outbox::payload.eq(&payload.json),
+            outbox::payload.eq(&published),
             outbox::schema_version.eq(payload.schema_version),
             outbox::request_id.eq(&stored.request_id),
             outbox::occurred_at.eq(stored.occurred_at),

@@ -113,10 +113,14 @@ impl Upcasters {
         version: i32,
         payload: &[u8],
     ) -> Result<M, JsonError> {
-        if self.is_old(event_type, version) {
-            return mesh_proto::json::from_json(&self.upcast_bytes(event_type, version, payload)?);
+        if !self.is_old(event_type, version) {
+            return mesh_proto::json::from_json(payload);
         }
-        mesh_proto::json::from_json(payload)
+        let value: Value = serde_json::from_slice(payload).map_err(|err| JsonError::Decode {
+            type_name: event_type.to_owned(),
+            reason: err.to_string(),
+        })?;
+        mesh_proto::json::from_value(self.upcast(event_type, version, value)?)
     }
 
     /// Upcasts a raw JSON payload; returns it untouched when it is current.

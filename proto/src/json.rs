@@ -29,6 +29,12 @@ fn descriptor(type_name: &str) -> Result<MessageDescriptor, JsonError> {
 /// `message` as canonical proto3 JSON: camelCase names, enums by name, 64-bit integers as
 /// strings, timestamps in RFC 3339, default values left out.
 pub fn to_json<M: Message + Name>(message: &M) -> Result<String, JsonError> {
+    to_value(message).map(|value| value.to_string())
+}
+
+/// [`to_json`] as a JSON value, never written out as text: what the event store keeps (a
+/// `jsonb` column) and serializes once for Kafka.
+pub fn to_value<M: Message + Name>(message: &M) -> Result<serde_json::Value, JsonError> {
     let type_name = M::full_name();
     let encode_error = |reason: String| JsonError::Encode {
         type_name: type_name.clone(),
@@ -37,30 +43,44 @@ pub fn to_json<M: Message + Name>(message: &M) -> Result<String, JsonError> {
     let dynamic =
         DynamicMessage::decode(descriptor(&type_name)?, message.encode_to_vec().as_slice())
             .map_err(|err| encode_error(err.to_string()))?;
-    serde_json::to_string(&dynamic).map_err(|err| encode_error(err.to_string()))
+    serde_json::to_value(&dynamic).map_err(|err| encode_error(err.to_string()))
 }
 
 /// Parses proto3 JSON into `M`. Unknown fields are ignored, so an older reader accepts events
 /// from a newer writer.
 pub fn from_json<M: Message + Name + Default>(json: &[u8]) -> Result<M, JsonError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    let message = decode::<M, _>(&mut deserializer)?;
+    deserializer.end().map_err(|err| JsonError::Decode {
+        type_name: M::full_name(),
+        reason: err.to_string(),
+    })?;
+    Ok(message)
+}
+
+/// [`from_json`] from a JSON value (a stored event's payload), with no text in between.
+pub fn from_value<M: Message + Name + Default>(value: serde_json::Value) -> Result<M, JsonError> {
+    decode::<M, _>(value)
+}
+
+fn decode<'de, M, D>(deserializer: D) -> Result<M, JsonError>
+where
+    M: Message + Name + Default,
+    D: serde::Deserializer<'de>,
+{
     let type_name = M::full_name();
     let decode_error = |reason: String| JsonError::Decode {
         type_name: type_name.clone(),
         reason,
     };
-    let mut deserializer = serde_json::Deserializer::from_slice(json);
-    let dynamic = DynamicMessage::deserialize_with_options(
+    DynamicMessage::deserialize_with_options(
         descriptor(&type_name)?,
-        &mut deserializer,
+        deserializer,
         &DeserializeOptions::new().deny_unknown_fields(false),
     )
-    .map_err(|err| decode_error(err.to_string()))?;
-    deserializer
-        .end()
-        .map_err(|err| decode_error(err.to_string()))?;
-    dynamic
-        .transcode_to::<M>()
-        .map_err(|err| decode_error(err.to_string()))
+    .map_err(|err| decode_error(err.to_string()))?
+    .transcode_to::<M>()
+    .map_err(|err| decode_error(err.to_string()))
 }
 
 #[cfg(test)]
@@ -91,6 +111,10 @@ mod tests {
             from_json::<OrderPlaced>(json.as_bytes()).expect("decodes"),
             placed
         );
+        // The store's form is the same document, never written out as text in between.
+        let value = to_value(&placed).expect("encodes");
+        assert_eq!(value.to_string(), json);
+        assert_eq!(from_value::<OrderPlaced>(value).expect("decodes"), placed);
     }
 
     #[test]

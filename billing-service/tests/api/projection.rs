@@ -26,7 +26,8 @@ async fn the_rebuilt_projection_equals_the_live_one() {
     let live = projection::rows(&app.database, "payments", "order_id").await;
     assert_eq!(live.len(), 2, "two payments: {live:#?}");
 
-    billing_service::rebuild_projection(&config(&app))
+    billing_service::service(&config(&app))
+        .rebuild_projection()
         .await
         .expect("the projection rebuilds");
 

@@ -46,7 +46,8 @@ async fn the_rebuilt_projection_equals_the_live_one() {
     let live = live_rows(&app).await;
     assert_eq!(live.len(), 3, "three deliveries: {live:#?}");
 
-    delivery_service::rebuild_projection(&config(&app))
+    delivery_service::service(&config(&app))
+        .rebuild_projection()
         .await
         .expect("the projection rebuilds");
 
@@ -79,7 +80,8 @@ async fn a_delivery_opened_by_a_version_1_event_still_loads_and_moves_on() {
     )
     .await;
 
-    delivery_service::rebuild_projection(&config(&app))
+    delivery_service::service(&config(&app))
+        .rebuild_projection()
         .await
         .expect("the projection rebuilds from the old event");
 

@@ -131,7 +131,7 @@ async fn the_relay_publishes_appended_events_in_order_with_cloudevents_headers()
                         sequence,
                         topic: ORDER_EVENTS,
                         key: &key,
-                        payload: &message,
+                        payload: message,
                     },
                 ),
             )
@@ -145,7 +145,7 @@ async fn the_relay_publishes_appended_events_in_order_with_cloudevents_headers()
                 sequence: 3,
                 topic: ORDER_EVENTS,
                 key: &key,
-                payload: &EventPayload::of(&placed(&key, 0)).expect("encodes"),
+                payload: EventPayload::of(&placed(&key, 0)).expect("encodes"),
             },
         )
         .await;

@@ -71,7 +71,8 @@ async fn the_rebuilt_projection_equals_the_live_one() {
     assert_eq!(orders.len(), 4, "four orders: {orders:#?}");
     assert_eq!(lines.len(), 6, "six lines: {lines:#?}");
 
-    order_service::rebuild_projection(&config(&app))
+    order_service::service(&config(&app))
+        .rebuild_projection()
         .await
         .expect("the projection rebuilds");
 
