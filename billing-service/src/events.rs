@@ -160,9 +160,7 @@ impl<P: PaymentProvider> On<pb::OrderPlaced> for BillingHandler<P> {
         // A payment already there (a redelivery racing the check above) is kept as it is.
         let recorded = self
             .payments
-            .handle(order_id, Some(once), |payment| -> Result<_, HandleError> {
-                Ok(payment.is_none().then_some(decided))
-            })
+            .start::<HandleError>(order_id, Some(once), decided)
             .await?;
         if recorded.appended.is_some() {
             tracing::info!(%order_id, status = status.as_str(), "payment recorded");

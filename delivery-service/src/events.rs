@@ -145,20 +145,11 @@ impl On<pb::OrderPaid> for DeliveryHandler {
         let address = paid.delivery_address;
         let opened = self
             .deliveries
-            .handle(
-                order_id,
-                once(event),
-                |delivery| -> Result<_, HandleError> {
-                    if delivery.is_some() {
-                        tracing::info!(%order_id, "the order already has a delivery");
-                        return Ok(None);
-                    }
-                    Ok(Some(Delivery::open(&address)))
-                },
-            )
+            .start::<HandleError>(order_id, once(event), Delivery::open(&address))
             .await?;
-        if opened.appended.is_some() {
-            tracing::info!(%order_id, "delivery opened");
+        match opened.appended {
+            Some(_) => tracing::info!(%order_id, "delivery opened"),
+            None => tracing::info!(%order_id, "the order already has a delivery"),
         }
         Ok(())
     }

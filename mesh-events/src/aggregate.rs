@@ -2,7 +2,8 @@
 //! the fold of its events, a [`Projection`] is the read model kept beside them, and
 //!
 //! - [`Aggregates::handle`] is the one command path: every command and every consumed event
-//!   that changes an aggregate goes through it (claim, lock, load, decide, append with the
+//!   that changes an aggregate goes through it ([`Aggregates::start`] for one that can only
+//!   begin an aggregate) (claim, lock, load, decide, append with the
 //!   outbox row, project, commit, wake the relay), and it answers with the aggregate as it now
 //!   is and the event it appended, so nobody reads them back. The aggregate is loaded from its
 //!   projection row (the snapshot), never by decoding its history; the projection's times are
@@ -169,6 +170,49 @@ impl<P: Projection> Aggregates<P> {
             async { Ok(()) }.scope_boxed()
         })
         .await
+    }
+
+    /// Starts aggregate `id` with its first event, in one transaction with the claim of
+    /// `once`. Nothing is loaded, since a new aggregate has nothing to load: one that exists
+    /// already takes sequence 1, so the append conflicts, and the answer is that nothing was
+    /// appended (the effect is there: a redelivered event changes nothing either way).
+    pub async fn start<'a, E>(
+        &self,
+        id: Uuid,
+        once: Option<Once<'a>>,
+        event: <P::Aggregate as Aggregate>::Event,
+    ) -> Result<Handled<P::Aggregate>, E>
+    where
+        E: From<AppendError> + From<DieselError> + From<StoreError> + Send + 'a,
+    {
+        let mut conn = self.pool.get().await.map_err(StoreError::from)?;
+        let started = conn
+            .transaction::<Option<(P::Aggregate, StoredEvent)>, AppendError, _>(|conn| {
+                async move {
+                    if let Some(once) = once
+                        && !event_store::claim(conn, once.consumer, once.event_id).await?
+                    {
+                        return Ok(None);
+                    }
+                    create::<P>(conn, id, &event).await.map(Some)
+                }
+                .scope_boxed()
+            })
+            .await;
+        match started {
+            Ok(Some((aggregate, stored))) => {
+                self.signal.notify();
+                Ok(Handled {
+                    aggregate: Some(aggregate),
+                    appended: Some(stored),
+                })
+            }
+            Ok(None) | Err(AppendError::Conflict { sequence: 1, .. }) => Ok(Handled {
+                aggregate: None,
+                appended: None,
+            }),
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// [`Aggregates::handle`], with `also` written in the same transaction after an append (a
