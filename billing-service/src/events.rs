@@ -106,10 +106,15 @@ pub fn dispatcher<P: PaymentProvider>(
     payments: Aggregates<Payments>,
     provider: P,
 ) -> Dispatcher<BillingHandler<P>> {
-    Dispatcher::new(BillingHandler { payments, provider })
+    let dispatcher = Dispatcher::new(BillingHandler { payments, provider })
         .on::<pb::OrderPlaced>()
         .on::<pb::BillingRequested>()
-        .strict_on(BILLING_REQUESTS)
+        .strict_on(BILLING_REQUESTS);
+    if P::CALLS_OUT {
+        dispatcher.alone_on::<pb::OrderPlaced>()
+    } else {
+        dispatcher
+    }
 }
 
 impl<P: PaymentProvider> On<pb::OrderPlaced> for BillingHandler<P> {
@@ -122,8 +127,9 @@ impl<P: PaymentProvider> On<pb::OrderPlaced> for BillingHandler<P> {
                 "order {order_id} has a negative total"
             )));
         }
-        {
-            // A redelivered order was charged already: record nothing new.
+        if P::CALLS_OUT {
+            // A redelivered order was charged already: do not ask the provider again. (One
+            // that answers at once is simply asked: the claim below turns the repeat away.)
             let mut conn = self
                 .payments
                 .pool()
@@ -134,8 +140,9 @@ impl<P: PaymentProvider> On<pb::OrderPlaced> for BillingHandler<P> {
                 return Ok(());
             }
         }
-        // The provider is called outside any transaction: no connection is held while it
-        // thinks. It treats the order id as its idempotency key.
+        // The provider is called outside this handler's transaction (inside a batch's only when
+        // it answers at once: `PaymentProvider::CALLS_OUT`). It treats the order id as its
+        // idempotency key.
         let decision = self
             .provider
             .charge(order_id, placed.total_cents, &placed.currency)

@@ -14,6 +14,10 @@ pub enum Decision {
 /// order (an event redelivered before its outcome was recorded): an implementation must treat
 /// `order_id` as its idempotency key, as real payment APIs allow.
 pub trait PaymentProvider: Send + Sync + 'static {
+    /// Whether a charge waits on something outside this process (a provider's API). Such a
+    /// charge is made in a transaction of its own, so no batch's transaction waits on it.
+    const CALLS_OUT: bool;
+
     fn charge(
         &self,
         order_id: Uuid,
@@ -31,6 +35,9 @@ pub struct SimulatedProvider {
 }
 
 impl PaymentProvider for SimulatedProvider {
+    /// It answers at once, in process.
+    const CALLS_OUT: bool = false;
+
     async fn charge(&self, _order_id: Uuid, amount_cents: i64, currency: &str) -> Decision {
         if amount_cents <= self.limit_cents {
             Decision::Approved

@@ -31,6 +31,7 @@ use uuid::Uuid;
 use crate::{
     event_store::{self, AppendError, EventPayload, NewEvent, StoredEvent},
     relay::OutboxSignal,
+    unit,
 };
 
 /// Something whose state is the fold of its events.
@@ -185,33 +186,61 @@ impl<P: Projection> Aggregates<P> {
     where
         E: From<AppendError> + From<DieselError> + From<StoreError> + Send + 'a,
     {
-        let mut conn = self.pool.get().await.map_err(StoreError::from)?;
-        let started = conn
-            .transaction::<Option<(P::Aggregate, StoredEvent)>, AppendError, _>(|conn| {
-                async move {
-                    if let Some(once) = once
-                        && !event_store::claim(conn, once.consumer, once.event_id).await?
-                    {
-                        return Ok(None);
-                    }
-                    create::<P>(conn, id, &event).await.map(Some)
+        self.start_with(id, once, event, |_conn, _aggregate| {
+            async { Ok(()) }.scope_boxed()
+        })
+        .await
+    }
+
+    /// [`Aggregates::start`], with `also` written in the same transaction after the append (a
+    /// row the command keeps beside the aggregate, such as an idempotency key).
+    pub async fn start_with<'a, E, W>(
+        &self,
+        id: Uuid,
+        once: Option<Once<'a>>,
+        event: <P::Aggregate as Aggregate>::Event,
+        also: W,
+    ) -> Result<Handled<P::Aggregate>, E>
+    where
+        E: From<AppendError> + From<DieselError> + From<StoreError> + Send + 'a,
+        W: for<'r> FnOnce(
+                &'r mut AsyncPgConnection,
+                &'r P::Aggregate,
+            ) -> ScopedBoxFuture<'a, 'r, Result<(), E>>
+            + Send
+            + 'a,
+    {
+        let started = unit::transaction::<_, Starting<E>, _>(&self.pool, |conn| {
+            async move {
+                if let Some(once) = once
+                    && !event_store::claim(conn, once.consumer, once.event_id).await?
+                {
+                    return Ok(None);
                 }
-                .scope_boxed()
-            })
-            .await;
+                let (aggregate, stored) = match create::<P>(conn, id, &event).await {
+                    Ok(created) => created,
+                    Err(AppendError::Conflict { sequence: 1, .. }) => return Err(Starting::Exists),
+                    Err(err) => return Err(Starting::Failed(err.into())),
+                };
+                also(conn, &aggregate).await.map_err(Starting::Failed)?;
+                Ok(Some((aggregate, stored)))
+            }
+            .scope_boxed()
+        })
+        .await;
         match started {
             Ok(Some((aggregate, stored))) => {
-                self.signal.notify();
+                unit::wake(&self.signal);
                 Ok(Handled {
                     aggregate: Some(aggregate),
                     appended: Some(stored),
                 })
             }
-            Ok(None) | Err(AppendError::Conflict { sequence: 1, .. }) => Ok(Handled {
+            Ok(None) | Err(Starting::Exists) => Ok(Handled {
                 aggregate: None,
                 appended: None,
             }),
-            Err(err) => Err(err.into()),
+            Err(Starting::Failed(err)) => Err(err),
         }
     }
 
@@ -233,45 +262,63 @@ impl<P: Projection> Aggregates<P> {
             + Send
             + 'a,
     {
-        let mut conn = self.pool.get().await.map_err(StoreError::from)?;
-        let handled = conn
-            .transaction::<Handled<P::Aggregate>, E, _>(|conn| {
-                async move {
-                    if let Some(once) = once
-                        && !event_store::claim(conn, once.consumer, once.event_id).await?
-                    {
-                        return Ok(Handled {
-                            aggregate: None,
-                            appended: None,
-                        });
-                    }
-                    let current = P::lock(conn, id).await?;
-                    let Some(event) = decide(current.as_ref())? else {
-                        return Ok(Handled {
-                            aggregate: current,
-                            appended: None,
-                        });
-                    };
-                    let (aggregate, stored) = match current {
-                        None => create::<P>(conn, id, &event).await?,
-                        Some(mut aggregate) => {
-                            let stored = record::<P>(conn, &mut aggregate, &event).await?;
-                            (aggregate, stored)
-                        }
-                    };
-                    also(conn, &aggregate).await?;
-                    Ok(Handled {
-                        aggregate: Some(aggregate),
-                        appended: Some(stored),
-                    })
+        let handled = unit::transaction::<Handled<P::Aggregate>, E, _>(&self.pool, |conn| {
+            async move {
+                if let Some(once) = once
+                    && !event_store::claim(conn, once.consumer, once.event_id).await?
+                {
+                    return Ok(Handled {
+                        aggregate: None,
+                        appended: None,
+                    });
                 }
-                .scope_boxed()
-            })
-            .await?;
+                let current = P::lock(conn, id).await?;
+                let Some(event) = decide(current.as_ref())? else {
+                    return Ok(Handled {
+                        aggregate: current,
+                        appended: None,
+                    });
+                };
+                let (aggregate, stored) = match current {
+                    None => create::<P>(conn, id, &event).await?,
+                    Some(mut aggregate) => {
+                        let stored = record::<P>(conn, &mut aggregate, &event).await?;
+                        (aggregate, stored)
+                    }
+                };
+                also(conn, &aggregate).await?;
+                Ok(Handled {
+                    aggregate: Some(aggregate),
+                    appended: Some(stored),
+                })
+            }
+            .scope_boxed()
+        })
+        .await?;
         if handled.appended.is_some() {
-            self.signal.notify();
+            unit::wake(&self.signal);
         }
         Ok(handled)
+    }
+}
+
+/// How [`Aggregates::start`]'s transaction ended when it appended nothing: the aggregate
+/// existed already (its transaction is rolled back, and with it the claim, which the effect
+/// already there makes harmless), or something failed.
+enum Starting<E> {
+    Exists,
+    Failed(E),
+}
+
+impl<E: From<DieselError>> From<DieselError> for Starting<E> {
+    fn from(err: DieselError) -> Self {
+        Self::Failed(err.into())
+    }
+}
+
+impl<E: From<StoreError>> From<StoreError> for Starting<E> {
+    fn from(err: StoreError) -> Self {
+        Self::Failed(err.into())
     }
 }
 

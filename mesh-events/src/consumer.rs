@@ -32,7 +32,7 @@ use rdkafka::{
 use tracing::Instrument;
 
 use diesel_async::{
-    AsyncConnection, AsyncPgConnection,
+    AsyncPgConnection,
     scoped_futures::{ScopedBoxFuture, ScopedFutureExt},
 };
 
@@ -43,6 +43,7 @@ use crate::{
     group_watch::GroupWatch,
     kafka::{self, KafkaConfig, header, header_text},
     producer::Producer,
+    unit::{self, Unit},
 };
 
 /// An event read from a topic, with its CloudEvents attributes.
@@ -123,8 +124,9 @@ pub enum Applied {
 }
 
 /// Runs `effect` in a transaction together with the claim of `event_id` by `consumer`, so a
-/// redelivered event changes nothing. Wake the outbox relay when this returns
-/// [`Applied::Now`] and the effect appended events.
+/// redelivered event changes nothing (the transaction of the batch being applied, when there is
+/// one). Wake the outbox relay when this returns [`Applied::Now`] and the effect appended
+/// events.
 pub async fn apply_once<'a, F>(
     pool: &PgPool,
     consumer: &'a str,
@@ -138,8 +140,7 @@ where
         + Send
         + 'a,
 {
-    let mut conn = pool.get().await.map_err(StoreError::from)?;
-    conn.transaction::<Applied, HandleError, _>(|conn| {
+    unit::transaction::<Applied, HandleError, _>(pool, |conn| {
         async move {
             if !event_store::claim(conn, consumer, event_id).await? {
                 return Ok(Applied::Before);
@@ -158,6 +159,14 @@ pub trait Handler: Send + Sync + 'static {
     /// handler does not care about return `Ok(())`.
     fn handle(&self, event: &IncomingEvent)
     -> impl Future<Output = Result<(), HandleError>> + Send;
+
+    /// Whether `event` may be applied in a batch's shared transaction (see
+    /// [`EventConsumer::batching`]). Say no for an event whose handling waits on something
+    /// outside the database, such as a payment provider: the batch's transaction and its locks
+    /// would wait with it.
+    fn batchable(&self, _event: &IncomingEvent) -> bool {
+        true
+    }
 }
 
 /// Which group reads which topics.
@@ -228,11 +237,18 @@ pub struct EventConsumer {
     topics: Vec<String>,
     /// Locked while it asks the broker, between records.
     watch: tokio::sync::Mutex<GroupWatch>,
+    /// The handlers' database, when records queued behind a lane are applied in one
+    /// transaction (see [`EventConsumer::batching`]).
+    batches: Option<PgPool>,
 }
 
 /// Records received and not applied yet, beyond the ones being applied: how far the consumer
 /// reads ahead of its lanes before it waits for them.
 const READ_AHEAD: usize = 512;
+
+/// The most records a lane applies in one transaction: enough to amortise a commit over a
+/// burst, few enough that the row locks of one batch are not held for long.
+const BATCH: usize = 64;
 
 impl EventConsumer {
     /// Joins the group and subscribes. Reading starts at the earliest offset the first time a
@@ -283,9 +299,19 @@ impl EventConsumer {
             group,
             name: subscription.group.clone(),
             topics,
+            batches: None,
         };
         this.subscribe()?;
         Ok(this)
+    }
+
+    /// Applies the records that queued up behind a busy lane (a burst) together, in one
+    /// transaction on `pool` that the handlers' effects join (see [`crate::unit`]): one commit
+    /// for the batch instead of one per record. Pass the database the handlers write to. A
+    /// record alone in its lane is applied as without batching.
+    pub fn batching(mut self, pool: PgPool) -> Self {
+        self.batches = Some(pool);
+        self
     }
 
     fn subscribe(&self) -> Result<(), KafkaError> {
@@ -317,7 +343,9 @@ impl EventConsumer {
             tokio::select! {
                 () = &mut shutdown => break,
                 Some((lane, done)) = applying.next(), if !applying.is_empty() => {
-                    self.finished(&mut progress, done);
+                    for position in done {
+                        self.finished(&mut progress, position);
+                    }
                     if let Some(next) = lanes.next_of(lane) {
                         applying.push(self.apply(&handler, lane, next));
                     }
@@ -345,7 +373,9 @@ impl EventConsumer {
         // The records being applied finish; the ones waiting in lanes are read again by
         // whoever reads the partition next.
         while let Some((_, done)) = applying.next().await {
-            self.finished(&mut progress, done);
+            for position in done {
+                self.finished(&mut progress, position);
+            }
         }
         // What is stored but not committed yet, before the consumer closes.
         if let Err(err) = self.consumer.commit_consumer_state(CommitMode::Sync) {
@@ -354,15 +384,91 @@ impl EventConsumer {
         tracing::info!(group = %self.group, "consumer stopped");
     }
 
-    /// Applies one record, then hands back its lane and position.
+    /// Applies a lane's records in their order, then hands back the lane and their positions.
     async fn apply<H: Handler>(
         &self,
         handler: &H,
         lane: usize,
-        message: OwnedMessage,
-    ) -> (usize, Position) {
-        self.process(handler, &message).await;
-        (lane, Position::of(&message))
+        messages: Vec<OwnedMessage>,
+    ) -> (usize, Vec<Position>) {
+        let mut rest = messages.as_slice();
+        while let [first, others @ ..] = rest {
+            if others.is_empty() {
+                self.process(handler, first).await;
+                break;
+            }
+            match self.apply_batch(handler, rest).await {
+                Ok(()) => break,
+                // The records before the one that failed, together again (each alone should
+                // that fail too); it alone, retried or dead-lettered as ever; then the rest.
+                Err(Some(failed)) => {
+                    let before = &rest[..failed];
+                    let together =
+                        before.len() > 1 && self.apply_batch(handler, before).await.is_ok();
+                    if !together {
+                        for message in before {
+                            self.process(handler, message).await;
+                        }
+                    }
+                    self.process(handler, &rest[failed]).await;
+                    rest = &rest[failed + 1..];
+                }
+                Err(None) => {
+                    for message in rest {
+                        self.process(handler, message).await;
+                    }
+                    break;
+                }
+            }
+        }
+        (lane, messages.iter().map(Position::of).collect())
+    }
+
+    /// Applies `messages` in one transaction, or nothing of them. `Err(Some(i))`: the `i`th
+    /// could not be applied (it did not parse, its handler failed, or it spoiled the
+    /// transaction); `Err(None)`: the batch could not begin or commit (or this consumer does
+    /// not batch).
+    async fn apply_batch<H: Handler>(
+        &self,
+        handler: &H,
+        messages: &[OwnedMessage],
+    ) -> Result<(), Option<usize>> {
+        let pool = self.batches.as_ref().ok_or(None)?;
+        let unit = Unit::begin(pool).await.map_err(|err| {
+            tracing::warn!(group = %self.group, error = %err, "cannot begin a batch");
+            None
+        })?;
+        let mut events = Vec::with_capacity(messages.len());
+        for (index, message) in messages.iter().enumerate() {
+            let (span, request) = self.span_of(message);
+            let applied = async {
+                let event = self.parse(message).ok()?;
+                if !handler.batchable(&event) {
+                    return None;
+                }
+                handler.handle(&event).await.ok()?;
+                tracing::debug!(event_type = %event.event_type, batch = messages.len(), "event applied");
+                Some(event)
+            };
+            let applied = unit
+                .scope(mesh_kit::context::scope(request, applied.instrument(span)))
+                .await;
+            match applied {
+                Some(event) if !unit.spoiled() => events.push(event),
+                _ => {
+                    unit.rollback().await;
+                    return Err(Some(index));
+                }
+            }
+        }
+        if let Err(err) = unit.commit().await {
+            tracing::warn!(group = %self.group, error = %err, "cannot commit a batch");
+            return Err(None);
+        }
+        for event in &events {
+            metrics::consumed(&self.name, &event.topic, "applied");
+        }
+        Ok(())
     }
 
     /// A record is done: its partition's offset is stored as far as every record before it is
@@ -404,7 +510,8 @@ impl EventConsumer {
         watch.reset();
     }
 
-    async fn process<H: Handler>(&self, handler: &H, message: &OwnedMessage) {
+    /// A record's span (continuing its trace) and the request its effects work for.
+    fn span_of(&self, message: &OwnedMessage) -> (tracing::Span, Option<Arc<str>>) {
         let headers = message.headers();
         let request_id = header_text(headers, header::REQUEST_ID).unwrap_or("-");
         let event_id = header_text(headers, header::ID).unwrap_or("-");
@@ -425,6 +532,13 @@ impl EventConsumer {
         let request = header_text(headers, header::REQUEST_ID)
             .filter(|id| !id.is_empty())
             .map(Arc::from);
+        (span, request)
+    }
+
+    /// Applies one record in its own transaction: retried while the failure may pass,
+    /// dead-lettered when it cannot.
+    async fn process<H: Handler>(&self, handler: &H, message: &OwnedMessage) {
+        let (span, request) = self.span_of(message);
         let work = async {
             match self.parse(message) {
                 Ok(event) => {
@@ -579,7 +693,7 @@ impl Lanes {
     }
 
     /// The record to apply now with its lane, or `None` when it waits behind its lane.
-    fn assign(&mut self, message: OwnedMessage) -> Option<(usize, OwnedMessage)> {
+    fn assign(&mut self, message: OwnedMessage) -> Option<(usize, Vec<OwnedMessage>)> {
         let lane = self.lane_of(&message);
         if self.busy[lane] {
             self.queues[lane].push_back(message);
@@ -587,18 +701,21 @@ impl Lanes {
             None
         } else {
             self.busy[lane] = true;
-            Some((lane, message))
+            Some((lane, vec![message]))
         }
     }
 
-    /// The lane's record was applied: its next one, or the lane goes idle.
-    fn next_of(&mut self, lane: usize) -> Option<OwnedMessage> {
-        let next = self.queues[lane].pop_front();
-        match next {
-            Some(_) => self.waiting -= 1,
-            None => self.busy[lane] = false,
+    /// The lane's records were applied: the ones that queued up meanwhile (up to [`BATCH`]),
+    /// or the lane goes idle.
+    fn next_of(&mut self, lane: usize) -> Option<Vec<OwnedMessage>> {
+        let queue = &mut self.queues[lane];
+        if queue.is_empty() {
+            self.busy[lane] = false;
+            return None;
         }
-        next
+        let next: Vec<_> = queue.drain(..queue.len().min(BATCH)).collect();
+        self.waiting -= next.len();
+        Some(next)
     }
 }
 

@@ -31,6 +31,8 @@ pub struct Dispatcher<H> {
     /// Topics that carry routed types only: anything else there goes to the dead-letter topic.
     /// Elsewhere an unrouted type is someone else's business and is skipped.
     strict: Vec<&'static str>,
+    /// Types applied each in a transaction of their own, never in a batch's.
+    alone: Vec<String>,
 }
 
 impl<H: Send + Sync + 'static> Dispatcher<H> {
@@ -39,6 +41,7 @@ impl<H: Send + Sync + 'static> Dispatcher<H> {
             handler,
             routes: HashMap::new(),
             strict: Vec::new(),
+            alone: Vec::new(),
         }
     }
 
@@ -55,6 +58,13 @@ impl<H: Send + Sync + 'static> Dispatcher<H> {
     /// Refuses (dead-letters) events on `topic` of a type no route takes.
     pub fn strict_on(mut self, topic: &'static str) -> Self {
         self.strict.push(topic);
+        self
+    }
+
+    /// Applies events of type `M` each in a transaction of its own, never in a batch's shared
+    /// one (see [`Handler::batchable`]).
+    pub fn alone_on<M: Name>(mut self) -> Self {
+        self.alone.push(M::full_name());
         self
     }
 
@@ -86,6 +96,10 @@ impl<H: Send + Sync + 'static> Handler for Dispatcher<H> {
                 Ok(())
             }
         }
+    }
+
+    fn batchable(&self, event: &IncomingEvent) -> bool {
+        !self.alone.contains(&event.event_type)
     }
 }
 

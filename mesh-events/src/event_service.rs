@@ -56,7 +56,8 @@ impl<P: Projection> EventService<'_, P> {
         let signal = OutboxSignal::new();
         let producer = self.kafka.producer().map_err(StartupError::component)?;
         let consumer = EventConsumer::new(self.kafka, &self.consumes, producer.clone())
-            .map_err(StartupError::component)?;
+            .map_err(StartupError::component)?
+            .batching(pool.clone());
         let relay = Relay::new(
             pool.clone(),
             producer,

@@ -16,3 +16,4 @@ pub mod kafka;
 pub mod producer;
 pub mod relay;
 pub mod schema;
+mod unit;

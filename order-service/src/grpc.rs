@@ -169,25 +169,20 @@ impl OrderApi {
         let key = command.idempotency_key.clone();
         let placement = self
             .orders
-            .handle_with(
-                id,
-                None,
-                |_| Ok(Some(placed)),
-                |conn, _order| {
-                    async move {
-                        let Some(key) = &key else {
-                            return Ok(());
-                        };
-                        db::keep_idempotency_key(conn, key, id)
-                            .await
-                            .map_err(|err| match err {
-                                KeyError::Taken => Error::IdempotencyRace,
-                                KeyError::Query(err) => err.into(),
-                            })
-                    }
-                    .scope_boxed()
-                },
-            )
+            .start_with(id, None, placed, |conn, _order| {
+                async move {
+                    let Some(key) = &key else {
+                        return Ok(());
+                    };
+                    db::keep_idempotency_key(conn, key, id)
+                        .await
+                        .map_err(|err| match err {
+                            KeyError::Taken => Error::IdempotencyRace,
+                            KeyError::Query(err) => err.into(),
+                        })
+                }
+                .scope_boxed()
+            })
             .await;
         match placement {
             // The answer is the order as placed and its one event: nothing is read back.

@@ -29,7 +29,8 @@ async fn store() -> PgPool {
     {
         let mut conn = pool.get().await.expect("connection");
         diesel::sql_query(
-            "CREATE TABLE effects (event_id text PRIMARY KEY, order_id text NOT NULL)",
+            "CREATE TABLE effects (event_id text PRIMARY KEY, order_id text NOT NULL, \
+             txid bigint NOT NULL DEFAULT txid_current())",
         )
         .execute(&mut conn)
         .await
@@ -54,7 +55,8 @@ fn placed(order_id: &str, total_cents: i64) -> OrderPlaced {
     }
 }
 
-/// Records each OrderPlaced it applies in `effects`, once.
+/// Records each OrderPlaced it applies in `effects`, once; refuses one with a negative total
+/// for good, after writing its effect (which must not stay).
 #[derive(Clone)]
 struct Recorder {
     pool: PgPool,
@@ -75,6 +77,9 @@ impl Handler for Recorder {
                     .bind::<Text, _>(&placed.order_id)
                     .execute(conn)
                     .await?;
+                if placed.total_cents < 0 {
+                    return Err(HandleError::Permanent("a negative total".into()));
+                }
                 Ok(())
             }
             .scope_boxed()
@@ -104,7 +109,8 @@ fn start_consumer(kafka: &KafkaConfig, recorder: Recorder) -> Served {
         topics: vec![ORDER_EVENTS],
     };
     let consumer = EventConsumer::new(kafka, &subscription, kafka.producer().expect("producer"))
-        .expect("consumer");
+        .expect("consumer")
+        .batching(recorder.pool.clone());
     Served::spawn(([127, 0, 0, 1], 0).into(), |stop| async move {
         consumer.run(recorder, stop.wait()).await;
         Ok::<(), String>(())
@@ -266,6 +272,76 @@ async fn each_event_is_applied_once_and_unreadable_ones_go_to_the_dead_letter_to
         "original headers are kept"
     );
     consumer.stop().await;
+}
+
+/// How many transactions wrote the effects.
+async fn transactions(pool: &PgPool) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        count: i64,
+    }
+    let mut conn = pool.get().await.expect("connection");
+    let row: Row = diesel::sql_query("SELECT count(DISTINCT txid) AS count FROM effects")
+        .get_result(&mut conn)
+        .await
+        .expect("transactions");
+    row.count
+}
+
+#[tokio::test]
+async fn records_queued_behind_a_lane_commit_together_and_a_refused_one_goes_alone() {
+    let pool = store().await;
+    let kafka = topics().await;
+    let topic = kafka.topic(ORDER_EVENTS);
+    // One key, so one lane: while it applies the first record, the others queue behind it.
+    for i in 0..20 {
+        let total = if i == 7 { -1 } else { 1 };
+        let payload =
+            mesh_proto::json::to_json(&placed(&format!("order-{i:02}"), total)).expect("json");
+        let id = format!("event-{i}");
+        records::produce(
+            &kafka,
+            &topic,
+            "k",
+            payload.as_bytes(),
+            &[
+                ("ce_id", id.as_str()),
+                ("ce_type", "mesh.events.v1.OrderPlaced"),
+            ],
+        )
+        .await;
+    }
+    let recorder = Recorder {
+        pool: pool.clone(),
+        seen: Arc::default(),
+    };
+    let consumer = start_consumer(&kafka, recorder.clone());
+    eventually("the 19 good records applied", WAIT, || async {
+        (effects(&pool).await.len() == 19).then_some(())
+    })
+    .await;
+    let dead = records::read(&kafka, &dlq_of(&topic), 1, WAIT).await;
+    assert_eq!(dead[0].header("ce_id"), Some("event-7"));
+    assert!(
+        dead[0]
+            .header("dlq_reason")
+            .is_some_and(|reason| reason.contains("negative")),
+        "{:?}",
+        dead[0].header("dlq_reason")
+    );
+    consumer.stop().await;
+
+    let applied = effects(&pool).await;
+    assert!(
+        !applied.contains(&"order-07".to_owned()),
+        "the refused record's effect was rolled back: {applied:?}"
+    );
+    let transactions = transactions(&pool).await;
+    assert!(
+        transactions < 19,
+        "19 effects in {transactions} transactions: the queued records were not batched"
+    );
 }
 
 #[tokio::test]
