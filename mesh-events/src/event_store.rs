@@ -8,6 +8,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use diesel::{
     ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable, SelectableHelper,
     result::{DatabaseErrorKind, Error as DieselError},
+    sql_types as sql,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use mesh_proto::json::{self, JsonError};
@@ -64,7 +65,7 @@ pub mod schema {
     diesel::allow_tables_to_appear_in_same_query!(events, outbox, processed_events);
 }
 
-use schema::{events, outbox, processed_events};
+use schema::{events, processed_events};
 
 /// An event's payload, encoded once for the store and the wire.
 #[derive(Clone, Debug)]
@@ -173,6 +174,16 @@ impl From<DieselError> for AppendError {
     }
 }
 
+/// The event and its outbox row, in one statement. `$1`..`$8`: the event's columns; `$9`..`$12`:
+/// the topic, the record key, the payload as published, the trace context.
+const APPEND: &str = "\
+WITH event AS (
+    INSERT INTO events (id, aggregate_id, sequence, event_type, payload, request_id, occurred_at, schema_version)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+)
+INSERT INTO outbox (event_id, topic, record_key, event_type, payload, schema_version, request_id, occurred_at, traceparent)
+VALUES ($1, $9, $10, $4, $11, $8, $6, $7, $12)";
+
 /// Appends `event` and its outbox row. Call it inside the transaction that updates the read
 /// model; the caller wakes the relay after the commit.
 pub async fn append(
@@ -194,17 +205,21 @@ pub async fn append(
         occurred_at: Utc::now().trunc_subsecs(6),
         schema_version: payload.schema_version,
     };
-    let inserted = diesel::insert_into(events::table)
-        .values((
-            events::id.eq(stored.id),
-            events::aggregate_id.eq(stored.aggregate_id),
-            events::sequence.eq(stored.sequence),
-            events::event_type.eq(&stored.event_type),
-            events::payload.eq(&stored.payload),
-            events::request_id.eq(&stored.request_id),
-            events::occurred_at.eq(stored.occurred_at),
-            events::schema_version.eq(stored.schema_version),
-        ))
+    // One statement writes both rows: the outbox row's foreign key sees the event inserted
+    // by the same statement's CTE.
+    let inserted = diesel::sql_query(APPEND)
+        .bind::<sql::Uuid, _>(stored.id)
+        .bind::<sql::Uuid, _>(stored.aggregate_id)
+        .bind::<sql::BigInt, _>(stored.sequence)
+        .bind::<sql::Text, _>(&stored.event_type)
+        .bind::<sql::Jsonb, _>(&stored.payload)
+        .bind::<sql::Nullable<sql::Text>, _>(&stored.request_id)
+        .bind::<sql::Timestamptz, _>(stored.occurred_at)
+        .bind::<sql::Integer, _>(stored.schema_version)
+        .bind::<sql::Text, _>(event.topic)
+        .bind::<sql::Text, _>(event.key)
+        .bind::<sql::Text, _>(&published)
+        .bind::<sql::Nullable<sql::Text>, _>(mesh_kit::telemetry::trace_context::current())
         .execute(conn)
         .await;
     match inserted {
@@ -219,20 +234,6 @@ pub async fn append(
         }
         Err(err) => return Err(err.into()),
     }
-    diesel::insert_into(outbox::table)
-        .values((
-            outbox::event_id.eq(stored.id),
-            outbox::topic.eq(event.topic),
-            outbox::record_key.eq(event.key),
-            outbox::event_type.eq(&stored.event_type),
-            outbox::payload.eq(&published),
-            outbox::schema_version.eq(payload.schema_version),
-            outbox::request_id.eq(&stored.request_id),
-            outbox::occurred_at.eq(stored.occurred_at),
-            outbox::traceparent.eq(mesh_kit::telemetry::trace_context::current()),
-        ))
-        .execute(conn)
-        .await?;
     Ok(stored)
 }
 
