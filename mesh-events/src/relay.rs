@@ -1,18 +1,22 @@
 //! The outbox relay: publishes outbox rows to Kafka in the order they were written and marks
-//! them sent. Delivery is at least once (a crash between the broker's ack and the commit of
+//! them sent. Delivery is at least once (a crash between the broker's ack and the update of
 //! `sent_at` publishes a row again); consumers drop the repeat by event id.
+//!
+//! One relay per database publishes at a time, so rows of one aggregate never overtake each
+//! other with several replicas running: the one holding a session advisory lock on a connection
+//! of its own (outside the pool, so the lock goes with the connection: when the relay stops,
+//! crashes or loses its server). Holding it for good, rather than taking it in a transaction
+//! per round, makes a round two statements (read the unsent rows, mark the acknowledged ones).
 
 use std::{sync::Arc, time::Duration};
 
 use diesel::{ExpressionMethods, QueryDsl, Queryable, Selectable, SelectableHelper};
-use diesel_async::{
-    AsyncConnection, AsyncPgConnection, RunQueryDsl, scoped_futures::ScopedFutureExt,
-};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures::future::join_all;
 use rdkafka::producer::FutureRecord;
 use tokio::sync::Notify;
 
-use mesh_kit::{db::PgPool, error::StoreError};
+use mesh_kit::db::PgPool;
 
 use crate::{
     event_store::schema::outbox,
@@ -24,9 +28,13 @@ use crate::{
 /// round's transaction stays short.
 const BATCH: i64 = 256;
 
-/// Only one relay per database publishes at a time, so rows of one aggregate never overtake
-/// each other even with several replicas running. Any constant works; this one spells "outbox".
+/// The advisory lock the publishing relay of a database holds. Any constant works; this one
+/// spells "outbox".
 const RELAY_LOCK_KEY: i64 = 0x6f75_7462_6f78;
+
+/// How often the outbox backlog gauge is refreshed (a count of the unsent rows), when an
+/// exporter collects it: scrapes are seconds apart, rounds can be milliseconds apart.
+const BACKLOG_EVERY: Duration = Duration::from_secs(1);
 
 /// Wakes the relay right after a commit, instead of waiting for its next poll.
 #[derive(Clone, Debug, Default)]
@@ -60,10 +68,10 @@ struct Row {
 
 #[derive(Debug, thiserror::Error)]
 enum RelayError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
     #[error("database query failed: {0}")]
     Query(#[from] diesel::result::Error),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
 }
 
 /// Publishes a service's outbox.
@@ -75,8 +83,14 @@ pub struct Relay {
     source: String,
     signal: OutboxSignal,
     /// How often to look for rows nobody signalled (written by another replica, or left by a
-    /// crash).
+    /// crash), and how often a standby replica asks for the lock.
     poll: Duration,
+}
+
+/// The relay's own connection, and whether it holds the lock.
+struct Seat {
+    conn: AsyncPgConnection,
+    leading: bool,
 }
 
 impl Relay {
@@ -102,8 +116,10 @@ impl Relay {
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut backoff = Duration::from_millis(100);
+        let mut seat: Option<Seat> = None;
+        let mut backlog_at = tokio::time::Instant::now();
         loop {
-            let round = self.publish_pending();
+            let round = self.round(&mut seat);
             tokio::select! {
                 () = &mut shutdown => break,
                 result = round => match result {
@@ -116,6 +132,9 @@ impl Relay {
                             retry_in_ms = backoff.as_millis() as u64,
                             "outbox relay round failed"
                         );
+                        // A fresh connection next time: this one may be gone, and with it the
+                        // lock (dropping it lets another replica lead meanwhile).
+                        seat = None;
                         tokio::select! {
                             () = &mut shutdown => break,
                             () = tokio::time::sleep(backoff) => {}
@@ -124,6 +143,16 @@ impl Relay {
                         continue;
                     }
                 },
+            }
+            if mesh_kit::metrics::installed() && backlog_at.elapsed() >= BACKLOG_EVERY {
+                backlog_at = tokio::time::Instant::now();
+                if let Some(Seat {
+                    conn,
+                    leading: true,
+                }) = &mut seat
+                {
+                    self.report_backlog(conn).await;
+                }
             }
             tokio::select! {
                 () = &mut shutdown => break,
@@ -134,37 +163,48 @@ impl Relay {
         tracing::info!("outbox relay stopped");
     }
 
-    /// One round: publishes up to [`BATCH`] unsent rows in order, marks the acknowledged
-    /// prefix sent. Returns how many were marked.
-    async fn publish_pending(&self) -> Result<usize, RelayError> {
-        let mut conn = self.pool.get().await.map_err(StoreError::from)?;
-        let published = conn
-            .transaction::<usize, RelayError, _>(|conn| {
-                async move { self.publish_in(conn).await }.scope_boxed()
-            })
+    /// One round: takes the lock when it does not hold it (a standby replica publishes
+    /// nothing), then publishes up to [`BATCH`] unsent rows. Returns how many were marked sent.
+    async fn round(&self, seat: &mut Option<Seat>) -> Result<usize, RelayError> {
+        let seat = match seat {
+            Some(seat) => seat,
+            None => seat.insert(Seat {
+                conn: self
+                    .pool
+                    .dedicated_connection()
+                    .await
+                    .map_err(|err| RelayError::Connect(err.to_string()))?,
+                leading: false,
+            }),
+        };
+        if !seat.leading {
+            seat.leading = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+                "pg_try_advisory_lock({RELAY_LOCK_KEY})"
+            )))
+            .get_result(&mut seat.conn)
             .await?;
-        // What is left for later rounds (the partial index on unsent rows keeps this cheap);
-        // only when an exporter collects it.
-        if mesh_kit::metrics::installed() {
-            let backlog: i64 = outbox::table
-                .filter(outbox::sent_at.is_null())
-                .count()
-                .get_result(&mut conn)
-                .await?;
-            mesh_kit::metrics::outbox_backlog(backlog);
+            if !seat.leading {
+                return Ok(0);
+            }
+            tracing::info!("this relay publishes the outbox");
         }
-        Ok(published)
+        self.publish(&mut seat.conn).await
     }
 
-    async fn publish_in(&self, conn: &mut AsyncPgConnection) -> Result<usize, RelayError> {
-        let locked: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
-            "pg_try_advisory_xact_lock({RELAY_LOCK_KEY})"
-        )))
-        .get_result(conn)
-        .await?;
-        if !locked {
-            return Ok(0);
+    /// What is left for later rounds (the partial index on unsent rows keeps this cheap).
+    async fn report_backlog(&self, conn: &mut AsyncPgConnection) {
+        let backlog = outbox::table
+            .filter(outbox::sent_at.is_null())
+            .count()
+            .get_result::<i64>(conn)
+            .await;
+        if let Ok(backlog) = backlog {
+            mesh_kit::metrics::outbox_backlog(backlog);
         }
+    }
+
+    /// Publishes up to [`BATCH`] unsent rows in order and marks the acknowledged prefix sent.
+    async fn publish(&self, conn: &mut AsyncPgConnection) -> Result<usize, RelayError> {
         let rows: Vec<Row> = outbox::table
             .filter(outbox::sent_at.is_null())
             .order(outbox::id.asc())

@@ -229,6 +229,80 @@ async fn the_relay_publishes_appended_events_in_order_with_cloudevents_headers()
     relay.stop().await;
 }
 
+/// Appends the order's next event, with `total_cents` to tell it by.
+async fn append_placed(pool: &PgPool, order: Uuid, sequence: i64, total_cents: i64) {
+    let key = order.to_string();
+    let mut conn = pool.get().await.expect("connection");
+    event_store::append(
+        &mut conn,
+        NewEvent {
+            aggregate_id: order,
+            sequence,
+            topic: ORDER_EVENTS,
+            key: &key,
+            payload: EventPayload::of(&placed(&key, total_cents)).expect("encodes"),
+        },
+    )
+    .await
+    .expect("appended");
+}
+
+fn start_relay(pool: &PgPool, kafka: &KafkaConfig, signal: &OutboxSignal) -> Served {
+    let relay = Relay::new(
+        pool.clone(),
+        kafka.producer().expect("producer"),
+        kafka.clone(),
+        "test",
+        signal.clone(),
+    );
+    Served::spawn(([127, 0, 0, 1], 0).into(), |stop| async move {
+        relay.run(stop.wait()).await;
+        Ok::<(), String>(())
+    })
+}
+
+#[tokio::test]
+async fn one_relay_of_a_database_publishes_and_a_standby_takes_over_when_it_stops() {
+    let pool = store().await;
+    let kafka = topics().await;
+    let topic = kafka.topic(ORDER_EVENTS);
+    let order = Uuid::new_v4();
+    let (first_signal, second_signal) = (OutboxSignal::new(), OutboxSignal::new());
+
+    append_placed(&pool, order, 1, 1).await;
+    let first = start_relay(&pool, &kafka, &first_signal);
+    first_signal.notify();
+    records::read(&kafka, &topic, 1, WAIT).await;
+
+    // A second replica's relay: woken for every new row, it publishes nothing while the first
+    // holds the lock.
+    let second = start_relay(&pool, &kafka, &second_signal);
+    append_placed(&pool, order, 2, 2).await;
+    second_signal.notify();
+    first_signal.notify();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The first stops (its connection, and with it the lock, goes); the standby leads.
+    first.stop().await;
+    append_placed(&pool, order, 3, 3).await;
+    second_signal.notify();
+    let records = records::read(&kafka, &topic, 3, WAIT).await;
+    let totals: Vec<i64> = records
+        .iter()
+        .map(|r| {
+            mesh_proto::json::from_json::<OrderPlaced>(r.payload.as_bytes())
+                .expect("JSON payload")
+                .total_cents
+        })
+        .collect();
+    assert_eq!(
+        totals,
+        [1, 2, 3],
+        "each once, in order, across the hand-over"
+    );
+    second.stop().await;
+}
+
 #[tokio::test]
 async fn each_event_is_applied_once_and_unreadable_ones_go_to_the_dead_letter_topic() {
     let pool = store().await;
