@@ -9,7 +9,7 @@ use mesh_kit::{
     startup::{Command, ServiceSettings},
 };
 
-use mesh_events::kafka::{KafkaConfig, KafkaSettings};
+use mesh_kafka::{KafkaConfig, KafkaSettings};
 
 /// Everything billing-service reads (`billing-service --print-settings` lists it).
 #[derive(Clone, Debug, clap::Parser)]

@@ -11,8 +11,8 @@ use mesh_events::{
     consumer::{HandleError, IncomingEvent, apply_once},
     dispatch::{Dispatcher, On},
     event_store::{EventPayload, StoredEvent},
-    kafka::{BILLING_EVENTS, BILLING_REQUESTS},
 };
+use mesh_kafka::{BILLING_EVENTS, BILLING_REQUESTS};
 use mesh_proto::{Name, events::v1 as pb, json::JsonError};
 use uuid::Uuid;
 

@@ -5,8 +5,8 @@ use mesh_events::{
     aggregate::Aggregates,
     consumer::Subscription,
     event_service::{Bound, EventService},
-    kafka::{BILLING_REQUESTS, ORDER_EVENTS},
 };
+use mesh_kafka::{BILLING_REQUESTS, ORDER_EVENTS};
 use mesh_kit::{grpc::GrpcServer, startup::StartupError};
 use mesh_proto::billing::v1::billing_service_server::BillingServiceServer as Server;
 

@@ -8,8 +8,8 @@ use mesh_events::{
     consumer::{HandleError, IncomingEvent},
     dispatch::{Dispatcher, On},
     event_store::{EventPayload, StoredEvent},
-    kafka::DELIVERY_EVENTS,
 };
+use mesh_kafka::DELIVERY_EVENTS;
 use mesh_proto::{delivery::v1::DeliveryStatus as PbStatus, events::v1 as pb, json::JsonError};
 use uuid::Uuid;
 

@@ -4,8 +4,8 @@ use mesh_events::{
     aggregate::Aggregates,
     consumer::Subscription,
     event_service::{Bound, EventService},
-    kafka::ORDER_EVENTS,
 };
+use mesh_kafka::ORDER_EVENTS;
 use mesh_kit::{grpc::GrpcServer, startup::StartupError};
 use mesh_proto::delivery::v1::delivery_service_server::DeliveryServiceServer as Server;
 

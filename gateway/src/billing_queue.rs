@@ -19,8 +19,8 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use mesh_events::kafka::{self, BILLING_REQUESTS, CloudEvent, KafkaConfig};
-use mesh_events::producer::Producer;
+use mesh_kafka::producer::Producer;
+use mesh_kafka::{BILLING_REQUESTS, CloudEvent, KafkaConfig};
 use mesh_proto::events::v1::BillingRequested;
 use uuid::Uuid;
 
@@ -208,7 +208,7 @@ impl BillingQueue {
             subject: None,
             request_id: caused_by.as_deref(),
             traceparent: traceparent.as_deref(),
-            schema_version: mesh_events::schema::current_version(&event_type),
+            schema_version: mesh_kafka::schema::current_version(&event_type),
         }
         .headers();
         let producer = self
@@ -218,11 +218,11 @@ impl BillingQueue {
             .clone();
         let topic = self.kafka.topic(BILLING_REQUESTS);
         let key = request.user_id.to_string();
-        match kafka::publish(&producer, &topic, &key, payload.as_bytes(), headers).await {
+        match mesh_kafka::publish(&producer, &topic, &key, payload.as_bytes(), headers).await {
             Ok(()) => Ok(()),
             Err(err) => {
                 tracing::warn!(error = %err, %request_id, "billing request not acknowledged");
-                if let kafka::PublishError::Kafka(cause) = &err {
+                if let mesh_kafka::PublishError::Kafka(cause) = &err {
                     self.renew_if_broken(&producer, cause);
                 }
                 Err(unavailable())
@@ -233,7 +233,7 @@ impl BillingQueue {
     /// A producer that cannot recover (see [`kafka::broken_producer`]) is replaced, so the next
     /// request gets through once the broker is back, without a gateway restart.
     fn renew_if_broken(&self, producer: &Producer, err: &rdkafka::error::KafkaError) {
-        if let Some(reason) = kafka::broken_producer(producer, err) {
+        if let Some(reason) = mesh_kafka::broken_producer(producer, err) {
             tracing::warn!(%reason, "Kafka producer unusable; creating a new one");
             match self.kafka.producer() {
                 Ok(fresh) => {

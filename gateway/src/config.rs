@@ -11,7 +11,7 @@ use mesh_kit::{
     tls::TlsSettings,
 };
 
-use mesh_events::kafka::{KafkaConfig, KafkaSettings};
+use mesh_kafka::{KafkaConfig, KafkaSettings};
 
 /// Everything the gateway reads (`gateway --print-settings` lists it).
 #[derive(Clone, Debug, clap::Parser)]

@@ -19,7 +19,7 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use mesh_events::kafka::{DELIVERY_EVENTS, KafkaConfig, ORDER_EVENTS, header, header_text};
+use mesh_kafka::{DELIVERY_EVENTS, KafkaConfig, ORDER_EVENTS, header, header_text};
 use mesh_kit::startup::StopSignal;
 use rdkafka::{
     Message, Offset, TopicPartitionList,

@@ -28,7 +28,7 @@ pub struct Application {
     addr: SocketAddr,
     router: Router,
     feed: OrderFeed,
-    kafka: mesh_events::kafka::KafkaConfig,
+    kafka: mesh_kafka::KafkaConfig,
     tls: Option<TlsAcceptor>,
     edge: EdgeConfig,
 }

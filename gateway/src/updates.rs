@@ -11,7 +11,7 @@ use std::{collections::HashMap, sync::LazyLock};
 
 use async_graphql::ID;
 use chrono::{DateTime, Utc};
-use mesh_events::schema::MESH;
+use mesh_kafka::schema::MESH;
 use mesh_proto::{Message, Name, events::v1 as pb, json::JsonError};
 
 use crate::{

@@ -36,13 +36,11 @@ use diesel_async::{
     scoped_futures::{ScopedBoxFuture, ScopedFutureExt},
 };
 
+use mesh_kafka::{KafkaConfig, group_watch::GroupWatch, header, header_text, producer::Producer};
 use mesh_kit::{db::PgPool, error::StoreError, metrics};
 
 use crate::{
     event_store::{self, AppendError},
-    group_watch::GroupWatch,
-    kafka::{self, KafkaConfig, header, header_text},
-    producer::Producer,
     unit::{self, Unit},
 };
 
@@ -72,7 +70,7 @@ impl IncomingEvent {
     /// The payload as `M`, upcast to the current schema first; a payload that does not parse
     /// is a permanent failure.
     pub fn decode<M: ProstMessage + Name + Default>(&self) -> Result<M, HandleError> {
-        crate::schema::MESH
+        mesh_kafka::schema::MESH
             .decode(&self.event_type, self.schema_version, &self.payload)
             .map_err(|err| HandleError::Permanent(err.to_string()))
     }
@@ -486,7 +484,7 @@ impl EventConsumer {
     }
 
     /// Rejoins the group when records wait on partitions no member reads (see
-    /// [`crate::group_watch`]).
+    /// [`mesh_kafka::group_watch`]).
     async fn watch_group(&self) {
         let Ok(mine) = self.consumer.assignment() else {
             return;
@@ -608,7 +606,7 @@ impl EventConsumer {
             self.kafka.logical(message.topic()),
             "dead_lettered",
         );
-        let topic = kafka::dlq_of(message.topic());
+        let topic = mesh_kafka::dlq_of(message.topic());
         let partition = message.partition().to_string();
         let offset = message.offset().to_string();
         let mut backoff = Duration::from_millis(100);

@@ -7,6 +7,7 @@
 
 use std::{marker::PhantomData, net::SocketAddr};
 
+use mesh_kafka::KafkaConfig;
 use mesh_kit::{
     config::DatabaseConfig,
     db::{self, EmbeddedMigrations},
@@ -18,7 +19,6 @@ use crate::{
     aggregate::{Aggregate, Aggregates, Projection},
     consumer::{EventConsumer, Handler, Subscription},
     event_store,
-    kafka::KafkaConfig,
     relay::{OutboxSignal, Relay},
 };
 

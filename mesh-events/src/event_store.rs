@@ -84,7 +84,7 @@ impl EventPayload {
     pub fn of<M: Message + Name>(message: &M) -> Result<Self, JsonError> {
         let event_type = M::full_name();
         Ok(Self {
-            schema_version: crate::schema::current_version(&event_type),
+            schema_version: mesh_kafka::schema::current_version(&event_type),
             json: json::to_value(message)?,
             event_type,
         })
@@ -133,7 +133,7 @@ impl StoredEvent {
                 reason: format!("the stored event is a {}", self.event_type),
             });
         }
-        let payload = crate::schema::MESH.upcast(
+        let payload = mesh_kafka::schema::MESH.upcast(
             &self.event_type,
             self.schema_version,
             self.payload.clone(),

@@ -16,13 +16,10 @@ use futures::future::join_all;
 use rdkafka::producer::FutureRecord;
 use tokio::sync::Notify;
 
+use mesh_kafka::{CloudEvent, KafkaConfig, producer::Producer};
 use mesh_kit::db::PgPool;
 
-use crate::{
-    event_store::schema::outbox,
-    kafka::{CloudEvent, KafkaConfig},
-    producer::Producer,
-};
+use crate::event_store::schema::outbox;
 
 /// Rows published per round. Large enough to drain a burst quickly, small enough that one
 /// round's transaction stays short.

@@ -1,6 +1,6 @@
 //! Typed settings. Each binary declares everything it reads as one `clap::Parser` struct, built
 //! from the groups every binary shares ([`crate::config::DatabaseSettings`],
-//! `mesh_events::kafka::KafkaSettings`, [`crate::tls::TlsSettings`], ...) and its own fields: a
+//! `mesh_kafka::KafkaSettings`, [`crate::tls::TlsSettings`], ...) and its own fields: a
 //! setting is its environment variable, its default, its type and its meaning, written once.
 //!
 //! [`parse`] reads them at start: a value that does not parse stops the binary with a message

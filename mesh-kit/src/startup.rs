@@ -3,9 +3,10 @@
 
 use std::{fmt::Display, process::ExitCode};
 
+#[cfg(feature = "db")]
+use crate::db::DbSetupError;
 use crate::{
     config::ConfigError,
-    db::DbSetupError,
     grpc::{ServeConfig, ServeError},
     telemetry::LogSettings,
     tls::TlsSettings,
@@ -38,6 +39,7 @@ impl ServiceSettings {
 pub enum StartupError {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[cfg(feature = "db")]
     #[error(transparent)]
     Database(#[from] DbSetupError),
     #[error("cannot listen on {addr}: {source}")]

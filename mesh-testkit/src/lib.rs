@@ -8,7 +8,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use futures::StreamExt;
-use mesh_events::kafka::KafkaConfig;
+use mesh_kafka::KafkaConfig;
 use mesh_kit::config::{DEFAULT_PG_URL, DatabaseConfig};
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::transport::{Channel, Endpoint};

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use mesh_events::kafka::KafkaConfig;
+use mesh_kafka::KafkaConfig;
 use rdkafka::{
     Message,
     consumer::{Consumer, StreamConsumer},

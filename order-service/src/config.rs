@@ -10,7 +10,7 @@ use mesh_kit::{
     startup::{Command, ServiceSettings},
 };
 
-use mesh_events::kafka::{KafkaConfig, KafkaSettings};
+use mesh_kafka::{KafkaConfig, KafkaSettings};
 
 /// Everything order-service reads (`order-service --print-settings` lists it).
 #[derive(Clone, Debug, clap::Parser)]

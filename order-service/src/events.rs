@@ -9,8 +9,8 @@ use mesh_events::{
     consumer::{HandleError, IncomingEvent},
     dispatch::{Dispatcher, On},
     event_store::{EventPayload, StoredEvent},
-    kafka::ORDER_EVENTS,
 };
+use mesh_kafka::ORDER_EVENTS;
 use mesh_proto::{
     Name, delivery::v1::DeliveryStatus, events::v1 as pb, json::JsonError,
     order::v1::OrderLine as PbLine,

@@ -5,8 +5,8 @@ use mesh_events::{
     aggregate::Aggregates,
     consumer::Subscription,
     event_service::{Bound, EventService},
-    kafka::{BILLING_EVENTS, DELIVERY_EVENTS},
 };
+use mesh_kafka::{BILLING_EVENTS, DELIVERY_EVENTS};
 use mesh_kit::{grpc::GrpcServer, startup::StartupError};
 use mesh_proto::order::v1::order_service_server::OrderServiceServer as Server;
 

@@ -127,13 +127,13 @@ class Code:
 
 
 def mesh_topics(root):
-    """mesh-events/src/kafka.rs's ALL_TOPICS, each with its dead-letter topic (dlq_of)."""
-    text = (root / "mesh-events/src/kafka.rs").read_text()
+    """mesh-kafka/src/lib.rs's ALL_TOPICS, each with its dead-letter topic (dlq_of)."""
+    text = (root / "mesh-kafka/src/lib.rs").read_text()
     consts = dict(re.findall(r'pub const (\w+): &str = "([^"]+)";', text))
     listed = re.search(r"pub const ALL_TOPICS: \[&str; \d+\] = \[([^\]]*)\]", text)
     dlq = re.search(r'pub fn dlq_of\(topic: &str\) -> String \{\s*format!\("\{topic\}([^"]*)"\)', text)
     if not listed or not dlq:
-        raise SystemExit("deploy_checks: cannot find ALL_TOPICS or dlq_of in mesh-events/src/kafka.rs")
+        raise SystemExit("deploy_checks: cannot find ALL_TOPICS or dlq_of in mesh-kafka/src/lib.rs")
     topics = []
     for ident in re.findall(r"\w+", listed.group(1)):
         topics += [consts[ident], consts[ident] + dlq.group(1)]
@@ -750,7 +750,7 @@ def check_kafka(cluster, envs, code, report, kafka):
     declared = (job_env["MESH_TOPICS"].value or "").split()
     report.check(
         sorted(declared) == sorted(code.topics),
-        f"{o}: Job {job_name} declares {' '.join(declared)}; mesh-events uses {' '.join(code.topics)}",
+        f"{o}: Job {job_name} declares {' '.join(declared)}; mesh-kafka uses {' '.join(code.topics)}",
     )
     for binary, benv in envs.items():
         if "KAFKA_BROKERS" not in code.env[binary].required:
@@ -1036,7 +1036,7 @@ def check_compose(root, compose, code, image_uid, report):
         declared = (tenv["MESH_TOPICS"].value or "").split()
         report.check(
             sorted(declared) == sorted(code.topics),
-            f"compose: {topic_service} declares {' '.join(declared)}; mesh-events uses {' '.join(code.topics)}",
+            f"compose: {topic_service} declares {' '.join(declared)}; mesh-kafka uses {' '.join(code.topics)}",
         )
     else:
         topic_service, tenv = None, {}

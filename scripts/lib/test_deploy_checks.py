@@ -374,7 +374,7 @@ class DeployChecksTest(unittest.TestCase):
             topics = next(e for e in job["env"] if e["name"] == "MESH_TOPICS")
             topics["value"] = topics["value"].replace("billing-requests.dlq", "")
 
-        self.assertCaught(self.errors(forget_a_dlq), "Job kafka-topics declares", "mesh-events uses")
+        self.assertCaught(self.errors(forget_a_dlq), "Job kafka-topics declares", "mesh-kafka uses")
 
     def test_topic_auto_creation_is_off(self):
         def auto_create(rendered):

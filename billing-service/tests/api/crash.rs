@@ -6,7 +6,7 @@ use std::{collections::HashSet, net::SocketAddr, time::Duration};
 use diesel::{QueryableByName, sql_types::BigInt};
 use diesel_async::RunQueryDsl;
 use futures::{StreamExt, stream};
-use mesh_events::kafka::{BILLING_REQUESTS, CloudEvent, KafkaConfig};
+use mesh_kafka::{BILLING_REQUESTS, CloudEvent, KafkaConfig};
 use mesh_kit::{config::DatabaseConfig, db};
 use mesh_proto::events::v1::BillingRequested;
 use mesh_testkit::{
@@ -76,7 +76,7 @@ async fn queue_burst(kafka: &KafkaConfig, user_id: i64) -> HashSet<String> {
                 schema_version: 1,
             }
             .headers();
-            mesh_events::kafka::publish(
+            mesh_kafka::publish(
                 &producer,
                 &topic,
                 &user_id.to_string(),

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use billing_service::Config;
-use mesh_events::kafka::{BILLING_REQUESTS, KafkaConfig, ORDER_EVENTS};
+use mesh_kafka::{BILLING_REQUESTS, KafkaConfig, ORDER_EVENTS};
 use mesh_kit::config::DatabaseConfig;
 use mesh_proto::{
     Message, Name,

@@ -2,10 +2,8 @@
 
 use mesh_kit::db;
 
-use mesh_events::{
-    event_store,
-    kafka::{BILLING_EVENTS, ORDER_EVENTS, dlq_of},
-};
+use mesh_events::event_store;
+use mesh_kafka::{BILLING_EVENTS, ORDER_EVENTS, dlq_of};
 use mesh_proto::{
     billing::v1::{GetPaymentRequest, PaymentStatus},
     events::v1::{OrderPaid, PaymentCaptured, PaymentDeclined},

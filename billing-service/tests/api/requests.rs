@@ -1,7 +1,7 @@
 //! Billing requests from `billing-requests`: stored once each, listed by user, poison to the
 //! dead-letter topic.
 
-use mesh_events::kafka::{BILLING_REQUESTS, dlq_of};
+use mesh_kafka::{BILLING_REQUESTS, dlq_of};
 use mesh_proto::billing::v1::{
     GetBillingOrderRequest, ListBillingOrdersRequest, ReserveRequestIdRequest,
 };

@@ -1,7 +1,7 @@
 //! Paid and cancelled orders arriving on `order-events`: deliveries opened and failed exactly
 //! once, poison sent to the dead-letter topic, and nothing lost or repeated across a restart.
 
-use mesh_events::kafka::{ORDER_EVENTS, dlq_of};
+use mesh_kafka::{ORDER_EVENTS, dlq_of};
 use mesh_proto::{
     delivery::v1::DeliveryStatus,
     events::v1::{OrderCancelled, OrderPaid, OrderPlaced},

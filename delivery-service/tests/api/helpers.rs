@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use delivery_service::Config;
-use mesh_events::kafka::{DELIVERY_EVENTS, KafkaConfig, ORDER_EVENTS};
+use mesh_kafka::{DELIVERY_EVENTS, KafkaConfig, ORDER_EVENTS};
 use mesh_kit::config::DatabaseConfig;
 use mesh_proto::{
     Message, Name,

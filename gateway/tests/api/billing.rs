@@ -5,7 +5,7 @@ use std::{collections::HashSet, net::SocketAddr, time::Duration};
 
 use futures::{StreamExt, stream};
 use gateway::{Application, Config, config::BackendUrls};
-use mesh_events::kafka::KafkaConfig;
+use mesh_kafka::KafkaConfig;
 use mesh_kit::config::DatabaseConfig;
 use mesh_testkit::{
     Served, eventually,

@@ -45,7 +45,7 @@ async fn killing_delivery_service_mid_flow_loses_and_repeats_nothing() {
     }
     // Restarted a moment later, as a supervisor would, while the broker still lists the dead
     // member (its session is 6 s). tansu 0.6 then leaves the dead member's partitions to no one
-    // unless the consumer notices and rejoins (mesh_events::group_watch); without that this test
+    // unless the consumer notices and rejoins (mesh_kafka::group_watch); without that this test
     // fails.
     tokio::time::sleep(Duration::from_secs(4)).await;
     mesh.restart_delivery().await;

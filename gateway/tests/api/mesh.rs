@@ -5,7 +5,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use gateway::{Application, Config, config::BackendUrls};
-use mesh_events::kafka::KafkaConfig;
+use mesh_kafka::KafkaConfig;
 use mesh_kit::config::DatabaseConfig;
 use mesh_testkit::{
     Served, eventually,

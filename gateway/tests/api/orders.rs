@@ -264,7 +264,7 @@ async fn a_requests_id_goes_with_every_event_it_causes() {
     mesh.order_with_status(second, "PAID").await;
     let records = mesh_testkit::records::read(
         &mesh.kafka,
-        &mesh.kafka.topic(mesh_events::kafka::ORDER_EVENTS),
+        &mesh.kafka.topic(mesh_kafka::ORDER_EVENTS),
         4,
         crate::mesh::WAIT,
     )

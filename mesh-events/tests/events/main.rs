@@ -9,9 +9,9 @@ use diesel_async::{RunQueryDsl, scoped_futures::ScopedFutureExt};
 use mesh_events::{
     consumer::{EventConsumer, HandleError, Handler, IncomingEvent, Subscription, apply_once},
     event_store::{self, EventPayload, NewEvent},
-    kafka::{KafkaConfig, ORDER_EVENTS, dlq_of},
     relay::{OutboxSignal, Relay},
 };
+use mesh_kafka::{KafkaConfig, ORDER_EVENTS, dlq_of};
 use mesh_kit::db::{self, PgPool};
 use mesh_proto::events::v1::OrderPlaced;
 use mesh_testkit::{Served, eventually, records};

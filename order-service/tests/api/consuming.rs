@@ -132,14 +132,14 @@ async fn an_event_delivered_twice_changes_nothing() {
         currency: "USD".into(),
     };
     app.publish(
-        mesh_events::kafka::BILLING_EVENTS,
+        mesh_kafka::BILLING_EVENTS,
         &order.id,
         "payment-event-1",
         &captured,
     )
     .await;
     app.publish(
-        mesh_events::kafka::BILLING_EVENTS,
+        mesh_kafka::BILLING_EVENTS,
         &order.id,
         "payment-event-1",
         &captured,
@@ -177,7 +177,7 @@ async fn events_that_make_no_sense_go_to_the_dead_letter_topic() {
     .await;
     records::produce(
         &app.kafka,
-        &app.kafka.topic(mesh_events::kafka::BILLING_EVENTS),
+        &app.kafka.topic(mesh_kafka::BILLING_EVENTS),
         "x",
         b"\x00garbage",
         &[
@@ -198,10 +198,7 @@ async fn events_that_make_no_sense_go_to_the_dead_letter_topic() {
     .await;
     app.until_status(&order.id, OrderStatus::Paid).await;
 
-    let dlq = format!(
-        "{}.dlq",
-        app.kafka.topic(mesh_events::kafka::BILLING_EVENTS)
-    );
+    let dlq = format!("{}.dlq", app.kafka.topic(mesh_kafka::BILLING_EVENTS));
     let dead = records::read(&app.kafka, &dlq, 2, WAIT).await;
     let reasons: Vec<&str> = dead.iter().filter_map(|r| r.header("dlq_reason")).collect();
     assert!(

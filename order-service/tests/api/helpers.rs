@@ -8,10 +8,8 @@ use mesh_kit::{
     db::{self, PgPool},
 };
 
-use mesh_events::{
-    event_store,
-    kafka::{BILLING_EVENTS, DELIVERY_EVENTS, KafkaConfig, ORDER_EVENTS},
-};
+use mesh_events::event_store;
+use mesh_kafka::{BILLING_EVENTS, DELIVERY_EVENTS, KafkaConfig, ORDER_EVENTS};
 use mesh_proto::{
     Message, Name,
     menu::v1::{CreateMenuItemRequest, MenuItem, menu_service_client::MenuServiceClient},

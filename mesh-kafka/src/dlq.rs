@@ -15,7 +15,7 @@ use rdkafka::{
     producer::FutureRecord,
 };
 
-use crate::kafka::{KafkaConfig, dlq_of, header};
+use crate::{KafkaConfig, dlq_of, header};
 
 /// The consumer group whose offsets record how far each dead-letter topic was replayed.
 pub const REPLAY_GROUP: &str = "mesh-dlq-replay";

@@ -3,10 +3,7 @@
 
 use std::time::Duration;
 
-use mesh_events::{
-    dlq,
-    kafka::{BILLING_REQUESTS, KafkaConfig, dlq_of},
-};
+use mesh_kafka::{BILLING_REQUESTS, KafkaConfig, dlq, dlq_of};
 use mesh_testkit::records;
 
 const WAIT: Duration = Duration::from_secs(20);

@@ -10,7 +10,7 @@
 //! and once a second for what librdkafka reports on its own (errors, statistics).
 //!
 //! The records are librdkafka's too, so everything `FutureProducer` promised holds: per
-//! partition order, the `acks`, the timeouts (see [`crate::kafka::KafkaConfig::producer`]).
+//! partition order, the `acks`, the timeouts (see [`crate::KafkaConfig::producer`]).
 
 use std::{
     sync::{Arc, Weak},
@@ -179,7 +179,7 @@ impl Producer {
     }
 
     /// The error that ended the producer for good, if one did (see
-    /// [`crate::kafka::broken_producer`]).
+    /// [`crate::broken_producer`]).
     pub fn fatal_error(&self) -> Option<(RDKafkaErrorCode, String)> {
         self.inner.base.client().fatal_error()
     }

@@ -1,5 +1,14 @@
-//! Kafka plumbing: settings, topic names, the idempotent producer, CloudEvents headers and
-//! topic creation. Every producer and consumer of the mesh is built here.
+//! Kafka plumbing: settings, topic names, CloudEvents headers and topic creation (here), the
+//! idempotent producer (`producer`), event schema versions and their upcasters (`schema`), the
+//! group watch a consumer runs (`group_watch`), and dead-letter replay (`dlq`, with the
+//! `mesh-dlq` binary). Every producer and consumer of the mesh is built here. No database:
+//! the gateway links this crate alone; the event store and the consumer loop that commits with
+//! it are `mesh-events`.
+
+pub mod dlq;
+pub mod group_watch;
+pub mod producer;
+pub mod schema;
 
 use std::time::Duration;
 
@@ -15,7 +24,7 @@ use rdkafka::{
 
 use mesh_kit::{config::ConfigError, settings::Secret};
 
-use crate::producer::Producer;
+use producer::Producer;
 
 /// Order lifecycle events, keyed by order id.
 pub const ORDER_EVENTS: &str = "order-events";

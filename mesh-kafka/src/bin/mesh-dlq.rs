@@ -5,12 +5,12 @@
 //! ```
 //!
 //! The broker and topic prefix come from `KAFKA_BROKERS` and `KAFKA_TOPIC_PREFIX`, as for the
-//! services (`mesh-dlq --print-settings` lists them all). See `mesh_events::dlq` for what a replay does and how it remembers where it stopped.
+//! services (`mesh-dlq --print-settings` lists them all). See `mesh_kafka::dlq` for what a replay does and how it remembers where it stopped.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use mesh_events::{dlq, kafka::KafkaSettings};
+use mesh_kafka::{KafkaSettings, dlq};
 use mesh_kit::settings;
 
 /// Replays a dead-letter topic after its cause is fixed.

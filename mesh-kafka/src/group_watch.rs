@@ -23,14 +23,14 @@ use rdkafka::{
     error::KafkaResult,
 };
 
-use crate::kafka::KafkaConfig;
+use crate::KafkaConfig;
 
 /// How long a broker round trip of the watch may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 type Partition = (String, i32);
 
-pub(crate) struct GroupWatch {
+pub struct GroupWatch {
     /// Same `group.id`, never subscribes: reads the group's committed offsets and watermarks
     /// without being a member.
     probe: Arc<BaseConsumer>,
@@ -42,7 +42,7 @@ pub(crate) struct GroupWatch {
 }
 
 impl GroupWatch {
-    pub(crate) fn new(kafka: &KafkaConfig, group: &str) -> KafkaResult<Self> {
+    pub fn new(kafka: &KafkaConfig, group: &str) -> KafkaResult<Self> {
         let probe: BaseConsumer = kafka
             .client_config()
             .set("group.id", group)
@@ -58,11 +58,7 @@ impl GroupWatch {
     /// Partitions (`topic[n]`) of `topics` with records waiting that are not in `mine` and
     /// whose committed offset has not moved for the stall time. Empty when the broker cannot be
     /// asked.
-    pub(crate) async fn stalled(
-        &mut self,
-        topics: &[String],
-        mine: &TopicPartitionList,
-    ) -> Vec<String> {
+    pub async fn stalled(&mut self, topics: &[String], mine: &TopicPartitionList) -> Vec<String> {
         let probe = Arc::clone(&self.probe);
         let topics = topics.to_vec();
         let backlog = match tokio::task::spawn_blocking(move || backlog(&probe, &topics)).await {
@@ -96,7 +92,7 @@ impl GroupWatch {
     }
 
     /// Forgets what was seen: after a rejoin, every partition gets a fresh stall time.
-    pub(crate) fn reset(&mut self) {
+    pub fn reset(&mut self) {
         self.seen.clear();
     }
 }
