@@ -15,8 +15,9 @@ localhost): a pod that falls back to it binds or dials its own loopback.
 The binaries are the dev build's (`target/debug`, what scripts/up and scripts/test build), or
 those in $MESH_BIN_DIR.
 
-Usage: settings.py [--write-docs | --port BINARY]
-    prints what each binary reads, rewrites the docs' table, or prints a binary's default port.
+Usage: settings.py [--write-docs | --port BINARY | --defaults]
+    prints what each binary reads, rewrites the docs' table, prints a binary's default port, or
+    prints every variable's default as NAME=VALUE (empty: unset).
 """
 
 import dataclasses
@@ -137,6 +138,13 @@ def main(argv):
     env = scan()
     if argv == ["--write-docs"]:
         DOCS.write_text(docs_with(DOCS.read_text(), table(env)))
+        return 0
+    if argv == ["--defaults"]:
+        defaults = {}
+        for benv in env.values():
+            for name, setting in benv.accepted.items():
+                defaults.setdefault(name, setting.default or "")
+        print("\n".join(f"{name}={value}" for name, value in defaults.items()))
         return 0
     if argv:
         print(__doc__, file=sys.stderr)
