@@ -466,6 +466,7 @@ impl EventConsumer {
         for event in &events {
             metrics::consumed(&self.name, &event.topic, "applied");
         }
+        metrics::consumer_batch(&self.name, events.len());
         Ok(())
     }
 

@@ -34,6 +34,8 @@ pub const GRPC_SERVER_HANDLING: &str = "mesh_grpc_server_handling_seconds";
 pub const GRPC_CLIENT_HANDLING: &str = "mesh_grpc_client_handling_seconds";
 pub const CONSUMER_EVENTS: &str = "mesh_consumer_events_total";
 pub const CONSUMER_LAG: &str = "mesh_consumer_lag";
+pub const CONSUMER_BATCHES: &str = "mesh_consumer_batches_total";
+pub const CONSUMER_BATCHED_EVENTS: &str = "mesh_consumer_batched_events_total";
 pub const OUTBOX_BACKLOG: &str = "mesh_outbox_backlog";
 pub const DB_STATEMENTS: &str = "mesh_db_statements_total";
 
@@ -106,6 +108,14 @@ fn describe() {
     metrics::describe_counter!(
         CONSUMER_EVENTS,
         "Kafka records a consumer finished, by outcome (applied, dead_lettered)."
+    );
+    metrics::describe_counter!(
+        CONSUMER_BATCHES,
+        "Batches of records a consumer applied in one transaction each (records that queued up behind a busy lane)."
+    );
+    metrics::describe_counter!(
+        CONSUMER_BATCHED_EVENTS,
+        "Records applied as part of a batch (the rest were applied one transaction each)."
     );
     metrics::describe_gauge!(
         CONSUMER_LAG,
@@ -228,6 +238,13 @@ pub fn consumed(group: &str, topic: &str, outcome: &'static str) {
         "outcome" => outcome,
     )
     .increment(1);
+}
+
+/// A batch of `records` committed in one transaction.
+pub fn consumer_batch(group: &str, records: usize) {
+    metrics::counter!(CONSUMER_BATCHES, "group" => group.to_owned()).increment(1);
+    metrics::counter!(CONSUMER_BATCHED_EVENTS, "group" => group.to_owned())
+        .increment(records as u64);
 }
 
 pub fn consumer_lag(group: &str, topic: &str, partition: i32, lag: i64) {
