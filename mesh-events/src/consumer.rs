@@ -12,6 +12,9 @@
 //!   committed, so nothing is skipped.
 //! - Handlers make redelivery harmless with [`crate::event_store::claim`] in the transaction of
 //!   their effect.
+//! - The records that queue up behind a busy lane are applied together, in one transaction
+//!   their effects and claims share (see [`EventConsumer::batching`] and `crate::unit`); a
+//!   record that fails inside a batch is applied alone again, as if there were no batching.
 
 use std::{
     collections::{BTreeSet, HashMap, VecDeque},
