@@ -89,6 +89,33 @@ impl Handler for Recorder {
     }
 }
 
+impl Recorder {
+    fn new(pool: &PgPool) -> Self {
+        Self {
+            pool: pool.clone(),
+            seen: Arc::default(),
+        }
+    }
+}
+
+/// Publishes the OrderPlaced of `order-<i>` as event `event-<i>`, on `key`.
+async fn produce_placed(kafka: &KafkaConfig, key: &str, i: usize, total_cents: i64) {
+    let payload =
+        mesh_proto::json::to_json(&placed(&format!("order-{i:02}"), total_cents)).expect("json");
+    let id = format!("event-{i}");
+    records::produce(
+        kafka,
+        &kafka.topic(ORDER_EVENTS),
+        key,
+        payload.as_bytes(),
+        &[
+            ("ce_id", id.as_str()),
+            ("ce_type", "mesh.events.v1.OrderPlaced"),
+        ],
+    )
+    .await;
+}
+
 async fn effects(pool: &PgPool) -> Vec<String> {
     #[derive(diesel::QueryableByName)]
     struct Row {
@@ -123,27 +150,16 @@ async fn the_relay_publishes_appended_events_in_order_with_cloudevents_headers()
     let kafka = topics().await;
     let order = Uuid::new_v4();
     let key = order.to_string();
+    for (sequence, total) in [(1, 100), (2, 200), (3, 300)] {
+        // The request the command works for: carried for it, not passed.
+        mesh_kit::context::scope(
+            Some("req-7".into()),
+            append_placed(&pool, order, sequence, total),
+        )
+        .await;
+    }
     {
         let mut conn = pool.get().await.expect("connection");
-        for (sequence, total) in [(1, 100), (2, 200), (3, 300)] {
-            let message = EventPayload::of(&placed(&key, total)).expect("encodes");
-            // The request the command works for: carried for it, not passed.
-            mesh_kit::context::scope(
-                Some("req-7".into()),
-                event_store::append(
-                    &mut conn,
-                    NewEvent {
-                        aggregate_id: order,
-                        sequence,
-                        topic: ORDER_EVENTS,
-                        key: &key,
-                        payload: message,
-                    },
-                ),
-            )
-            .await
-            .expect("appended");
-        }
         let conflict = event_store::append(
             &mut conn,
             NewEvent {
@@ -165,28 +181,11 @@ async fn the_relay_publishes_appended_events_in_order_with_cloudevents_headers()
     }
 
     let signal = OutboxSignal::new();
-    let relay = Relay::new(
-        pool.clone(),
-        kafka.producer().expect("producer"),
-        kafka.clone(),
-        "test",
-        signal.clone(),
-    );
-    let relay = Served::spawn(([127, 0, 0, 1], 0).into(), |stop| async move {
-        relay.run(stop.wait()).await;
-        Ok::<(), String>(())
-    });
+    let relay = start_relay(&pool, &kafka, &signal);
     signal.notify();
 
     let records = records::read(&kafka, &kafka.topic(ORDER_EVENTS), 3, WAIT).await;
-    let totals: Vec<i64> = records
-        .iter()
-        .map(|r| {
-            mesh_proto::json::from_json::<OrderPlaced>(r.payload.as_bytes())
-                .expect("JSON payload")
-                .total_cents
-        })
-        .collect();
+    let totals = totals(&records);
     assert_eq!(totals, [100, 200, 300], "one key, one partition, in order");
     let first = &records[0];
     assert_eq!(first.key.as_deref(), Some(key.as_str()));
@@ -247,6 +246,18 @@ async fn append_placed(pool: &PgPool, order: Uuid, sequence: i64, total_cents: i
     .expect("appended");
 }
 
+/// The total of each OrderPlaced record, in the order read.
+fn totals(records: &[records::Record]) -> Vec<i64> {
+    records
+        .iter()
+        .map(|r| {
+            mesh_proto::json::from_json::<OrderPlaced>(r.payload.as_bytes())
+                .expect("JSON payload")
+                .total_cents
+        })
+        .collect()
+}
+
 fn start_relay(pool: &PgPool, kafka: &KafkaConfig, signal: &OutboxSignal) -> Served {
     let relay = Relay::new(
         pool.clone(),
@@ -287,14 +298,7 @@ async fn one_relay_of_a_database_publishes_and_a_standby_takes_over_when_it_stop
     append_placed(&pool, order, 3, 3).await;
     second_signal.notify();
     let records = records::read(&kafka, &topic, 3, WAIT).await;
-    let totals: Vec<i64> = records
-        .iter()
-        .map(|r| {
-            mesh_proto::json::from_json::<OrderPlaced>(r.payload.as_bytes())
-                .expect("JSON payload")
-                .total_cents
-        })
-        .collect();
+    let totals = totals(&records);
     assert_eq!(
         totals,
         [1, 2, 3],
@@ -319,11 +323,7 @@ async fn each_event_is_applied_once_and_unreadable_ones_go_to_the_dead_letter_to
     records::produce(&kafka, &topic, "k", later.as_bytes(), &[("ce_type", ty)]).await;
     records::produce(&kafka, &topic, "k", later.as_bytes(), &headers("e-3")).await;
 
-    let recorder = Recorder {
-        pool: pool.clone(),
-        seen: Arc::default(),
-    };
-    let consumer = start_consumer(&kafka, recorder.clone());
+    let consumer = start_consumer(&kafka, Recorder::new(&pool));
     eventually("both good events applied", WAIT, || async {
         (effects(&pool).await.len() == 2).then_some(())
     })
@@ -370,27 +370,9 @@ async fn records_queued_behind_a_lane_commit_together_and_a_refused_one_goes_alo
     let topic = kafka.topic(ORDER_EVENTS);
     // One key, so one lane: while it applies the first record, the others queue behind it.
     for i in 0..20 {
-        let total = if i == 7 { -1 } else { 1 };
-        let payload =
-            mesh_proto::json::to_json(&placed(&format!("order-{i:02}"), total)).expect("json");
-        let id = format!("event-{i}");
-        records::produce(
-            &kafka,
-            &topic,
-            "k",
-            payload.as_bytes(),
-            &[
-                ("ce_id", id.as_str()),
-                ("ce_type", "mesh.events.v1.OrderPlaced"),
-            ],
-        )
-        .await;
+        produce_placed(&kafka, "k", i, if i == 7 { -1 } else { 1 }).await;
     }
-    let recorder = Recorder {
-        pool: pool.clone(),
-        seen: Arc::default(),
-    };
-    let consumer = start_consumer(&kafka, recorder.clone());
+    let consumer = start_consumer(&kafka, Recorder::new(&pool));
     eventually("the 19 good records applied", WAIT, || async {
         (effects(&pool).await.len() == 19).then_some(())
     })
@@ -422,34 +404,10 @@ async fn records_queued_behind_a_lane_commit_together_and_a_refused_one_goes_alo
 async fn a_restarted_consumer_resumes_where_it_stopped() {
     let pool = store().await;
     let kafka = topics().await;
-    let topic = kafka.topic(ORDER_EVENTS);
-    let produce = |from: usize, to: usize| {
-        let kafka = kafka.clone();
-        let topic = topic.clone();
-        async move {
-            for i in from..to {
-                let payload =
-                    mesh_proto::json::to_json(&placed(&format!("order-{i:02}"), 1)).expect("json");
-                let id = format!("event-{i}");
-                records::produce(
-                    &kafka,
-                    &topic,
-                    &format!("k{i}"),
-                    payload.as_bytes(),
-                    &[
-                        ("ce_id", id.as_str()),
-                        ("ce_type", "mesh.events.v1.OrderPlaced"),
-                    ],
-                )
-                .await;
-            }
-        }
-    };
-    produce(0, 5).await;
-    let first = Recorder {
-        pool: pool.clone(),
-        seen: Arc::default(),
-    };
+    for i in 0..5 {
+        produce_placed(&kafka, &format!("k{i}"), i, 1).await;
+    }
+    let first = Recorder::new(&pool);
     let consumer = start_consumer(&kafka, first.clone());
     eventually("first five applied", WAIT, || async {
         (effects(&pool).await.len() == 5).then_some(())
@@ -457,11 +415,10 @@ async fn a_restarted_consumer_resumes_where_it_stopped() {
     .await;
     consumer.stop().await;
 
-    produce(5, 10).await;
-    let second = Recorder {
-        pool: pool.clone(),
-        seen: Arc::default(),
-    };
+    for i in 5..10 {
+        produce_placed(&kafka, &format!("k{i}"), i, 1).await;
+    }
+    let second = Recorder::new(&pool);
     let consumer = start_consumer(&kafka, second.clone());
     eventually("all ten applied", WAIT, || async {
         (effects(&pool).await.len() == 10).then_some(())
