@@ -213,7 +213,7 @@ impl<P: Projection> Aggregates<P> {
         let started = unit::transaction::<_, Starting<E>, _>(&self.pool, |conn| {
             async move {
                 if let Some(once) = once
-                    && !event_store::claim(conn, once.consumer, once.event_id).await?
+                    && !unit::claim(conn, once.consumer, once.event_id).await?
                 {
                     return Ok(None);
                 }
@@ -265,7 +265,7 @@ impl<P: Projection> Aggregates<P> {
         let handled = unit::transaction::<Handled<P::Aggregate>, E, _>(&self.pool, |conn| {
             async move {
                 if let Some(once) = once
-                    && !event_store::claim(conn, once.consumer, once.event_id).await?
+                    && !unit::claim(conn, once.consumer, once.event_id).await?
                 {
                     return Ok(Handled {
                         aggregate: None,

@@ -43,7 +43,7 @@ use mesh_kafka::{KafkaConfig, group_watch::GroupWatch, header, header_text, prod
 use mesh_kit::{db::PgPool, error::StoreError, metrics};
 
 use crate::{
-    event_store::{self, AppendError},
+    event_store::AppendError,
     unit::{self, Unit},
 };
 
@@ -143,7 +143,7 @@ where
 {
     unit::transaction::<Applied, HandleError, _>(pool, |conn| {
         async move {
-            if !event_store::claim(conn, consumer, event_id).await? {
+            if !unit::claim(conn, consumer, event_id).await? {
                 return Ok(Applied::Before);
             }
             effect(conn).await?;
@@ -166,6 +166,12 @@ pub trait Handler: Send + Sync + 'static {
     /// outside the database, such as a payment provider: the batch's transaction and its locks
     /// would wait with it.
     fn batchable(&self, _event: &IncomingEvent) -> bool {
+        true
+    }
+
+    /// Whether `event` is one this handler applies (and so may claim). In a batch, the claims
+    /// of such events are written together (see `crate::unit`).
+    fn routes(&self, _event: &IncomingEvent) -> bool {
         true
     }
 }
@@ -439,14 +445,28 @@ impl EventConsumer {
             tracing::warn!(group = %self.group, error = %err, "cannot begin a batch");
             None
         })?;
+        // Every record is read before any is applied, so the batch's claims can be written
+        // together; a record that does not parse (or may not join a batch) ends it there.
+        let parsed: Vec<Option<IncomingEvent>> = messages
+            .iter()
+            .map(|message| {
+                self.parse(message)
+                    .ok()
+                    .filter(|event| handler.batchable(event))
+            })
+            .collect();
+        unit.expect_claims(
+            parsed
+                .iter()
+                .map_while(Option::as_ref)
+                .filter(|event| handler.routes(event))
+                .map(|event| (event.id.clone(), event.event_type.clone())),
+        );
         let mut events = Vec::with_capacity(messages.len());
-        for (index, message) in messages.iter().enumerate() {
+        for (index, (message, event)) in messages.iter().zip(parsed).enumerate() {
             let (span, request) = self.span_of(message);
             let applied = async {
-                let event = self.parse(message).ok()?;
-                if !handler.batchable(&event) {
-                    return None;
-                }
+                let event = event?;
                 handler.handle(&event).await.ok()?;
                 tracing::debug!(event_type = %event.event_type, batch = messages.len(), "event applied");
                 Some(event)

@@ -101,6 +101,10 @@ impl<H: Send + Sync + 'static> Handler for Dispatcher<H> {
     fn batchable(&self, event: &IncomingEvent) -> bool {
         !self.alone.contains(&event.event_type)
     }
+
+    fn routes(&self, event: &IncomingEvent) -> bool {
+        self.routes.contains_key(&event.event_type)
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use diesel::{
-    ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable, SelectableHelper,
+    ExpressionMethods, OptionalExtension, QueryDsl, Queryable, QueryableByName, Selectable,
+    SelectableHelper,
     result::{DatabaseErrorKind, Error as DieselError},
     sql_types as sql,
 };
@@ -309,4 +310,30 @@ pub async fn claim(
         .execute(conn)
         .await?;
     Ok(inserted == 1)
+}
+
+/// Records that `consumer` applied each of `event_ids`, in one statement, and answers the ones
+/// it had not applied before: [`claim`] for a whole batch.
+pub async fn claim_all(
+    conn: &mut AsyncPgConnection,
+    consumer: &str,
+    event_ids: &[&str],
+) -> Result<Vec<String>, DieselError> {
+    #[derive(QueryableByName)]
+    struct Claimed {
+        #[diesel(sql_type = sql::Text)]
+        event_id: String,
+    }
+    let claimed: Vec<Claimed> = diesel::sql_query(
+        "INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::text[]) \
+         ON CONFLICT DO NOTHING RETURNING event_id",
+    )
+    .bind::<sql::Text, _>(consumer)
+    .bind::<sql::Array<sql::Text>, _>(event_ids)
+    .load(conn)
+    .await?;
+    Ok(claimed
+        .into_iter()
+        .map(|claimed| claimed.event_id)
+        .collect())
 }

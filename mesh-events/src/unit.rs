@@ -9,10 +9,17 @@
 //! a conflict the command would have shrugged off alone has aborted the batch's transaction):
 //! the consumer rolls it back and applies the records again in smaller pieces, the failing one
 //! alone, so it is retried or dead-lettered exactly as without batching.
+//!
+//! The claims of a batch are written together too: the first claim of an event type in a unit
+//! claims every event of that type in the batch in one statement ([`claim`]), and the others
+//! are answered from what it inserted.
 
-use std::sync::{
-    Arc, Mutex as SyncMutex,
-    atomic::{AtomicBool, Ordering},
+use std::{
+    collections::HashSet,
+    sync::{
+        Arc, Mutex as SyncMutex,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use diesel::result::Error as DieselError;
@@ -22,7 +29,7 @@ use diesel_async::{
 };
 use mesh_kit::{StoreError, db::PgPool};
 
-use crate::relay::OutboxSignal;
+use crate::{event_store, relay::OutboxSignal};
 
 tokio::task_local! {
     static UNIT: Arc<Unit>;
@@ -37,6 +44,88 @@ pub(crate) struct Unit {
     spoiled: AtomicBool,
     /// Relays to wake once the batch's events are committed.
     wake: SyncMutex<Vec<OutboxSignal>>,
+    claims: SyncMutex<Claims>,
+}
+
+/// The batch's events and what was claimed of them ahead of their handlers.
+#[derive(Default)]
+struct Claims {
+    /// Id and type of each event of the batch a handler may claim.
+    batch: Vec<(String, String)>,
+    /// (consumer, event type): claimed ahead for every event of that type in the batch.
+    ahead: HashSet<(String, String)>,
+    /// (consumer, event id): claimed ahead and new, not answered yet.
+    fresh: HashSet<(String, String)>,
+}
+
+/// What a claim inside a unit needs.
+enum Plan {
+    /// The event is not the batch's: claim it alone.
+    Alone,
+    /// Its type was claimed ahead: the answer.
+    Known(bool),
+    /// Claim these events of its type now, together.
+    Ahead(String, Vec<String>),
+}
+
+/// Records that `consumer` applied `event_id` (see [`event_store::claim`]), on `conn`, the
+/// connection of the transaction the effect is written in. Inside a batch, the first claim of an
+/// event type claims that type's events of the whole batch in one statement.
+pub(crate) async fn claim(
+    conn: &mut AsyncPgConnection,
+    consumer: &str,
+    event_id: &str,
+) -> Result<bool, DieselError> {
+    let Ok(unit) = UNIT.try_with(Arc::clone) else {
+        return event_store::claim(conn, consumer, event_id).await;
+    };
+    let plan = match unit.claims.lock() {
+        Ok(mut claims) => claims.plan(consumer, event_id),
+        Err(_) => Plan::Alone,
+    };
+    match plan {
+        Plan::Alone => event_store::claim(conn, consumer, event_id).await,
+        Plan::Known(fresh) => Ok(fresh),
+        Plan::Ahead(event_type, ids) => {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let fresh = event_store::claim_all(conn, consumer, &ids).await?;
+            let mut claims = unit
+                .claims
+                .lock()
+                .map_err(|_| DieselError::RollbackTransaction)?;
+            claims.ahead.insert((consumer.to_owned(), event_type));
+            claims
+                .fresh
+                .extend(fresh.into_iter().map(|id| (consumer.to_owned(), id)));
+            Ok(claims
+                .fresh
+                .remove(&(consumer.to_owned(), event_id.to_owned())))
+        }
+    }
+}
+
+impl Claims {
+    fn plan(&mut self, consumer: &str, event_id: &str) -> Plan {
+        let Some((_, event_type)) = self.batch.iter().find(|(id, _)| id == event_id) else {
+            return Plan::Alone;
+        };
+        let pair = (consumer.to_owned(), event_type.clone());
+        if self.ahead.contains(&pair) {
+            return Plan::Known(
+                self.fresh
+                    .remove(&(consumer.to_owned(), event_id.to_owned())),
+            );
+        }
+        let mut ids: Vec<String> = self
+            .batch
+            .iter()
+            .filter(|(_, other)| other == event_type)
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Plan::Ahead(pair.1, ids)
+    }
 }
 
 /// Runs `body` in the current batch's transaction when there is one, else in a transaction of
@@ -80,7 +169,15 @@ impl Unit {
             conn: tokio::sync::Mutex::new(conn),
             spoiled: AtomicBool::new(false),
             wake: SyncMutex::new(Vec::new()),
+            claims: SyncMutex::new(Claims::default()),
         }))
+    }
+
+    /// The batch's events (id and type) its handlers may claim: see [`claim`].
+    pub(crate) fn expect_claims(&self, events: impl IntoIterator<Item = (String, String)>) {
+        if let Ok(mut claims) = self.claims.lock() {
+            claims.batch.extend(events);
+        }
     }
 
     /// Runs `work` with this unit as the one its effects join.

@@ -2,13 +2,13 @@
 //! order's events) and every query on it, and the idempotency keys of placed orders. Events
 //! live in the event store's `events` table (see `mesh_events::event_store`).
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use diesel::{
     BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable,
     SelectableHelper,
+    dsl::sql,
     result::{DatabaseErrorKind, Error as DieselError},
+    sql_types::{Array, BigInt, Integer, Record, Text, Timestamptz, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -75,24 +75,39 @@ struct OrderRow {
     updated_at: DateTime<Utc>,
 }
 
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = order_lines)]
-struct LineRow {
-    order_id: Uuid,
-    menu_item_id: Uuid,
-    name: String,
-    unit_price_cents: i64,
-    quantity: i32,
+/// An order's lines, in their order, as one array column of the order's own row: an order and
+/// its lines are one query, for a read as for the command that locks it.
+const LINES: &str = "ARRAY(SELECT ROW(l.menu_item_id, l.name, l.unit_price_cents, l.quantity) \
+     FROM order_lines l WHERE l.order_id = orders.id ORDER BY l.line_no)";
+
+type LinesSql = Array<Record<(SqlUuid, Text, BigInt, Integer)>>;
+
+/// A line as [`LINES`] lists it: menu item, name, unit price, quantity.
+type LineRow = (Uuid, String, i64, i32);
+
+fn lines() -> diesel::expression::SqlLiteral<LinesSql> {
+    sql::<LinesSql>(LINES)
 }
 
 impl OrderRow {
-    fn into_order(self, lines: Vec<OrderLine>) -> QueryResult<Order> {
+    fn into_order(self, lines: Vec<LineRow>) -> QueryResult<Order> {
         // The CHECK constraint admits only known statuses; anything else is a corrupt row.
         let status = OrderStatus::parse(&self.status).ok_or_else(|| {
             DieselError::DeserializationError(
                 format!("unknown order status {:?}", self.status).into(),
             )
         })?;
+        let lines = lines
+            .into_iter()
+            .map(
+                |(menu_item_id, name, unit_price_cents, quantity)| OrderLine {
+                    menu_item_id,
+                    name,
+                    unit_price_cents,
+                    quantity,
+                },
+            )
+            .collect();
         Ok(Order {
             id: self.id,
             customer_id: self.customer_id,
@@ -133,42 +148,39 @@ impl Projection for Orders {
     }
 }
 
+/// A new order and its lines, in one statement: the lines' foreign key sees the order the
+/// same statement's CTE inserted. `$1`..`$9`: the order's columns; `$10`..`$13`: the lines'
+/// columns as arrays, in line order.
+const INSERT: &str = "\
+WITH placed AS (
+    INSERT INTO orders (id, customer_id, status, total_cents, currency, delivery_address, version, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+)
+INSERT INTO order_lines (order_id, line_no, menu_item_id, name, unit_price_cents, quantity)
+SELECT $1, (line.no - 1)::int4, line.menu_item_id, line.name, line.unit_price_cents, line.quantity
+FROM unnest($10::uuid[], $11::text[], $12::int8[], $13::int4[])
+    WITH ORDINALITY AS line (menu_item_id, name, unit_price_cents, quantity, no)";
+
 /// Inserts a new order and its lines.
 async fn insert(conn: &mut AsyncPgConnection, order: &Order) -> QueryResult<()> {
-    diesel::insert_into(orders::table)
-        .values((
-            orders::id.eq(order.id),
-            orders::customer_id.eq(&order.customer_id),
-            orders::status.eq(order.status.as_str()),
-            orders::total_cents.eq(order.total_cents),
-            orders::currency.eq(&order.currency),
-            orders::delivery_address.eq(&order.delivery_address),
-            orders::version.eq(order.version),
-            orders::created_at.eq(order.created_at),
-            orders::updated_at.eq(order.updated_at),
-        ))
+    let lines = &order.lines;
+    diesel::sql_query(INSERT)
+        .bind::<SqlUuid, _>(order.id)
+        .bind::<Text, _>(&order.customer_id)
+        .bind::<Text, _>(order.status.as_str())
+        .bind::<BigInt, _>(order.total_cents)
+        .bind::<Text, _>(&order.currency)
+        .bind::<Text, _>(&order.delivery_address)
+        .bind::<BigInt, _>(order.version)
+        .bind::<Timestamptz, _>(order.created_at)
+        .bind::<Timestamptz, _>(order.updated_at)
+        .bind::<Array<SqlUuid>, _>(lines.iter().map(|l| l.menu_item_id).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(lines.iter().map(|l| l.name.as_str()).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(lines.iter().map(|l| l.unit_price_cents).collect::<Vec<_>>())
+        .bind::<Array<Integer>, _>(lines.iter().map(|l| l.quantity).collect::<Vec<_>>())
         .execute(conn)
-        .await?;
-    let lines: Vec<_> = order
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(index, line)| {
-            (
-                order_lines::order_id.eq(order.id),
-                order_lines::line_no.eq(i32::try_from(index).unwrap_or(i32::MAX)),
-                order_lines::menu_item_id.eq(line.menu_item_id),
-                order_lines::name.eq(&line.name),
-                order_lines::unit_price_cents.eq(line.unit_price_cents),
-                order_lines::quantity.eq(line.quantity),
-            )
-        })
-        .collect();
-    diesel::insert_into(order_lines::table)
-        .values(lines)
-        .execute(conn)
-        .await?;
-    Ok(())
+        .await
+        .map(drop)
 }
 
 /// Why an idempotency key could not be kept.
@@ -223,68 +235,33 @@ pub async fn load(
     id: Uuid,
     for_update: bool,
 ) -> QueryResult<Option<Order>> {
-    let query = orders::table.find(id).select(OrderRow::as_select());
-    let row = if for_update {
+    let query = orders::table
+        .find(id)
+        .select((OrderRow::as_select(), lines()));
+    let row: Option<(OrderRow, Vec<LineRow>)> = if for_update {
         query.for_update().first(conn).await.optional()?
     } else {
         query.first(conn).await.optional()?
     };
-    with_lines(conn, row).await
+    row.map(|(row, lines)| row.into_order(lines)).transpose()
 }
 
-/// One order to read, with its lines only if `lines` (one query less without them).
+/// One order to read, with its lines only if `lines`.
 pub async fn read(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     lines: bool,
 ) -> QueryResult<Option<Order>> {
-    let row = orders::table
+    if lines {
+        return load(conn, id, false).await;
+    }
+    let row: Option<OrderRow> = orders::table
         .find(id)
         .select(OrderRow::as_select())
         .first(conn)
         .await
         .optional()?;
-    if lines {
-        with_lines(conn, row).await
-    } else {
-        row.map(|row| row.into_order(Vec::new())).transpose()
-    }
-}
-
-/// The order of `row`, with its lines.
-async fn with_lines(
-    conn: &mut AsyncPgConnection,
-    row: Option<OrderRow>,
-) -> QueryResult<Option<Order>> {
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let id = row.id;
-    let mut lines = lines_of(conn, &[id]).await?;
-    row.into_order(lines.remove(&id).unwrap_or_default())
-        .map(Some)
-}
-
-async fn lines_of(
-    conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
-) -> QueryResult<HashMap<Uuid, Vec<OrderLine>>> {
-    let rows: Vec<LineRow> = order_lines::table
-        .filter(order_lines::order_id.eq_any(ids))
-        .order((order_lines::order_id, order_lines::line_no))
-        .select(LineRow::as_select())
-        .load(conn)
-        .await?;
-    let mut lines: HashMap<Uuid, Vec<OrderLine>> = HashMap::new();
-    for row in rows {
-        lines.entry(row.order_id).or_default().push(OrderLine {
-            menu_item_id: row.menu_item_id,
-            name: row.name,
-            unit_price_cents: row.unit_price_cents,
-            quantity: row.quantity,
-        });
-    }
-    Ok(lines)
+    row.map(|row| row.into_order(Vec::new())).transpose()
 }
 
 /// Writes the order's new status and version after an event was appended.
@@ -320,18 +297,13 @@ pub async fn list_by_customer(
                     .and(orders::id.lt(token.id))),
         );
     }
-    let rows: Vec<OrderRow> = query
+    let rows: Vec<(OrderRow, Vec<LineRow>)> = query
         .order((orders::created_at.desc(), orders::id.desc()))
         .limit(limit + 1)
-        .select(OrderRow::as_select())
+        .select((OrderRow::as_select(), lines()))
         .load(conn)
         .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    let mut lines = lines_of(conn, &ids).await?;
     rows.into_iter()
-        .map(|row| {
-            let order_lines = lines.remove(&row.id).unwrap_or_default();
-            row.into_order(order_lines)
-        })
+        .map(|(row, lines)| row.into_order(lines))
         .collect()
 }

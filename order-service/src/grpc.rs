@@ -153,17 +153,27 @@ impl OrderApi {
             &request.idempotency_key,
         )?;
 
-        // A retry with a key we have seen gets the first order back, before anything else.
-        if let Some(key) = &command.idempotency_key {
-            let mut conn = self.orders.pool().get().await?;
-            if let Some(existing) = db::find_by_idempotency_key(&mut conn, key).await? {
-                return self.retried(&mut conn, &command, existing).await;
-            }
-        }
-
+        // A new key is the common case, so it is not looked up first: a retry with a key we
+        // have seen finds it taken when the placement writes it, and gets the first order back
+        // (also when the menu has moved on since, so pricing it again fails).
         let ids: Vec<Uuid> = command.lines.iter().map(|line| line.menu_item_id).collect();
-        let menu = self.menu.prices(&ids).await?;
-        let placed = domain::price(&command, &menu)?;
+        let priced: Result<_, Error> = async {
+            let menu = self.menu.prices(&ids).await?;
+            Ok(domain::price(&command, &menu)?)
+        }
+        .await;
+        let placed = match priced {
+            Ok(placed) => placed,
+            Err(err) => {
+                return match self.placed_with_same_key(&command).await? {
+                    Some(existing) => {
+                        let mut conn = self.orders.pool().get().await?;
+                        self.retried(&mut conn, &command, existing).await
+                    }
+                    None => Err(err),
+                };
+            }
+        };
 
         let id = Uuid::new_v4();
         let key = command.idempotency_key.clone();
@@ -197,15 +207,24 @@ impl OrderApi {
             // A concurrent request with the same key won the race (our transaction rolled
             // back): answer with its order.
             Err(Error::IdempotencyRace) => {
-                let mut conn = self.orders.pool().get().await?;
-                let key = command.idempotency_key.as_deref().unwrap_or_default();
-                let existing = db::find_by_idempotency_key(&mut conn, key)
+                let existing = self
+                    .placed_with_same_key(&command)
                     .await?
                     .ok_or(Error::IdempotencyRace)?;
+                let mut conn = self.orders.pool().get().await?;
                 self.retried(&mut conn, &command, existing).await
             }
             Err(err) => Err(err),
         }
+    }
+
+    /// The order placed before with the command's idempotency key, if it has one and it was.
+    async fn placed_with_same_key(&self, command: &PlaceOrder) -> Result<Option<Uuid>, Error> {
+        let Some(key) = &command.idempotency_key else {
+            return Ok(None);
+        };
+        let mut conn = self.orders.pool().get().await?;
+        Ok(db::find_by_idempotency_key(&mut conn, key).await?)
     }
 
     /// The answer to a request whose idempotency key placed `existing`: that order when the

@@ -401,6 +401,59 @@ async fn records_queued_behind_a_lane_commit_together_and_a_refused_one_goes_alo
 }
 
 #[tokio::test]
+async fn a_batch_claims_its_records_together_and_skips_the_ones_applied_before() {
+    let pool = store().await;
+    let kafka = topics().await;
+    // Events 1 and 2 were applied before (a consumer that stopped before committing its
+    // offsets): their claims are there, their records come again.
+    {
+        let mut conn = pool.get().await.expect("connection");
+        diesel::sql_query(
+            "INSERT INTO processed_events (consumer, event_id) \
+             VALUES ('recorder', 'event-1'), ('recorder', 'event-2')",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("earlier claims");
+    }
+    // One key, so one lane; event 4 comes twice in a row.
+    for i in [0, 1, 2, 3, 4, 4, 5, 6, 7, 8, 9, 10, 11] {
+        produce_placed(&kafka, "k", i, 1).await;
+    }
+    let recorder = Recorder::new(&pool);
+    let consumer = start_consumer(&kafka, recorder.clone());
+    eventually("all 13 records read", WAIT, || async {
+        (recorder.seen.lock().await.len() >= 13).then_some(())
+    })
+    .await;
+    eventually("the ten new events applied", WAIT, || async {
+        (effects(&pool).await.len() >= 10).then_some(())
+    })
+    .await;
+    consumer.stop().await;
+
+    let expected: Vec<String> = [0, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+        .iter()
+        .map(|i| format!("order-{i:02}"))
+        .collect();
+    assert_eq!(
+        effects(&pool).await,
+        expected,
+        "each new event once; the ones applied before and the repeat changed nothing"
+    );
+    assert_eq!(
+        recorder.seen.lock().await.len(),
+        13,
+        "no record needed a second try"
+    );
+    let transactions = transactions(&pool).await;
+    assert!(
+        transactions < 10,
+        "10 effects in {transactions} transactions: the queued records were not batched"
+    );
+}
+
+#[tokio::test]
 async fn a_restarted_consumer_resumes_where_it_stopped() {
     let pool = store().await;
     let kafka = topics().await;

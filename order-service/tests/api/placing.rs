@@ -151,7 +151,7 @@ async fn the_same_idempotency_key_returns_the_first_order() {
     let again = app
         .orders
         .clone()
-        .create_order(request)
+        .create_order(request.clone())
         .await
         .expect("replayed")
         .into_inner();
@@ -170,6 +170,17 @@ async fn the_same_idempotency_key_returns_the_first_order() {
         .into_inner()
         .orders;
     assert_eq!(listed.len(), 1, "nothing new was placed");
+
+    // A retry gets its order back even when the menu cannot price it any more.
+    app.menu.stop().await;
+    let during_outage = app
+        .orders
+        .clone()
+        .create_order(request)
+        .await
+        .expect("replayed while the menu is down")
+        .into_inner();
+    assert_eq!(during_outage.id, first.id);
 }
 
 #[tokio::test]
