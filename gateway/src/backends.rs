@@ -24,6 +24,8 @@ pub mod delivery;
 pub mod dynamic;
 pub mod inventory;
 pub mod menu;
+
+use menu::MenuItemCache;
 pub mod orders;
 
 /// The services behind the gateway.
@@ -91,6 +93,7 @@ pub struct Clients {
     billing: BillingServiceClient<Balancer>,
     balancers: Vec<(Backend, Balancer)>,
     metrics: Metrics,
+    menu_items: MenuItemCache,
 }
 
 /// What `/readyz` reports of one backend: each endpoint's state after a fresh health check.
@@ -129,22 +132,30 @@ impl Backends {
     /// from its health checks and failed calls, as `/readyz` shows them) is answered UNAVAILABLE,
     /// a 503, at once: within [`HALF_OPEN_WAIT`] of the round of health checks that would find an
     /// endpoint back, and at once after it.
+    ///
+    /// The menu items the GraphQL loader fetches are reused for `menu_item_ttl` (zero: never).
     pub fn connect(
         urls: &BackendUrls,
         balance: BalanceConfig,
         timeout: Duration,
+        menu_item_ttl: Duration,
     ) -> Result<Self, BackendsError> {
         Self::connect_with(
             urls,
             balance
                 .with_default_timeout(timeout)
                 .with_half_open_wait(HALF_OPEN_WAIT),
+            menu_item_ttl,
         )
     }
 
     /// The same with explicit balancer settings; `balance.default_timeout` is every call's
     /// deadline (sent to the backend as `grpc-timeout`).
-    pub fn connect_with(urls: &BackendUrls, balance: BalanceConfig) -> Result<Self, BackendsError> {
+    pub fn connect_with(
+        urls: &BackendUrls,
+        balance: BalanceConfig,
+        menu_item_ttl: Duration,
+    ) -> Result<Self, BackendsError> {
         let balancer = |backend: Backend, urls: &[String]| {
             Balancer::new(backend.name(), urls, balance.clone()).map_err(|source| {
                 BackendsError::Url {
@@ -172,6 +183,7 @@ impl Backends {
                 (Backend::Billing, billing),
             ],
             metrics: Metrics::default(),
+            menu_items: MenuItemCache::new(menu_item_ttl),
         })))
     }
 

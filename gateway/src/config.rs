@@ -40,6 +40,11 @@ pub struct Settings {
     /// client this long at most, then a 504.
     #[arg(long, env = "GATEWAY_BACKEND_TIMEOUT_MS", default_value_t = BACKEND_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..))]
     backend_timeout_ms: u64,
+    /// How long a menu item fetched for a GraphQL field (an order line's `menuItem`, a
+    /// federation entity) is reused, in ms; 0 fetches every time. Menu items are public and
+    /// change rarely, and a page of orders names the same few again and again.
+    #[arg(long, env = "GATEWAY_MENU_ITEM_TTL_MS", default_value_t = MENU_ITEM_TTL_MS)]
+    menu_item_ttl_ms: u64,
     /// The `node_modules` folder GraphiQL's browser files are served from.
     #[arg(long, env = "GATEWAY_ASSETS_DIR", default_value = DEFAULT_ASSETS_DIR)]
     assets_dir: PathBuf,
@@ -175,6 +180,7 @@ fn urls(name: &str, value: &str) -> Result<Vec<String>, ConfigError> {
 }
 
 const BACKEND_TIMEOUT_MS: u64 = 5_000;
+const MENU_ITEM_TTL_MS: u64 = 1_000;
 const STREAM_KEEPALIVE_MS: u64 = 15_000;
 const FEED_REST_MS: u64 = 15_000;
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -193,6 +199,9 @@ pub struct Config {
     /// included, sent to the backend as `grpc-timeout`. A slow backend costs a client this long
     /// at most, then a 504.
     pub backend_timeout: Duration,
+    /// `GATEWAY_MENU_ITEM_TTL_MS`: how long a menu item the GraphQL loader fetched is reused
+    /// (default 1000; zero: not at all).
+    pub menu_item_ttl: Duration,
     /// How backend calls are balanced and retried (`BALANCE_*`, and `GRPC_TLS_*` for https://).
     pub balance: BalanceConfig,
     /// `GATEWAY_ASSETS_DIR`: the `node_modules` folder GraphiQL's browser files are served from.
@@ -441,6 +450,7 @@ impl Config {
             addr,
             backends,
             backend_timeout: Duration::from_millis(BACKEND_TIMEOUT_MS),
+            menu_item_ttl: Duration::from_millis(MENU_ITEM_TTL_MS),
             balance: BalanceConfig::default(),
             assets_dir: PathBuf::from(DEFAULT_ASSETS_DIR),
             app_dir: PathBuf::from(DEFAULT_APP_DIR),
@@ -473,6 +483,7 @@ impl Settings {
                 billing: urls("BILLING_URL", &self.billing_url)?,
             },
             backend_timeout: millis(self.backend_timeout_ms),
+            menu_item_ttl: millis(self.menu_item_ttl_ms),
             balance: self.balance.config(self.grpc_tls.client()?),
             assets_dir: self.assets_dir.clone(),
             app_dir: self.app_dir.clone(),

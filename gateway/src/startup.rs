@@ -53,6 +53,7 @@ impl Application {
             &config.backends,
             config.balance.clone(),
             config.backend_timeout,
+            config.menu_item_ttl,
         )
         .map_err(|err| StartupError::Other(err.to_string()))?;
         let trusted = match &config.trusted_documents {

@@ -91,8 +91,9 @@ pub fn schema(
 }
 
 /// `POST /graphql`. Each request gets its own id and its own batch loaders, so the menu items,
-/// deliveries and payments named anywhere in one request are fetched in one call per backend,
-/// and nothing is cached.
+/// deliveries and payments named anywhere in one request are fetched in one call per backend;
+/// of them only menu items, public and the same for every caller, are reused across requests
+/// (for `GATEWAY_MENU_ITEM_TTL_MS`, see `backends::menu`).
 /// With `Accept: text/event-stream` the answer is a graphql-sse stream (any operation,
 /// subscriptions included).
 #[tracing::instrument(skip_all)]

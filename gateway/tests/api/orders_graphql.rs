@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use gateway::auth::Role;
+use mesh_testkit::eventually;
 
 use crate::{
     helpers::{graphql_error_code, token},
@@ -67,6 +68,33 @@ async fn an_order_with_twenty_items_makes_one_menu_batch_call() {
     assert_eq!(order["payment"]["status"], "CAPTURED");
     assert_eq!(order["payment"]["amountCents"], order["totalCents"]);
     assert_eq!(order["delivery"]["status"], "PENDING");
+
+    // Read again within GATEWAY_MENU_ITEM_TTL_MS (a second by default): the items the first
+    // read fetched are reused, and menu-service is not asked.
+    let batches = mesh.backend_calls("BatchGetMenuItems").await;
+    let again = mesh.graphql(ORDER, json!({"id": id})).await;
+    assert_eq!(again["data"]["order"]["items"], order["items"], "{again}");
+    assert_eq!(
+        mesh.backend_calls("BatchGetMenuItems").await - batches,
+        0,
+        "the items were fetched a moment ago"
+    );
+    // A changed item shows once its time to live is over.
+    let changed = mesh
+        .graphql(
+            "mutation($id: ID!) { updateMenuItem(id: $id, input: {priceCents: 4321}) { priceCents } }",
+            json!({"id": ids[0]}),
+        )
+        .await;
+    assert_eq!(
+        changed["data"]["updateMenuItem"]["priceCents"], 4321,
+        "{changed}"
+    );
+    eventually("the new price on the order's item", WAIT, || async {
+        let read = mesh.graphql(ORDER, json!({"id": id})).await;
+        (read["data"]["order"]["items"][0]["menuItem"]["priceCents"] == 4321).then_some(())
+    })
+    .await;
 }
 
 /// What a query's selection holds, in order.
