@@ -32,6 +32,11 @@ impl MenuItemCache {
 }
 
 impl Backends {
+    /// The menu item, if it was fetched within the time to live.
+    pub fn recent_menu_item(&self, id: &str) -> Option<MenuItem> {
+        self.menu_items.0.as_ref()?.get(id)
+    }
+
     /// Many items, keyed by id; unknown ids are simply absent. What the GraphQL loader batches
     /// every item of a request into: those fetched within the time to live come from memory,
     /// the rest in one call.
@@ -42,7 +47,7 @@ impl Backends {
         let mut found = HashMap::with_capacity(ids.len());
         let mut missing = Vec::new();
         for id in ids {
-            match self.menu_items.0.as_ref().and_then(|cache| cache.get(&id)) {
+            match self.recent_menu_item(&id) {
                 Some(item) => {
                     found.insert(id, item);
                 }

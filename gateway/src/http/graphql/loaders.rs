@@ -2,7 +2,13 @@
 //! in one call per backend (the loader waits [`BATCH_DELAY`] for the rest of the query's fields
 //! to ask before it calls).
 
-use std::{collections::HashMap, future::Future, marker::PhantomData, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    future::Future,
+    marker::PhantomData,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use mesh_proto::{delivery::v1 as pb, read_mask::ReadMask};
@@ -17,31 +23,72 @@ use crate::{
 /// register their keys within microseconds, so the library's 1 ms default only adds latency.
 pub const BATCH_DELAY: Duration = Duration::from_micros(200);
 
-/// The loaders one request (or one WebSocket connection) shares.
+/// The loaders one request (or one WebSocket connection) shares, each made when first asked
+/// for (a read of one movie needs none).
 pub struct Loaders {
-    pub menu_items: DataLoader<BatchLoader<MenuItem>>,
-    /// Deliveries without their history, for the fields that do not select it (delivery-service
-    /// then skips a query)...
-    pub deliveries: DataLoader<BatchLoader<Delivery>>,
-    /// ...and with it, for those that do.
-    pub delivery_histories: DataLoader<BatchLoader<WithHistory>>,
-    pub payments: DataLoader<BatchLoader<Payment>>,
+    backends: Backends,
+    /// The id of the request they were made for: their calls run on tasks of their own.
+    request_id: Option<Arc<str>>,
+    menu_items: OnceLock<DataLoader<BatchLoader<MenuItem>>>,
+    deliveries: OnceLock<DataLoader<BatchLoader<Delivery>>>,
+    delivery_histories: OnceLock<DataLoader<BatchLoader<WithHistory>>>,
+    payments: OnceLock<DataLoader<BatchLoader<Payment>>>,
 }
 
 impl Loaders {
     pub fn new(backends: &Backends) -> Self {
         Self {
-            menu_items: BatchLoader::data_loader(backends),
-            deliveries: BatchLoader::data_loader(backends),
-            delivery_histories: BatchLoader::data_loader(backends),
-            payments: BatchLoader::data_loader(backends),
+            backends: backends.clone(),
+            request_id: mesh_kit::context::request_id(),
+            menu_items: OnceLock::new(),
+            deliveries: OnceLock::new(),
+            delivery_histories: OnceLock::new(),
+            payments: OnceLock::new(),
         }
+    }
+
+    fn loader<'a, V: BatchFetch>(
+        &self,
+        cell: &'a OnceLock<DataLoader<BatchLoader<V>>>,
+    ) -> &'a DataLoader<BatchLoader<V>> {
+        cell.get_or_init(|| BatchLoader::data_loader(&self.backends, self.request_id.clone()))
+    }
+
+    /// A menu item: from the gateway's recent fetches when it is there (no batch to wait
+    /// for), else with the request's other items in one call.
+    pub async fn menu_item(&self, id: &str) -> Result<Option<MenuItem>, Arc<ApiError>> {
+        if let Some(item) = self.backends.recent_menu_item(id) {
+            return Ok(Some(item));
+        }
+        self.loader(&self.menu_items).load_one(id.to_owned()).await
+    }
+
+    /// An order's delivery, without its history...
+    pub async fn delivery(&self, order_id: String) -> Result<Option<Delivery>, Arc<ApiError>> {
+        self.loader(&self.deliveries).load_one(order_id).await
+    }
+
+    /// ...and with it (delivery-service skips a query when it is not selected).
+    pub async fn delivery_with_history(
+        &self,
+        order_id: String,
+    ) -> Result<Option<Delivery>, Arc<ApiError>> {
+        let found = self
+            .loader(&self.delivery_histories)
+            .load_one(order_id)
+            .await?;
+        Ok(found.map(|WithHistory(delivery)| delivery))
+    }
+
+    /// An order's payment.
+    pub async fn payment(&self, order_id: String) -> Result<Option<Payment>, Arc<ApiError>> {
+        self.loader(&self.payments).load_one(order_id).await
     }
 }
 
 /// A delivery with its history.
 #[derive(Clone)]
-pub struct WithHistory(pub Delivery);
+pub struct WithHistory(Delivery);
 
 /// A value the gateway can fetch many of, by id, in one backend call.
 pub trait BatchFetch: Sized + Clone + Send + Sync + 'static {
@@ -121,10 +168,10 @@ pub struct BatchLoader<V> {
 }
 
 impl<V: BatchFetch> BatchLoader<V> {
-    pub fn data_loader(backends: &Backends) -> DataLoader<Self> {
+    fn data_loader(backends: &Backends, request_id: Option<Arc<str>>) -> DataLoader<Self> {
         let loader = Self {
             backends: backends.clone(),
-            request_id: mesh_kit::context::request_id(),
+            request_id,
             value: PhantomData,
         };
         DataLoader::new(loader, tokio::spawn)

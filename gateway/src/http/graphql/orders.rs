@@ -4,7 +4,7 @@
 
 use async_graphql::{ComplexObject, Context, ErrorExtensions, Result};
 
-use super::{Loaders, loaders::WithHistory};
+use super::Loaders;
 use crate::contract::{Delivery, MenuItem, Order, OrderLine, Payment};
 
 #[ComplexObject]
@@ -13,8 +13,7 @@ impl OrderLine {
     /// request is fetched in one batch call.
     async fn menu_item(&self, ctx: &Context<'_>) -> Result<Option<MenuItem>> {
         ctx.data::<Loaders>()?
-            .menu_items
-            .load_one(self.menu_item_id.to_string())
+            .menu_item(&self.menu_item_id)
             .await
             .map_err(|err| err.extend())
     }
@@ -28,13 +27,9 @@ impl Order {
         let id = self.id.to_string();
         // Its history is loaded only when the query selects it.
         let found = if ctx.look_ahead().field("history").exists() {
-            loaders
-                .delivery_histories
-                .load_one(id)
-                .await
-                .map(|found| found.map(|WithHistory(delivery)| delivery))
+            loaders.delivery_with_history(id).await
         } else {
-            loaders.deliveries.load_one(id).await
+            loaders.delivery(id).await
         };
         found.map_err(|err| err.extend())
     }
@@ -42,8 +37,7 @@ impl Order {
     /// The payment, once billing has handled the order.
     async fn payment(&self, ctx: &Context<'_>) -> Result<Option<Payment>> {
         ctx.data::<Loaders>()?
-            .payments
-            .load_one(self.id.to_string())
+            .payment(self.id.to_string())
             .await
             .map_err(|err| err.extend())
     }

@@ -106,8 +106,7 @@ impl QueryRoot {
     #[graphql(entity)]
     async fn find_menu_item_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<MenuItem> {
         ctx.data::<Loaders>()?
-            .menu_items
-            .load_one(id.to_string())
+            .menu_item(&id)
             .await
             .map_err(|err| err.extend())?
             .ok_or_else(|| {
