@@ -1,6 +1,6 @@
 //! One PostgreSQL database per service: created when missing, migrated at start, then pooled.
 
-use std::time::Duration;
+use std::{fmt::Write as _, time::Duration};
 
 use diesel::{
     ConnectionError, ConnectionResult, QueryableByName, connection::InstrumentationEvent,
@@ -135,10 +135,53 @@ async fn establish(url: String, tls: PgTls) -> ConnectionResult<AsyncPgConnectio
 }
 
 /// Counts each statement a connection sends, a transaction's `BEGIN` and `COMMIT` included:
-/// the round trips a request costs the database (`scripts/bench` reports them per order).
+/// the round trips a request costs the database (`scripts/bench` reports them per order), by
+/// kind, so that reads can be told from the writes of a command.
 fn count_statement(event: InstrumentationEvent<'_>) {
-    if let InstrumentationEvent::StartQuery { .. } = event {
-        metrics::counter!(crate::metrics::DB_STATEMENTS).increment(1);
+    if let InstrumentationEvent::StartQuery { query, .. } = event {
+        let mut head = SqlHead::default();
+        // Only the first word is wanted: the writer stops the formatting once it has it.
+        let _ = write!(head, "{query}");
+        metrics::counter!(crate::metrics::DB_STATEMENTS, "kind" => head.kind()).increment(1);
+    }
+}
+
+/// The first bytes of a statement's text, enough for its first keyword.
+#[derive(Default)]
+struct SqlHead {
+    bytes: [u8; 12],
+    len: usize,
+}
+
+impl std::fmt::Write for SqlHead {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        let room = self.bytes.len() - self.len;
+        let taken = text.len().min(room);
+        self.bytes[self.len..self.len + taken].copy_from_slice(&text.as_bytes()[..taken]);
+        self.len += taken;
+        if taken < text.len() {
+            return Err(std::fmt::Error);
+        }
+        Ok(())
+    }
+}
+
+impl SqlHead {
+    /// `read` (a `SELECT`, a locking one included), `transaction` (`BEGIN`, `COMMIT`, …) or
+    /// `write` (anything else: `INSERT`, `UPDATE`, `DELETE`, a data-modifying `WITH`).
+    fn kind(&self) -> &'static str {
+        let head = String::from_utf8_lossy(&self.bytes[..self.len]);
+        let word = head
+            .trim_start()
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        match word.as_str() {
+            "SELECT" => "read",
+            "BEGIN" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "START" => "transaction",
+            _ => "write",
+        }
     }
 }
 
@@ -222,5 +265,39 @@ mod blocking {
         fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn Migration<Pg>>>> {
             MigrationSource::<Pg>::migrations(self.0)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::SqlHead;
+
+    fn kind(sql: &str) -> &'static str {
+        let mut head = SqlHead::default();
+        let _ = write!(head, "{sql}");
+        head.kind()
+    }
+
+    #[test]
+    fn statements_are_told_apart_by_their_first_word() {
+        assert_eq!(
+            kind("SELECT \"orders\".\"id\" FROM \"orders\" FOR UPDATE"),
+            "read"
+        );
+        assert_eq!(kind("  select 1"), "read");
+        assert_eq!(kind("BEGIN"), "transaction");
+        assert_eq!(kind("COMMIT"), "transaction");
+        assert_eq!(
+            kind("INSERT INTO processed_events (consumer) VALUES ($1)"),
+            "write"
+        );
+        assert_eq!(
+            kind("WITH placed AS (INSERT INTO orders VALUES ($1)) INSERT INTO x"),
+            "write"
+        );
+        assert_eq!(kind("UPDATE outbox SET sent_at = now()"), "write");
+        assert_eq!(kind(""), "write");
     }
 }

@@ -13,7 +13,7 @@
 //! | `mesh_consumer_events_total` | counter | `group`, `topic`, `outcome` | records a consumer finished: `applied` or `dead_lettered` |
 //! | `mesh_consumer_lag` | gauge | `group`, `topic`, `partition` | records waiting behind the consumer's position (librdkafka's view, every 5 s) |
 //! | `mesh_outbox_backlog` | gauge | | events stored but not yet acknowledged by the broker |
-//! | `mesh_db_statements_total` | counter | | SQL statements sent to the service's database, `BEGIN` and `COMMIT` included |
+//! | `mesh_db_statements_total` | counter | `kind` | SQL statements sent to the service's database: `read` (`SELECT`), `write`, or `transaction` (`BEGIN`, `COMMIT`) |
 //!
 //! Only the gateway serves HTTP to clients; the admin port is for Prometheus, not an API.
 
@@ -127,7 +127,7 @@ fn describe() {
     );
     metrics::describe_counter!(
         DB_STATEMENTS,
-        "SQL statements sent to the service's database, BEGIN and COMMIT included."
+        "SQL statements sent to the service's database, by kind: read, write, transaction (BEGIN, COMMIT)."
     );
 }
 

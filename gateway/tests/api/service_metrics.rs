@@ -64,14 +64,33 @@ async fn a_service_binary_serves_its_metrics_on_the_admin_port() {
         Some(0.0),
         "{metrics}"
     );
-    // Opening a delivery, applying two events and a move: statements, each counted once.
-    let statements = value(&metrics, "mesh_db_statements_total ");
-    assert!(statements >= Some(10.0), "{metrics}");
-    let unchanged = value(&mesh.delivery_metrics().await, "mesh_db_statements_total ");
+    // Opening a delivery, applying two events and a move: statements, each counted once, by
+    // kind.
+    let statements = |metrics: &str, kind: &str| {
+        value(
+            metrics,
+            &format!("mesh_db_statements_total{{kind=\"{kind}\"}} "),
+        )
+        .unwrap_or(0.0)
+    };
+    let total = |metrics: &str| {
+        ["read", "write", "transaction"]
+            .iter()
+            .map(|kind| statements(metrics, kind))
+            .sum::<f64>()
+    };
+    assert!(total(&metrics) >= 10.0, "{metrics}");
+    assert!(statements(&metrics, "write") >= 2.0, "{metrics}");
+    assert!(statements(&metrics, "transaction") >= 2.0, "{metrics}");
+    let before = mesh.delivery_metrics().await;
     assert_eq!(mesh.move_delivery(&order, "PICKED_UP").await.0, 200);
-    let after = value(&mesh.delivery_metrics().await, "mesh_db_statements_total ");
+    let after = mesh.delivery_metrics().await;
     assert!(
-        after > unchanged,
-        "a move costs statements: {unchanged:?} → {after:?}"
+        total(&after) > total(&before),
+        "a move costs statements: {before} → {after}"
+    );
+    assert!(
+        statements(&after, "write") > statements(&before, "write"),
+        "a move writes"
     );
 }
