@@ -1,6 +1,6 @@
 //! `mesh.order.v1.OrderService`: proto in, domain through, proto out.
 
-use diesel_async::{AsyncPgConnection, scoped_futures::ScopedFutureExt};
+use diesel_async::scoped_futures::ScopedFutureExt;
 use mesh_events::{
     aggregate::{self, Aggregates},
     event_store,
@@ -166,10 +166,7 @@ impl OrderApi {
             Ok(placed) => placed,
             Err(err) => {
                 return match self.placed_with_same_key(&command).await? {
-                    Some(existing) => {
-                        let mut conn = self.orders.pool().get().await?;
-                        self.retried(&mut conn, &command, existing).await
-                    }
+                    Some(existing) => self.retried(&command, existing).await,
                     None => Err(err),
                 };
             }
@@ -211,8 +208,7 @@ impl OrderApi {
                     .placed_with_same_key(&command)
                     .await?
                     .ok_or(Error::IdempotencyRace)?;
-                let mut conn = self.orders.pool().get().await?;
-                self.retried(&mut conn, &command, existing).await
+                self.retried(&command, existing).await
             }
             Err(err) => Err(err),
         }
@@ -230,13 +226,9 @@ impl OrderApi {
     /// The answer to a request whose idempotency key placed `existing`: that order when the
     /// request asks for the same one, ALREADY_EXISTS (and nothing of it) when it asks for
     /// another, so a key never hands one customer's order to another request.
-    async fn retried(
-        &self,
-        conn: &mut AsyncPgConnection,
-        command: &PlaceOrder,
-        existing: Uuid,
-    ) -> Result<pb::Order, Error> {
-        let order = db::load(conn, existing, false)
+    async fn retried(&self, command: &PlaceOrder, existing: Uuid) -> Result<pb::Order, Error> {
+        let mut conn = self.orders.pool().get().await?;
+        let order = db::load(&mut conn, existing, false)
             .await?
             .ok_or(Error::NotFound(existing))?;
         if !command.is_retry_of(&order) {
@@ -244,18 +236,8 @@ impl OrderApi {
             return Err(Error::IdempotencyKeyReused);
         }
         tracing::info!(order_id = %existing, "idempotent retry, returning the first order");
-        self.load_with_history(conn, existing).await
-    }
-
-    async fn load_with_history(
-        &self,
-        conn: &mut AsyncPgConnection,
-        id: Uuid,
-    ) -> Result<pb::Order, Error> {
-        let order = db::load(conn, id, false)
-            .await?
-            .ok_or(Error::NotFound(id))?;
-        let history = event_store::history(conn, id).await?;
+        // The order just loaded, with its history: nothing is read twice.
+        let history = event_store::history(&mut conn, existing).await?;
         to_proto(order, &history)
     }
 
