@@ -170,17 +170,35 @@ impl SqlHead {
     /// `read` (a `SELECT`, a locking one included), `transaction` (`BEGIN`, `COMMIT`, …) or
     /// `write` (anything else: `INSERT`, `UPDATE`, `DELETE`, a data-modifying `WITH`).
     fn kind(&self) -> &'static str {
-        let head = String::from_utf8_lossy(&self.bytes[..self.len]);
-        let word = head
-            .trim_start()
-            .split(|c: char| !c.is_ascii_alphabetic())
-            .next()
-            .unwrap_or_default()
-            .to_ascii_uppercase();
-        match word.as_str() {
-            "SELECT" => "read",
-            "BEGIN" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "START" => "transaction",
-            _ => "write",
+        // Compared in place: this runs for every statement, so nothing is allocated.
+        let head = &self.bytes[..self.len];
+        let start = head
+            .iter()
+            .position(|byte| !byte.is_ascii_whitespace())
+            .unwrap_or(head.len());
+        let rest = &head[start..];
+        let end = rest
+            .iter()
+            .position(|byte| !byte.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
+        let word = &rest[..end];
+        let is = |keyword: &str| word.eq_ignore_ascii_case(keyword.as_bytes());
+        if is("SELECT") {
+            "read"
+        } else if [
+            "BEGIN",
+            "COMMIT",
+            "ROLLBACK",
+            "SAVEPOINT",
+            "RELEASE",
+            "START",
+        ]
+        .into_iter()
+        .any(is)
+        {
+            "transaction"
+        } else {
+            "write"
         }
     }
 }
