@@ -27,6 +27,7 @@ use crate::{
 
 mod derived;
 pub mod documents;
+mod field_order;
 pub mod limits;
 mod loaders;
 mod look_ahead;
@@ -79,7 +80,9 @@ pub fn schema(
         .data(feed)
         // Remembered documents and persisted queries first: the limits then see the document.
         .extension(documents::Documents::new(trusted))
-        .extension(limits.clone());
+        .extension(limits.clone())
+        // Innermost: it orders the answer once everything else has run.
+        .extension(field_order::FieldOrder);
     let schema = if config.introspection {
         builder.finish()
     } else {

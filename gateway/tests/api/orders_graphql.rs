@@ -172,6 +172,87 @@ async fn an_order_and_its_delivery_answer_their_history_however_a_query_selects_
     );
 }
 
+/// An answer keeps the query's field order (GraphQL spec §7.2.2), although the fields another
+/// service answers (payment, delivery) complete after the others and in no set order: asked
+/// first, they come first, and so on down, through aliases and fragments.
+#[tokio::test]
+async fn an_answer_keeps_the_order_the_query_asked_in() {
+    let mesh = spawn_mesh(Options::default()).await;
+    let ids = mesh.menu_ids(1).await;
+    let order = mesh.place(&ids).await;
+    let id = order["id"].as_str().expect("id");
+    mesh.order_with_status(id, "PAID").await;
+    mesh.delivery_with_status(id, "PENDING").await;
+    let query = "query($id: ID!) { order(id: $id) { \
+                   paid: payment { status amountCents } ...Where totalCents \
+                   delivery { ... on Delivery { orderId } status } id \
+                   items { quantity menuItem { priceCents name } } } } \
+                 fragment Where on Order { status deliveryAddress }";
+    for _ in 0..5 {
+        let text = mesh
+            .post(
+                "/graphql",
+                &json!({"query": query, "variables": {"id": id}}),
+            )
+            .await
+            .text()
+            .await
+            .expect("an answer");
+        // async-graphql's value keeps a JSON object's keys in the order they were written.
+        let answer: async_graphql::Value = serde_json::from_str(&text).expect("JSON");
+        let order = field(&field(&answer, "data"), "order");
+        assert_eq!(
+            keys(&order),
+            [
+                "paid",
+                "status",
+                "deliveryAddress",
+                "totalCents",
+                "delivery",
+                "id",
+                "items"
+            ],
+            "{text}"
+        );
+        assert_eq!(
+            keys(&field(&order, "paid")),
+            ["status", "amountCents"],
+            "{text}"
+        );
+        assert_eq!(
+            keys(&field(&order, "delivery")),
+            ["orderId", "status"],
+            "{text}"
+        );
+        let async_graphql::Value::List(items) = field(&order, "items") else {
+            panic!("items: {text}");
+        };
+        assert_eq!(keys(&items[0]), ["quantity", "menuItem"], "{text}");
+        assert_eq!(
+            keys(&field(&items[0], "menuItem")),
+            ["priceCents", "name"],
+            "{text}"
+        );
+    }
+}
+
+fn field(value: &async_graphql::Value, name: &str) -> async_graphql::Value {
+    match value {
+        async_graphql::Value::Object(object) => object
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {value}")),
+        other => panic!("not an object: {other}"),
+    }
+}
+
+fn keys(value: &async_graphql::Value) -> Vec<String> {
+    match value {
+        async_graphql::Value::Object(object) => object.keys().map(|key| key.to_string()).collect(),
+        other => panic!("not an object: {other}"),
+    }
+}
+
 #[tokio::test]
 async fn mutations_place_cancel_and_move_deliveries() {
     let mesh = spawn_mesh(Options::default()).await;
