@@ -8,7 +8,7 @@
 //! crashes or loses its server). Holding it for good, rather than taking it in a transaction
 //! per round, makes a round two statements (read the unsent rows, mark the acknowledged ones).
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::VecDeque, sync::Arc, time::Duration};
 
 use diesel::{ExpressionMethods, QueryDsl, Queryable, Selectable, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -16,14 +16,25 @@ use futures::future::join_all;
 use rdkafka::producer::FutureRecord;
 use tokio::sync::Notify;
 
-use mesh_kafka::{CloudEvent, KafkaConfig, producer::Producer};
+use mesh_kafka::{
+    CloudEvent, KafkaConfig,
+    producer::{DeliveryFuture, Producer},
+};
 use mesh_kit::db::PgPool;
 
 use crate::event_store::schema::outbox;
 
-/// Rows published per round. Large enough to drain a burst quickly, small enough that one
-/// round's transaction stays short.
+/// Rows read and handed to the producer at once. Large enough to drain a burst quickly, small
+/// enough that one read stays short.
 const BATCH: i64 = 256;
+
+/// Batches in flight at once: the next is read and handed over while the broker acknowledges
+/// the one before it.
+const DEPTH: usize = 2;
+
+/// Rows a round hands over at most before it lets the relay loop look around (the backlog
+/// gauge, shutdown): a burst's backlog is drained in several rounds.
+const ROUND_ROWS: usize = 16 * BATCH as usize;
 
 /// The advisory lock the publishing relay of a database holds. Any constant works; this one
 /// spells "outbox".
@@ -120,8 +131,8 @@ impl Relay {
             tokio::select! {
                 () = &mut shutdown => break,
                 result = round => match result {
-                    // A full batch: there may be more right away.
-                    Ok(published) if published == BATCH as usize => continue,
+                    // A full round: there may be more right away.
+                    Ok(published) if published >= ROUND_ROWS => continue,
                     Ok(_) => backoff = Duration::from_millis(100),
                     Err(err) => {
                         tracing::warn!(
@@ -161,7 +172,8 @@ impl Relay {
     }
 
     /// One round: takes the lock when it does not hold it (a standby replica publishes
-    /// nothing), then publishes up to [`BATCH`] unsent rows. Returns how many were marked sent.
+    /// nothing), then publishes the unsent rows (up to [`ROUND_ROWS`]). Returns how many were
+    /// marked sent.
     async fn round(&self, seat: &mut Option<Seat>) -> Result<usize, RelayError> {
         let seat = match seat {
             Some(seat) => seat,
@@ -200,23 +212,61 @@ impl Relay {
         }
     }
 
-    /// Publishes up to [`BATCH`] unsent rows in order and marks the acknowledged prefix sent.
+    /// Publishes the unsent rows in order until none are left (or [`ROUND_ROWS`] were handed
+    /// over), [`DEPTH`] batches at a time, and marks each batch's acknowledged prefix sent.
+    /// Returns how many were marked sent.
+    ///
+    /// The next batch is read and handed to the producer while the broker acknowledges the
+    /// ones before it, so the broker always has the next records at hand: a round trip to the
+    /// database no longer stands between two of its acknowledgements.
     async fn publish(&self, conn: &mut AsyncPgConnection) -> Result<usize, RelayError> {
-        let rows: Vec<Row> = outbox::table
-            .filter(outbox::sent_at.is_null())
-            .order(outbox::id.asc())
-            .limit(BATCH)
-            .select(Row::as_select())
-            .load(conn)
-            .await?;
-        if rows.is_empty() {
-            return Ok(0);
+        let mut in_flight: VecDeque<Batch> = VecDeque::with_capacity(DEPTH);
+        let mut more = true;
+        let (mut handed, mut published) = (0, 0);
+        loop {
+            while more && in_flight.len() < DEPTH && handed < ROUND_ROWS {
+                let skip: Vec<i64> = in_flight.iter().flat_map(Batch::ids).collect();
+                let rows: Vec<Row> = outbox::table
+                    .filter(outbox::sent_at.is_null())
+                    .filter(outbox::id.ne_all(skip))
+                    .order(outbox::id.asc())
+                    .limit(BATCH)
+                    .select(Row::as_select())
+                    .load(conn)
+                    .await?;
+                let batch = self.send(rows);
+                more = batch.full;
+                if batch.rows.is_empty() {
+                    break;
+                }
+                handed += batch.rows.len();
+                in_flight.push_back(batch);
+            }
+            let Some(batch) = in_flight.pop_front() else {
+                return Ok(published);
+            };
+            let (sent, complete) = batch.acknowledged().await;
+            if !sent.is_empty() {
+                diesel::update(outbox::table.filter(outbox::id.eq_any(&sent)))
+                    .set(outbox::sent_at.eq(diesel::dsl::now))
+                    .execute(conn)
+                    .await?;
+            }
+            published += sent.len();
+            tracing::debug!(published = sent.len(), "outbox rows published");
+            if !complete {
+                // Only the acknowledged prefix: a later row must not count as sent before an
+                // earlier one of the same order, or a restart would publish them out of
+                // order. The batches after it go again next round (consumers drop repeats).
+                return Ok(published);
+            }
         }
+    }
 
-        // Hand every record to the producer first, then wait: librdkafka keeps them in order
-        // per partition (see `KafkaConfig::producer`), and the round costs one broker round
-        // trip, not one per row.
-        let mut pending = Vec::with_capacity(rows.len());
+    /// Hands `rows` to the producer in order. librdkafka keeps them in order per partition
+    /// (see `KafkaConfig::producer`), so a batch costs one broker round trip, not one per row.
+    fn send(&self, mut rows: Vec<Row>) -> Batch {
+        let mut deliveries = Vec::with_capacity(rows.len());
         for row in &rows {
             let event_id = row.event_id.to_string();
             let headers = CloudEvent {
@@ -236,17 +286,41 @@ impl Relay {
                 .payload(&row.payload)
                 .headers(headers);
             match self.producer.send_result(record) {
-                Ok(delivery) => pending.push(delivery),
-                // The local queue is full: publish what is queued, the rest next round.
+                Ok(delivery) => deliveries.push(delivery),
+                // The local queue is full: what is queued goes now, the rest next round.
                 Err((err, _)) => {
                     tracing::warn!(error = %err, "producer queue full");
                     break;
                 }
             }
         }
+        rows.truncate(deliveries.len());
+        Batch {
+            // A full read, all handed over.
+            full: rows.len() == BATCH as usize,
+            rows,
+            deliveries,
+        }
+    }
+}
 
-        let mut sent = Vec::with_capacity(pending.len());
-        for (row, outcome) in rows.iter().zip(join_all(pending).await) {
+/// Rows handed to the producer, waiting for the broker's acknowledgements.
+struct Batch {
+    rows: Vec<Row>,
+    deliveries: Vec<DeliveryFuture>,
+    /// Every row read was handed over and the read was a full [`BATCH`]: more may be waiting.
+    full: bool,
+}
+
+impl Batch {
+    fn ids(&self) -> impl Iterator<Item = i64> + '_ {
+        self.rows.iter().map(|row| row.id)
+    }
+
+    /// The ids of the acknowledged prefix, and whether that is every row.
+    async fn acknowledged(self) -> (Vec<i64>, bool) {
+        let mut sent = Vec::with_capacity(self.rows.len());
+        for (row, outcome) in self.rows.iter().zip(join_all(self.deliveries).await) {
             match outcome {
                 Ok(Ok(_)) => sent.push(row.id),
                 Ok(Err((err, _))) => {
@@ -256,21 +330,14 @@ impl Relay {
                         topic = %row.topic,
                         "broker refused event"
                     );
-                    break;
+                    return (sent, false);
                 }
                 Err(_) => {
                     tracing::warn!(event_id = %row.event_id, "producer dropped event");
-                    break;
+                    return (sent, false);
                 }
             }
         }
-        // Only the acknowledged prefix: a later row must not count as sent before an earlier
-        // one of the same order, or a restart would publish them out of order.
-        diesel::update(outbox::table.filter(outbox::id.eq_any(&sent)))
-            .set(outbox::sent_at.eq(diesel::dsl::now))
-            .execute(conn)
-            .await?;
-        tracing::debug!(published = sent.len(), "outbox rows published");
-        Ok(sent.len())
+        (sent, true)
     }
 }

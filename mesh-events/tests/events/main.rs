@@ -4,7 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use diesel::sql_types::Text;
+use diesel::{ExpressionMethods, QueryDsl, sql_types::Text};
 use diesel_async::{RunQueryDsl, scoped_futures::ScopedFutureExt};
 use mesh_events::{
     consumer::{EventConsumer, HandleError, Handler, IncomingEvent, Subscription, apply_once},
@@ -305,6 +305,53 @@ async fn one_relay_of_a_database_publishes_and_a_standby_takes_over_when_it_stop
         "each once, in order, across the hand-over"
     );
     second.stop().await;
+}
+
+/// A backlog of several batches, written before the relay starts: the relay reads the next
+/// batch while the broker still acknowledges the last, and every row still goes once, each
+/// order's in the order written, and is marked sent.
+#[tokio::test]
+async fn a_backlog_of_several_batches_is_published_once_each_in_order() {
+    let pool = store().await;
+    let kafka = topics().await;
+    let topic = kafka.topic(ORDER_EVENTS);
+    let orders: Vec<Uuid> = (0..5).map(|_| Uuid::new_v4()).collect();
+    const EVENTS_PER_ORDER: i64 = 140; // 700 rows: the relay's batches are 256
+    for sequence in 1..=EVENTS_PER_ORDER {
+        for order in &orders {
+            append_placed(&pool, *order, sequence, sequence).await;
+        }
+    }
+    let signal = OutboxSignal::new();
+    let relay = start_relay(&pool, &kafka, &signal);
+    signal.notify();
+    let total = orders.len() * EVENTS_PER_ORDER as usize;
+    let records = records::read(&kafka, &topic, total, WAIT).await;
+    for order in &orders {
+        let key = order.to_string();
+        let mine: Vec<_> = records
+            .iter()
+            .filter(|r| r.key.as_deref() == Some(key.as_str()))
+            .cloned()
+            .collect();
+        assert_eq!(
+            totals(&mine),
+            (1..=EVENTS_PER_ORDER).collect::<Vec<_>>(),
+            "order {key}: each event once, in the order written"
+        );
+    }
+    eventually("every row marked sent", WAIT, || async {
+        let mut conn = pool.get().await.expect("connection");
+        let unsent: i64 = event_store::schema::outbox::table
+            .filter(event_store::schema::outbox::sent_at.is_null())
+            .count()
+            .get_result(&mut conn)
+            .await
+            .expect("count");
+        (unsent == 0).then_some(())
+    })
+    .await;
+    relay.stop().await;
 }
 
 #[tokio::test]
