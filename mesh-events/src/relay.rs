@@ -6,7 +6,7 @@
 //! other with several replicas running: the one holding a session advisory lock on a connection
 //! of its own (outside the pool, so the lock goes with the connection: when the relay stops,
 //! crashes or loses its server). Holding it for good, rather than taking it in a transaction
-//! per round, makes a round two statements (read the unsent rows, mark the acknowledged ones).
+//! per round, makes a batch two statements (read the unsent rows, mark the acknowledged ones).
 
 use std::{collections::VecDeque, sync::Arc, time::Duration};
 
