@@ -90,20 +90,27 @@ fn operation<'a>(
     }
 }
 
+/// A response key and the selection sets of the fields answering under it.
+type Asked<'a> = (&'a Name, Vec<&'a SelectionSet>);
+
 /// Orders `value`'s keys (of each element, for a list) by the selection sets that made it, and
-/// its children by theirs.
+/// its children by theirs. The sets are collected once, however many elements share them.
 fn order(value: &mut ConstValue, document: &ExecutableDocument, sets: &[&SelectionSet]) {
+    let mut fields = Vec::new();
+    for set in sets {
+        collect(set, document, &mut fields);
+    }
+    arrange(value, document, &fields);
+}
+
+fn arrange(value: &mut ConstValue, document: &ExecutableDocument, fields: &[Asked<'_>]) {
     match value {
         ConstValue::List(items) => {
             for item in items {
-                order(item, document, sets);
+                arrange(item, document, fields);
             }
         }
         ConstValue::Object(object) => {
-            let mut fields = Vec::new();
-            for set in sets {
-                collect(set, document, &mut fields);
-            }
             let rank = |key: &Name| {
                 fields
                     .iter()
@@ -128,7 +135,7 @@ fn order(value: &mut ConstValue, document: &ExecutableDocument, sets: &[&Selecti
 fn collect<'a>(
     set: &'a SelectionSet,
     document: &'a ExecutableDocument,
-    fields: &mut Vec<(&'a Name, Vec<&'a SelectionSet>)>,
+    fields: &mut Vec<Asked<'a>>,
 ) {
     for selection in &set.items {
         match &selection.node {
