@@ -6,16 +6,20 @@ Run by scripts/validate-deploy after the schema validators and checkov:
 
 Per-container and per-pod hygiene in the overlays (tags not :latest, requests and limits,
 non-root, no privilege escalation, capabilities, read-only root, a NetworkPolicy for every pod)
-is checkov's, the Dockerfile's base image tags hadolint's. What is left is this mesh's own.
+is checkov's, the Dockerfile's base image tags hadolint's. So is what any Deployment or Service
+here must be, by our custom checkov policies in deploy/policies: a PodDisruptionBudget, spread
+over nodes and a preStop drain the grace period leaves time after, for every Deployment; backend
+Services headless; only the gateway's Service reachable from outside; no Ingress. What is left
+is this mesh's own: the files' wiring to each other and to the code.
 
 The env checks read the binaries' own lists (settings.py, from `BINARY --print-settings`): every
-variable set on a mesh container (env, and
-every key of the ConfigMaps and Secrets it pulls with envFrom) must be one its binary reads;
-every variable the binary cannot do without in a cluster must be set; and the values that name
-other parts of the mesh (KAFKA_BROKERS, the backend URLs, PG_URL, the bind address) must name
-the Service, the port and the role that really serve them. The rest covers what this mesh
-promises: the image uid, probes on the right port, drain, replicas and autoscalers, disruption
-budgets, spread, headless Services, the NodePort as the only way in, NetworkPolicies that allow
+variable set on a mesh container (env, and every key of the ConfigMaps and Secrets it pulls with
+envFrom) must be one its binary reads; every variable the binary cannot do without in a cluster
+must be set; and the values that name other parts of the mesh (KAFKA_BROKERS, the backend URLs,
+PG_URL, the bind address) must name the Service, the port and the role that really serve them.
+The rest covers what this mesh promises: the image uid, probes on the right port, replicas and
+autoscalers, one disruption budget per Deployment that lets a node drain evict at its fewest
+replicas, Services on the code's ports and the gateway's NodePort, NetworkPolicies that allow
 exactly the connections the settings name, one PostgreSQL role per service, the topics declared
 ahead of time with auto-creation off, no password outside the dev overlay, dev's mesh images
 being the local ones scripts/cluster-images builds and loads (and no other overlay's), and
@@ -56,8 +60,6 @@ MESH_IMAGES = {f"mesh-{name}" for name in BINARIES}
 GATEWAY_NODE_PORT = 31000
 # Deployments the mesh autoscales (issue 10).
 AUTOSCALED = {"gateway", "order-service"}
-# A pod's preStop sleep plus at least this long to finish in-flight work before SIGKILL.
-MIN_DRAIN_SECONDS = 10
 # PostgreSQL's defaults: max_connections and superuser_reserved_connections.
 PG_MAX_CONNECTIONS = 100
 PG_RESERVED = 3
@@ -380,7 +382,7 @@ def check_cluster(root, cluster, code, image_uid, report):
     envs = {}  # binary -> env
     pools = []  # (binary, max pods, pool size)
 
-    # The mesh's own Deployments.
+    # The mesh's own Deployments. (What any Deployment needs is checkov's, by deploy/policies.)
     for binary, port in code.ports.items():
         workload = deployments.get(binary)
         if not report.check(workload is not None, f"{o}: Deployment {binary} is missing"):
@@ -455,7 +457,7 @@ def check_cluster(root, cluster, code, image_uid, report):
         if pg_url is not None and pg_url.value is not None and pg_sts is not None:
             check_pg_url(cluster, where, binary, pg_url.value, env, code, report, (pg_name, pg_sts, pg_container))
 
-        # Probes, drain.
+        # Probes (drain before SIGTERM is checkov's CKV_MESH_2).
         probes = {p: container.get(p, {}) for p in ("readinessProbe", "livenessProbe")}
         if binary == "gateway":
             for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
@@ -470,18 +472,6 @@ def check_cluster(root, cluster, code, image_uid, report):
                     spec_probe.get("grpc", {}).get("port") == port,
                     f"{where}: {probe} must be a grpc probe on port {port}",
                 )
-        pre_stop = container.get("lifecycle", {}).get("preStop", {})
-        sleep = pre_stop.get("sleep", {}).get("seconds")
-        if sleep is None and pre_stop.get("exec"):
-            command = pre_stop["exec"].get("command", [])
-            sleep = int(command[-1]) if command and str(command[-1]).isdigit() and "sleep" in command[0] else None
-        if report.check(sleep is not None, f"{where}: needs a preStop sleep, so endpoints drain before SIGTERM"):
-            grace = spec.get("terminationGracePeriodSeconds", 30)
-            report.check(
-                grace >= sleep + MIN_DRAIN_SECONDS,
-                f"{where}: terminationGracePeriodSeconds {grace} leaves under {MIN_DRAIN_SECONDS} s after "
-                f"the {sleep} s preStop sleep",
-            )
 
         # Replicas: an autoscaler owns the count, or the Deployment sets 2+.
         least = 1 if dev else 2
@@ -518,31 +508,29 @@ def check_cluster(root, cluster, code, image_uid, report):
             pool = effective(binary, "DB_POOL_SIZE", env, code)
             pools.append((binary, most + surge, int(str(pool).replace("_", ""))))
 
-        # Disruption budget and spread over nodes.
+        # Its disruption budget (checkov's CKV2_MESH_1 sees that there is one): no second one, as
+        # the eviction API refuses a pod two select, and one that a drain can evict a pod under.
         labels = cluster.pod_labels(workload)
         budgets = [
-            pdb for pdb in cluster.kind("PodDisruptionBudget").values()
+            pdb["spec"] for pdb in cluster.kind("PodDisruptionBudget").values()
             if pdb["spec"]["selector"].get("matchLabels", {}).items() <= labels.items()
         ]
-        if report.check(len(budgets) == 1, f"{where}: needs one PodDisruptionBudget (has {len(budgets)})"):
-            pdb = budgets[0]["spec"]
-            least_pods = hpa["spec"].get("minReplicas", 1) if hpa else workload["spec"].get("replicas", 1)
+        report.check(
+            len(budgets) <= 1,
+            f"{where}: {len(budgets)} PodDisruptionBudgets select its pods; the eviction API refuses such a pod",
+        )
+        least_pods = hpa["spec"].get("minReplicas", 1) if hpa else workload["spec"].get("replicas", 1)
+        for pdb in budgets:
+            # A budget sets one of the two; a percentage of minAvailable rounds up.
+            min_available = pdb.get("minAvailable", 0)
+            if str(min_available).endswith("%"):
+                min_available = -(-least_pods * int(min_available[:-1]) // 100)
             report.check(
-                pdb.get("maxUnavailable", 0) not in (0, "0%") or pdb.get("minAvailable", 0) < least_pods,
+                pdb["maxUnavailable"] not in (0, "0%") if "maxUnavailable" in pdb else min_available < least_pods,
                 f"{where}: its PodDisruptionBudget allows no eviction at all (node drains would hang)",
             )
-        spreads = spec.get("topologySpreadConstraints", [])
-        report.check(
-            any(
-                s["topologyKey"] == "kubernetes.io/hostname"
-                and s.get("labelSelector", {}).get("matchLabels", {}).items() <= labels.items()
-                and s.get("labelSelector", {}).get("matchLabels")
-                for s in spreads
-            ),
-            f"{where}: needs a topologySpreadConstraint over kubernetes.io/hostname selecting its own pods",
-        )
 
-        # Its Service.
+        # Its Service (headless for a backend: checkov's CKV2_MESH_2).
         service = cluster.kind("Service").get(binary)
         if not report.check(service is not None, f"{o}: Service {binary} is missing"):
             continue
@@ -555,15 +543,12 @@ def check_cluster(root, cluster, code, image_uid, report):
             )
         else:
             report.check(
-                sspec.get("type", "ClusterIP") == "ClusterIP" and sspec.get("clusterIP") == "None",
-                f"{o}: Service {binary} must be headless (clusterIP: None) so the gateway balances per request",
-            )
-            report.check(
                 [p["port"] for p in sspec["ports"]] == [port],
                 f"{o}: Service {binary} must serve port {port}",
             )
 
-    # Services: each selects one workload on ports it has; only the gateway is reachable from outside.
+    # Services: each selects one workload on ports it has. (That only the gateway's is reachable
+    # from outside, and no Ingress, are checkov's CKV2_MESH_3 and CKV2_MESH_4.)
     for name, svc in cluster.kind("Service").items():
         selector = svc["spec"].get("selector", {})
         matches = [
@@ -579,12 +564,6 @@ def check_cluster(root, cluster, code, image_uid, report):
                 any(container_port(c, target) for c in containers),
                 f"{o}: Service {name} targets port {target}, which its pods do not expose",
             )
-        if name != "gateway":
-            report.check(
-                svc["spec"].get("type", "ClusterIP") == "ClusterIP",
-                f"{o}: Service {name} is {svc['spec'].get('type')}; only the gateway may be reachable from outside",
-            )
-    report.check(not cluster.kind("Ingress"), f"{o}: renders an Ingress; the gateway's NodePort is the only entry")
 
     check_postgres(cluster, envs, pools, report, (pg_name, pg_sts, pg_container))
     check_kafka(cluster, envs, code, report, (kafka_name, kafka_sts, kafka_container))

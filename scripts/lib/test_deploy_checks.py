@@ -1,7 +1,8 @@
 """deploy_checks.py catches the mistakes people make: each test breaks a copy of the real
 rendered overlays, compose file, Dockerfile or Rust sources one way and expects a clear failure;
-the real files pass. The generic mistakes deploy_checks.py leaves to checkov and hadolint
-(PolicyTest) are made the same way and must fail the check that replaced ours.
+the real files pass. The generic mistakes deploy_checks.py leaves to checkov (its own policies
+and ours in deploy/policies) and hadolint (PolicyTest) are made the same way and must fail the
+check that replaced ours.
 
 Run by scripts/validate-deploy (MESH_RENDERED_DIR holds dev.yaml and prod.yaml, MESH_CHECKOV_SKIP
 the checkov checks it skips), with the validators' venv python, which finds checkov and hadolint:
@@ -29,6 +30,8 @@ import settings
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OVERLAYS = ("dev", "prod")
+# Our checkov policies (CKV_MESH_*, CKV2_MESH_*), which validate-deploy runs beside checkov's.
+POLICIES = ROOT / "deploy" / "policies"
 
 
 def render():
@@ -231,27 +234,29 @@ class DeployChecksTest(unittest.TestCase):
 
     # === workloads ===
 
-    def test_backends_need_headless_services(self):
-        def cluster_ip(rendered):
-            del find(rendered["prod"], "Service", "inventory-service")["spec"]["clusterIP"]
-
-        self.assertCaught(self.errors(cluster_ip), "Service inventory-service must be headless")
-
-    def test_probes_and_drain(self):
+    def test_probes_ask_the_services_port(self):
         def wrong_probe(rendered):
             container(rendered["prod"], "delivery-service")["readinessProbe"]["grpc"]["port"] = 50051
 
         self.assertCaught(self.errors(wrong_probe), "delivery-service: readinessProbe must be a grpc probe on port 50053")
 
-        def no_pre_stop(rendered):
-            del container(rendered["prod"], "gateway")["lifecycle"]
+    def test_one_disruption_budget_that_lets_a_drain_evict(self):
+        def second_budget(rendered):
+            budget = copy.deepcopy(find(rendered["prod"], "PodDisruptionBudget", "menu-service"))
+            budget["metadata"]["name"] = "menu-service-during-migration"
+            rendered["prod"].append(budget)
 
-        self.assertCaught(self.errors(no_pre_stop), "gateway: needs a preStop sleep")
+        self.assertCaught(self.errors(second_budget), "prod: Deployment menu-service: 2 PodDisruptionBudgets select")
 
-        def short_grace(rendered):
-            find(rendered["prod"], "Deployment", "gateway")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 8
+        def no_eviction(rendered):
+            find(rendered["prod"], "PodDisruptionBudget", "gateway")["spec"]["maxUnavailable"] = 0
+            spec = find(rendered["prod"], "PodDisruptionBudget", "order-service")["spec"]
+            del spec["maxUnavailable"]
+            spec["minAvailable"] = "100%"
 
-        self.assertCaught(self.errors(short_grace), "terminationGracePeriodSeconds 8")
+        errors = self.errors(no_eviction)
+        for name in ("gateway", "order-service"):
+            self.assertCaught(errors, f"prod: Deployment {name}: its PodDisruptionBudget allows no eviction")
 
     def test_autoscalers_own_the_replica_count(self):
         def no_hpa(rendered):
@@ -480,7 +485,8 @@ def tool(name):
 def checkov_failures(docs):
     """{(check id, resource)} checkov fails in one overlay, run offline as validate-deploy runs
     it. Resources read Kind.namespace.name (Pod.<ns>.<name>.<labels> for a pod template)."""
-    args = [tool("checkov"), "--framework", "kubernetes", "--skip-download", "-o", "json"]
+    args = [tool("checkov"), "--framework", "kubernetes", "--skip-download", "--external-checks-dir", str(POLICIES),
+            "-o", "json"]
     if os.environ.get("MESH_CHECKOV_SKIP"):
         args += ["--skip-check", os.environ["MESH_CHECKOV_SKIP"]]
     with tempfile.TemporaryDirectory() as tmp:
@@ -514,6 +520,25 @@ class PolicyTest(unittest.TestCase):
         for policy in ("default-deny-ingress", "kafka-from-clients"):
             prod.remove(find(prod, "NetworkPolicy", policy))
         find(dev, "Secret", "gateway-auth")["metadata"].pop("namespace", None)
+        # Ours (deploy/policies), in dev.
+        dev.remove(find(dev, "PodDisruptionBudget", "delivery-service"))
+        spread = find(dev, "Deployment", "order-service")["spec"]["template"]["spec"]
+        spread["topologySpreadConstraints"] = [
+            s for s in spread["topologySpreadConstraints"] if s["topologyKey"] != "kubernetes.io/hostname"
+        ]
+        copied = find(dev, "Deployment", "billing-service")["spec"]["template"]["spec"]["topologySpreadConstraints"]
+        for s in copied:
+            s["labelSelector"]["matchLabels"] = {"app.kubernetes.io/name": "menu-service"}
+        del container(dev, "gateway")["lifecycle"]
+        find(dev, "Deployment", "menu-service")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 8
+        del find(dev, "Service", "inventory-service")["spec"]["clusterIP"]
+        kafka = find(dev, "Service", "kafka")["spec"]
+        kafka["type"] = "LoadBalancer"
+        del kafka["clusterIP"]
+        dev.append({
+            "apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "mesh", "namespace": "mesh"},
+            "spec": {"defaultBackend": {"service": {"name": "gateway", "port": {"number": 3000}}}},
+        })
         cls.failures = checkov_failures(prod) | checkov_failures(dev)
 
     def assertFails(self, check, resource):
@@ -547,6 +572,28 @@ class PolicyTest(unittest.TestCase):
 
     def test_an_overlay_generates_into_the_mesh_namespace(self):
         self.assertFails("CKV_K8S_21", "Secret.default.gateway-auth")
+
+    # Ours, in deploy/policies.
+
+    def test_every_deployment_has_a_disruption_budget(self):
+        self.assertFails("CKV2_MESH_1", "Pod.mesh.delivery-service.")
+
+    def test_every_deployment_spreads_its_own_pods_over_nodes(self):
+        self.assertFails("CKV_MESH_1", "Deployment.mesh.order-service")  # no constraint over hostname
+        self.assertFails("CKV_MESH_1", "Deployment.mesh.billing-service")  # one copied from menu-service
+
+    def test_pods_drain_before_sigterm_within_the_grace_period(self):
+        self.assertFails("CKV_MESH_2", "Deployment.mesh.gateway")  # no preStop sleep
+        self.assertFails("CKV_MESH_2", "Deployment.mesh.menu-service")  # 8 s grace after a 5 s sleep
+
+    def test_backends_need_headless_services(self):
+        self.assertFails("CKV2_MESH_2", "Service.mesh.inventory-service")
+
+    def test_only_the_gateway_is_reachable_from_outside(self):
+        self.assertFails("CKV2_MESH_3", "Service.mesh.kafka")
+
+    def test_no_ingress(self):
+        self.assertFails("CKV2_MESH_4", "Ingress.mesh.mesh")
 
     def test_the_dockerfile_pins_its_base_images(self):
         text = (ROOT / "Dockerfile").read_text()
