@@ -36,6 +36,7 @@ mod orders;
 mod query;
 mod sse;
 mod subscription;
+mod variables;
 pub mod ws;
 
 pub use loaders::Loaders;

@@ -345,3 +345,47 @@ async fn the_websocket_server_pings_a_quiet_connection() {
         .await
         .expect("pong");
 }
+
+/// A document is validated once and then remembered as valid, but what changes from request to
+/// request, the variables' values, is checked against the operation's declared types every time:
+/// a bad value is a request error (no data, nothing run) before and after the document is known.
+#[tokio::test]
+async fn a_remembered_document_still_has_every_requests_variables_checked() {
+    let stack = spawn_stack().await;
+    let query = "query Menu($free: [Allergen!], $first: Int) {
+        menuItems(first: $first, allergenFree: $free) { nodes { name } } }";
+    let bad_values = [
+        json!({"free": ["PINEAPPLE"]}),
+        json!({"free": [null]}),
+        json!({"first": "two"}),
+        json!({"free": "GLUTEN", "first": {"n": 2}}),
+    ];
+    let refused = |answer: &Value| {
+        assert!(answer["data"].is_null(), "nothing runs: {answer}");
+        assert_eq!(graphql_error_code(answer), "BAD_USER_INPUT", "{answer}");
+    };
+    // Refused while the document is new, then it runs (and is remembered as valid), and the same
+    // values are still refused.
+    refused(&stack.graphql(query, bad_values[0].clone()).await);
+    for round in 0..2 {
+        let good = stack
+            .graphql(query, json!({"free": ["GLUTEN"], "first": 2}))
+            .await;
+        assert!(good["errors"].is_null(), "round {round}: {good}");
+        // A single value stands for a list of one.
+        let single = stack.graphql(query, json!({"free": "GLUTEN"})).await;
+        assert!(single["errors"].is_null(), "round {round}: {single}");
+        for values in &bad_values {
+            refused(&stack.graphql(query, values.clone()).await);
+        }
+    }
+    // A document that does not validate is refused each time, never remembered as valid.
+    for _ in 0..2 {
+        let invalid = stack
+            .graphql("{ menuItems { nodes { nope } } }", json!({}))
+            .await;
+        assert!(invalid["data"].is_null(), "{invalid}");
+        let message = invalid["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("nope"), "{invalid}");
+    }
+}

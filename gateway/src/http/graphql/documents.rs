@@ -13,8 +13,12 @@
 //! twice: [`REMEMBERED`] documents and [`REMEMBERED_BYTES`] of their text, and a document (plain
 //! or persisted) is remembered only up to [`REMEMBERED_TEXT`] bytes, so distinct huge queries
 //! cannot fill memory; one that does not parse is left to async-graphql, which reports the error
-//! as always. Validation and the [`super::limits`] still run on every request: they depend on
-//! variables.
+//! as always. The [`super::limits`] still run on every request: they depend on variables.
+//!
+//! **Validated once**: a remembered document that passed validation for an operation is not
+//! validated again for it (validation was an eighth of a small query's gateway cost). What
+//! validation reads besides the schema and the document is the variables' values; they are
+//! checked on every request ([`super::variables`]), before validation, whether or not it runs.
 //!
 //! **Trusted documents** (production): with a manifest ([`TrustedDocuments`], Apollo's persisted
 //! query manifest format, `GATEWAY_GRAPHQL_TRUSTED_DOCUMENTS`), only the documents it lists run,
@@ -33,8 +37,10 @@ use std::{
 };
 
 use async_graphql::{
-    Request, ServerError, ServerResult,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
+    CacheControl, Request, ServerError, ServerResult, ValidationResult,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextValidation,
+    },
     parser::{parse_query, types::ExecutableDocument},
 };
 use edge_rules::graphql::{MAX_DOCUMENT_BYTES, MAX_TOKENS, tokens};
@@ -49,14 +55,30 @@ const REMEMBERED_TEXT: usize = 8 * 1024;
 /// The most text the remembered documents may add up to (their parsed form is a small multiple).
 pub const REMEMBERED_BYTES: usize = 2 * 1024 * 1024;
 
+/// The longest operation name whose validation is remembered (longer ones validate each time).
+const REMEMBERED_NAME: usize = 256;
+
 /// A document's key: the SHA-256 of its text, as APQ clients name it.
 type Hash = [u8; 32];
+
+/// A document and the operation of it a request runs.
+type Operation = (Hash, Option<String>);
 
 /// The extension; clones share one memory.
 #[derive(Clone, Default)]
 pub struct Documents {
     memory: Arc<Mutex<Memory>>,
+    validated: Arc<Mutex<Validated>>,
     trusted: Option<TrustedDocuments>,
+}
+
+/// The operations that passed validation, with the cache control validation found for them.
+struct Validated(LruCache<Operation, CacheControl>);
+
+impl Default for Validated {
+    fn default() -> Self {
+        Self(LruCache::new(REMEMBERED))
+    }
 }
 
 /// The documents a production gateway runs, parsed once at start, by the SHA-256 of their
@@ -139,8 +161,29 @@ impl Documents {
 
 impl ExtensionFactory for Documents {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(self.clone())
+        Arc::new(DocumentsOfOneRequest {
+            documents: self.clone(),
+            validation: Mutex::new(Validation::Run),
+        })
     }
+}
+
+/// The extension as it runs for one request: what its validation step will do.
+struct DocumentsOfOneRequest {
+    documents: Documents,
+    validation: Mutex<Validation>,
+}
+
+/// What the validation step does with a request's document.
+enum Validation {
+    /// Validate (a document not remembered).
+    Run,
+    /// Validate, and remember the operation as valid if it is.
+    Remember(Operation),
+    /// Already validated: skip, with what validation found.
+    Known(CacheControl),
+    /// A variable's value is not of its type: refuse with this.
+    Refused(ServerError),
 }
 
 #[derive(Deserialize)]
@@ -197,8 +240,9 @@ impl Documents {
         }
     }
 
-    /// A request in trusted-documents mode: its document from the manifest, or a refusal.
-    fn trusted(trusted: &TrustedDocuments, mut request: Request) -> ServerResult<Request> {
+    /// A request in trusted-documents mode: its document from the manifest (and its hash), or a
+    /// refusal.
+    fn trusted(trusted: &TrustedDocuments, mut request: Request) -> ServerResult<(Request, Hash)> {
         let hash = match request.extensions.remove("persistedQuery") {
             Some(value) => async_graphql::from_value::<PersistedQuery>(value)
                 .ok()
@@ -218,16 +262,18 @@ impl Documents {
                 "this gateway runs only its trusted documents, and this query is not one",
             ),
         };
-        let document = hash
-            .and_then(|hash| trusted.0.get(&hash))
+        let (hash, document) = hash
+            .and_then(|hash| trusted.0.get_key_value(&hash))
             .ok_or_else(|| error(code, message))?;
         request.set_parsed_query(document.clone());
-        Ok(request)
+        Ok((request, *hash))
     }
 
-    fn resolve(&self, request: Request) -> ServerResult<Request> {
+    /// The request with its document parsed (unless it is too long to remember, or does not
+    /// parse), and the hash it is remembered by; or a refusal.
+    fn resolve(&self, request: Request) -> ServerResult<(Request, Option<Hash>)> {
         if let Some(trusted) = &self.trusted {
-            return Self::trusted(trusted, request);
+            return Self::trusted(trusted, request).map(|(request, hash)| (request, Some(hash)));
         }
         let mut request = request;
         if request.query.len() > MAX_DOCUMENT_BYTES {
@@ -259,11 +305,11 @@ impl Documents {
         }
         let hash = parse_hash(&persisted.sha256_hash);
         if request.query.is_empty() {
-            let document = hash
-                .and_then(|hash| self.remembered(&hash))
+            let (hash, document) = hash
+                .and_then(|hash| Some((hash, self.remembered(&hash)?)))
                 .ok_or_else(|| error("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound"))?;
             request.set_parsed_query(document);
-            return Ok(request);
+            return Ok((request, Some(hash)));
         }
         let actual: Hash = Sha256::digest(request.query.as_bytes()).into();
         if hash != Some(actual) {
@@ -281,13 +327,14 @@ impl Documents {
             }
         };
         request.set_parsed_query(document);
-        Ok(request)
+        let remembered = request.query.len() <= REMEMBERED_TEXT;
+        Ok((request, remembered.then_some(actual)))
     }
 
-    /// A request with its query text: the remembered document when there is one.
-    fn plain(&self, mut request: Request) -> Request {
+    /// A request with its query text: the remembered document when there is one, and its hash.
+    fn plain(&self, mut request: Request) -> (Request, Option<Hash>) {
         if request.query.is_empty() || request.query.len() > REMEMBERED_TEXT {
-            return request;
+            return (request, None);
         }
         let hash: Hash = Sha256::digest(request.query.as_bytes()).into();
         if let Some(document) = self.remembered(&hash) {
@@ -295,21 +342,104 @@ impl Documents {
         } else if let Ok(document) = parse_query(&request.query) {
             self.remember(hash, document.clone(), request.query.len());
             request.set_parsed_query(document);
+        } else {
+            return (request, None);
         }
-        request
+        (request, Some(hash))
+    }
+
+    /// What `operation` found when it passed validation, if it did.
+    fn validated(&self, operation: &Operation) -> Option<CacheControl> {
+        let mut validated = self.validated.lock().unwrap_or_else(|p| p.into_inner());
+        validated.0.get(operation).copied()
+    }
+
+    fn remember_valid(&self, operation: Operation, found: CacheControl) {
+        let mut validated = self.validated.lock().unwrap_or_else(|p| p.into_inner());
+        validated.0.put(operation, found);
+    }
+}
+
+impl DocumentsOfOneRequest {
+    /// What the validation step will do with `request`, whose document is remembered by `hash`
+    /// (and so already parsed).
+    fn plan(&self, ctx: &ExtensionContext<'_>, request: &mut Request, hash: Hash) -> Validation {
+        // Taken out while the document is borrowed, put back below.
+        let name = request.operation_name.take();
+        let variables = std::mem::take(&mut request.variables);
+        let checked = request.parsed_query().ok().and_then(|document| {
+            let operation = super::field_order::operation(document, name.as_deref())?;
+            Some(super::variables::check(
+                &ctx.schema_env.registry,
+                operation,
+                &variables,
+            ))
+        });
+        request.variables = variables;
+        let operation = (hash, name.clone());
+        request.operation_name = name;
+        match checked {
+            Some(Err(refused)) => Validation::Refused(refused),
+            // No such operation: validation says so.
+            None => Validation::Run,
+            Some(Ok(())) => match self.documents.validated(&operation) {
+                Some(found) => Validation::Known(found),
+                None if operation
+                    .1
+                    .as_ref()
+                    .is_some_and(|name| name.len() > REMEMBERED_NAME) =>
+                {
+                    Validation::Run
+                }
+                None => Validation::Remember(operation),
+            },
+        }
     }
 }
 
 #[async_trait::async_trait]
-impl Extension for Documents {
+impl Extension for DocumentsOfOneRequest {
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
         request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        let request = self.resolve(request)?;
+        let (mut request, hash) = self.documents.resolve(request)?;
+        if let Some(hash) = hash {
+            let plan = self.plan(ctx, &mut request, hash);
+            *self.validation.lock().unwrap_or_else(|p| p.into_inner()) = plan;
+        }
         next.run(ctx, request).await
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let plan = std::mem::replace(
+            &mut *self.validation.lock().unwrap_or_else(|p| p.into_inner()),
+            Validation::Run,
+        );
+        match plan {
+            Validation::Run => next.run(ctx).await,
+            Validation::Refused(refused) => Err(vec![refused]),
+            // Complexity and depth are the limits' to measure (async-graphql's are not set).
+            Validation::Known(cache_control) => Ok(ValidationResult {
+                cache_control,
+                complexity: 0,
+                depth: 0,
+            }),
+            Validation::Remember(operation) => {
+                let result = next.run(ctx).await;
+                if let Ok(valid) = &result {
+                    self.documents
+                        .remember_valid(operation, valid.cache_control);
+                }
+                result
+            }
+        }
     }
 }
 
@@ -348,7 +478,7 @@ mod tests {
         bytes.iter().map(|byte| format!("{byte:02x}")).collect()
     }
 
-    fn refusal_code(result: ServerResult<Request>) -> String {
+    fn refusal_code<T>(result: ServerResult<T>) -> String {
         let Err(err) = result else {
             panic!("the request was not refused");
         };

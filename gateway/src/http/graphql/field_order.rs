@@ -76,7 +76,7 @@ impl Extension for FieldOrderOfOneRequest {
 }
 
 /// The operation that ran: the document's only one, or the one named.
-fn operation<'a>(
+pub(super) fn operation<'a>(
     document: &'a ExecutableDocument,
     name: Option<&str>,
 ) -> Option<&'a OperationDefinition> {
