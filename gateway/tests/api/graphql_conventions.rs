@@ -379,6 +379,18 @@ async fn a_remembered_document_still_has_every_requests_variables_checked() {
             refused(&stack.graphql(query, values.clone()).await);
         }
     }
+    // The same by GET (GraphQL over HTTP), once the document is known: refused all the same.
+    for values in &bad_values {
+        let by_get = stack
+            .http
+            .get(stack.url("/graphql"))
+            .query(&[("query", query), ("variables", &values.to_string())])
+            .send()
+            .await
+            .expect("answers");
+        let by_get: Value = by_get.json().await.expect("JSON");
+        refused(&by_get);
+    }
     // A document that does not validate is refused each time, never remembered as valid.
     for _ in 0..2 {
         let invalid = stack
