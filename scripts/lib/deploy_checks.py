@@ -36,9 +36,9 @@ overlay renders no Secret and references the ones dev defines, by the same names
 """
 
 import base64
+import collections
 import dataclasses
 import difflib
-import fnmatch
 import pathlib
 import re
 import shutil
@@ -46,6 +46,7 @@ import subprocess
 import sys
 from urllib.parse import urlparse
 
+import pathspec
 import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
@@ -54,7 +55,6 @@ import settings  # noqa: E402
 
 # The mesh's binaries (design.md); the port each serves is its own default (Code.ports).
 BINARIES = settings.BINARIES
-SERVICES = [name for name in BINARIES if name != "gateway"]
 # The repositories' last part: mesh-gateway, ghcr.io/mesh-org/mesh-gateway, ...
 MESH_IMAGES = {f"mesh-{name}" for name in BINARIES}
 GATEWAY_NODE_PORT = 31000
@@ -76,6 +76,8 @@ TOKEN_CLAIM_CHECKS = {
     "GATEWAY_JWT_AUDIENCE": "whoever it was issued for",
     "GATEWAY_JWT_MAX_LIFETIME_SECS": "however long it lives",
 }
+# The settings a Kafka client must share with whoever declares the topics.
+TOPIC_SETTINGS = ("KAFKA_BROKERS", "KAFKA_PARTITIONS", "KAFKA_REPLICATION_FACTOR")
 # Host addresses a published port may bind by default: this machine only.
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 
@@ -85,20 +87,16 @@ def prefix(binary):
     return binary.removesuffix("-service").upper()
 
 
-def url_var_binary(name):
-    """MENU_URL -> menu-service: the backend a *_URL variable names, else None."""
-    for binary in SERVICES:
-        if name == f"{prefix(binary)}_URL":
-            return binary
-    return None
+# MENU_URL -> menu-service: the backend each *_URL variable names.
+URL_VARS = {f"{prefix(binary)}_URL": binary for binary in BINARIES if binary != "gateway"}
 
 
+@dataclasses.dataclass
 class Report:
     """Collects failures so one run lists them all."""
 
-    def __init__(self):
-        self.errors = []
-        self.checked = 0
+    errors: list = dataclasses.field(default_factory=list)
+    checked: int = 0
 
     def check(self, ok, message):
         self.checked += 1
@@ -146,6 +144,32 @@ def read_code(root):
     return Code(settings.scan(root), mesh_topics(root))
 
 
+@dataclasses.dataclass
+class Value:
+    value: str | None  # None: not known here (a Secret made outside the repository)
+    origin: str
+    secret_key: tuple | None = None  # (Secret, key) it comes from
+
+
+def setting(env, name, otherwise=None):
+    """The value a container sets for a variable, if it sets one known here."""
+    value = env.get(name)
+    return otherwise if value is None or value.value is None else value.value
+
+
+def effective(binary, name, env, code):
+    """A variable's value as the binary sees it: set, else the code's default."""
+    return setting(env, name, code.default(binary, name))
+
+
+def backend_urls(env):
+    """(variable, backend, URL) for every URL a *_URL variable sets (one may list several)."""
+    for name, value in env.items():
+        if name in URL_VARS and value.value is not None:
+            for url in value.value.split(","):
+                yield name, URL_VARS[name], url
+
+
 def check_env_names(report, where, binary, env, code):
     """Every name set is read by the binary; every name it needs is set."""
     known = code.env[binary]
@@ -156,37 +180,47 @@ def check_env_names(report, where, binary, env, code):
         hint = f" (did you mean {close[0]}?)" if close else ""
         report.fail(f"{where}: sets {name} ({value.origin}), which {binary} never reads{hint}")
     for name, read in sorted(known.required.items()):
-        report.check(
-            name in env,
-            f"{where}: needs {name}, but nothing sets it (the code's default "
-            f"{read.default} points at the container itself; see {read.where})",
-        )
+        report.check(name in env,
+                     f"{where}: needs {name}, but nothing sets it (the code's default "
+                     f"{read.default} points at the container itself; see {read.where})")
     # The gateway refuses to start without a key to check bearer tokens with.
-    if "GATEWAY_JWT_SECRET" in known.accepted:
-        report.check(
-            "GATEWAY_JWT_SECRET" in env or "GATEWAY_JWKS_URL" in env,
-            f"{where}: needs GATEWAY_JWT_SECRET or GATEWAY_JWKS_URL, but nothing sets either "
-            "(the gateway checks bearer tokens with it and will not start without one)",
-        )
+    if TOKEN_KEY in known.accepted:
+        report.check(TOKEN_KEY in env or "GATEWAY_JWKS_URL" in env,
+                     f"{where}: needs {TOKEN_KEY} or GATEWAY_JWKS_URL, but nothing sets either "
+                     "(the gateway checks bearer tokens with it and will not start without one)")
 
 
-def effective(binary, name, env, code):
-    """A variable's value as the binary sees it: set, else the code's default."""
-    value = env.get(name)
-    if value is not None and value.value is not None:
-        return value.value
-    return code.default(binary, name)
+def check_topic_settings(report, where, binary, env, code, declarer, declared, nodes):
+    """A Kafka client uses the brokers, partitions and replication the topics were declared with
+    (else the topics it creates differ from the declared ones), within the brokers' count."""
+    for key in TOPIC_SETTINGS:
+        theirs, ours = effective(binary, key, env, code), setting(declared, key)
+        report.check(str(theirs) == str(ours),
+                     f"{where}: uses {key}={theirs} but {declarer} declares the topics with {ours}")
+    rf = effective(binary, "KAFKA_REPLICATION_FACTOR", env, code)
+    report.check(int(rf) <= nodes, f"{where}: KAFKA_REPLICATION_FACTOR={rf} exceeds Kafka's {nodes} node(s)")
+
+
+def check_topic_declarer(report, where, what, declarers, code):
+    """One `what` (a compose service, a Job) declares the topics (MESH_TOPICS), the ones mesh-kafka
+    uses. declarers: [(name, env)]. Returns the one, else (None, {})."""
+    if not report.check(len(declarers) == 1,
+                        f"{where}: needs one {what} that declares the topics (MESH_TOPICS), has {len(declarers)}"):
+        return None, {}
+    name, env = declarers[0]
+    declared = setting(env, "MESH_TOPICS", "").split()
+    report.check(sorted(declared) == sorted(code.topics),
+                 f"{where}: {name} declares {' '.join(declared)}; mesh-kafka uses {' '.join(code.topics)}")
+    return name, env
+
+
+def dev_login_on(value):
+    """Whether GATEWAY_DEV_LOGIN=value may turn the development sign-in on: anything but unset,
+    empty or false (the code's parse_or reads empty as its default, false)."""
+    return value is not None and str(value).strip() not in ("", "false")
 
 
 # === Images and the Dockerfile ===
-
-
-def image_problem(image):
-    """Why a compose image reference is not pinned, or None."""
-    name = image.rsplit("/", 1)[-1]
-    if "@sha256:" in image or name.partition(":")[2] not in ("", "latest"):
-        return None
-    return f"image {image} is not pinned (no tag, or :latest)"
 
 
 def check_local_images(root, cluster, report):
@@ -196,49 +230,40 @@ def check_local_images(root, cluster, report):
         built = {image for _, image in dev_images.read(root)}
     except ValueError as error:
         return report.fail(str(error))
-    for kind in ("Deployment", "StatefulSet"):
-        for name, doc in cluster.kind(kind).items():
-            spec = doc["spec"]["template"]["spec"]
-            for container in spec.get("initContainers", []) + spec["containers"]:
-                image, where = container["image"], f"{cluster.overlay}: {kind} {name}"
-                if image.split("@")[0].rsplit("/", 1)[-1].partition(":")[0] not in MESH_IMAGES:
-                    continue
-                if cluster.overlay != "dev":
-                    report.check(image not in built, f"{where}: image {image} is dev's local build, in no registry")
-                    continue
-                report.check(image in built, f"{where}: image {image} is not one scripts/cluster-images builds")
-                report.check(
-                    container.get("imagePullPolicy", "IfNotPresent") in ("IfNotPresent", "Never"),
-                    f"{where}: imagePullPolicy must be IfNotPresent: the image is loaded, not pulled",
-                )
+    for kind, name, doc in cluster.workloads():
+        if kind == "Job":
+            continue
+        spec = doc["spec"]["template"]["spec"]
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            image, where = container["image"], f"{cluster.overlay}: {kind} {name}"
+            if image.split("@")[0].rsplit("/", 1)[-1].partition(":")[0] not in MESH_IMAGES:
+                continue
+            if cluster.overlay != "dev":
+                report.check(image not in built, f"{where}: image {image} is dev's local build, in no registry")
+                continue
+            report.check(image in built, f"{where}: image {image} is not one scripts/cluster-images builds")
+            report.check(container.get("imagePullPolicy", "IfNotPresent") in ("IfNotPresent", "Never"),
+                         f"{where}: imagePullPolicy must be IfNotPresent: the image is loaded, not pulled")
 
 
 def check_dockerfile(root, report):
     """A numeric non-root USER last (hadolint checks the FROM tags). Returns that uid, which the
     manifests' runAsUser and compose must match."""
-    uid, final_user = None, None
-    for line in (root / "Dockerfile").read_text().splitlines():
-        if re.match(r"(?i)^FROM\s", line.strip()):
-            final_user = None
-        elif m := re.match(r"(?i)^USER\s+(\S+)", line.strip()):
-            final_user = m.group(1)
-    if report.check(final_user is not None, "Dockerfile: the last stage sets no USER (it would run as root)"):
-        user = final_user.split(":")[0]
-        if report.check(
-            user.isdigit() and int(user) != 0,
-            f"Dockerfile: USER {final_user} must be a numeric non-root uid (runAsNonRoot checks it)",
-        ):
-            uid = int(user)
-    return uid
+    last_stage = re.split(r"(?im)^\s*FROM\s", (root / "Dockerfile").read_text())[-1]
+    final_user = (re.findall(r"(?im)^\s*USER\s+(\S+)", last_stage) or [None])[-1]
+    if not report.check(final_user is not None, "Dockerfile: the last stage sets no USER (it would run as root)"):
+        return None
+    user = final_user.split(":")[0]
+    numeric = report.check(user.isdigit() and int(user) != 0,
+                           f"Dockerfile: USER {final_user} must be a numeric non-root uid (runAsNonRoot checks it)")
+    return int(user) if numeric else None
 
 
 # === Kubernetes: the rendered overlay ===
 
-
-@dataclasses.dataclass
-class Value:
-    value: str | None  # None: not known here (a Secret made outside the repository)
-    origin: str
+# A StatefulSet the mesh runs from a public image (postgres, kafka): its name, itself and the
+# container that runs the image.
+Target = collections.namedtuple("Target", "name doc container")
 
 
 class Cluster:
@@ -246,11 +271,12 @@ class Cluster:
 
     def __init__(self, overlay, docs, external_secrets):
         self.overlay = overlay
-        self.docs = [d for d in docs if d]
         self.by_kind = {}
-        for doc in self.docs:
+        for doc in filter(None, docs):
             self.by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
         self.external_secrets = external_secrets  # name -> keys (from the dev overlay)
+        self.postgres = self.workload_by_image("postgres")
+        self.kafka = self.workload_by_image("kafka")
 
     def kind(self, kind):
         return self.by_kind.get(kind, {})
@@ -267,12 +293,13 @@ class Cluster:
         return workload["spec"]["template"]["metadata"].get("labels", {})
 
     def secret_keys(self, name):
+        """A Secret's {key: value}: this overlay's, else dev's keys with values not known here,
+        else None."""
         secret = self.kind("Secret").get(name)
         if secret is None:
-            return None
+            return dict.fromkeys(self.external_secrets[name]) if name in self.external_secrets else None
         data = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
-        data.update(secret.get("stringData") or {})
-        return data
+        return data | (secret.get("stringData") or {})
 
     def container_env(self, where, container, report):
         """Every variable a container gets from the manifests: name -> Value."""
@@ -282,32 +309,24 @@ class Cluster:
                 ref = source["configMapRef"]["name"]
                 cm = self.kind("ConfigMap").get(ref)
                 if report.check(cm is not None, f"{where}: envFrom names missing ConfigMap {ref}"):
-                    for key, value in (cm.get("data") or {}).items():
-                        env[key] = Value(str(value), f"from ConfigMap {ref}")
+                    env |= {key: Value(str(v), f"from ConfigMap {ref}") for key, v in (cm.get("data") or {}).items()}
             if "secretRef" in source:
                 ref = source["secretRef"]["name"]
                 keys = self.secret_keys(ref)
-                if keys is not None:
-                    for key, value in keys.items():
-                        env[key] = Value(value, f"from Secret {ref}")
-                elif ref in self.external_secrets:
-                    for key in self.external_secrets[ref]:
-                        env[key] = Value(None, f"from Secret {ref}, made outside the repository")
-                else:
+                if keys is None:
                     report.fail(f"{where}: envFrom names Secret {ref}, which neither this overlay nor dev defines")
+                    continue
+                origin = f"from Secret {ref}" + ("" if ref in self.kind("Secret") else ", made outside the repository")
+                env |= {key: Value(v, origin, (ref, key)) for key, v in keys.items()}
         for var in container.get("env", []):
-            name = var["name"]
+            name, ref = var["name"], var.get("valueFrom", {})
             if "value" in var:
                 env[name] = Value(str(var["value"]), "env")
-                continue
-            ref = var.get("valueFrom", {})
-            if "secretKeyRef" in ref:
+            elif "secretKeyRef" in ref:
                 secret, key = ref["secretKeyRef"]["name"], ref["secretKeyRef"]["key"]
-                keys = self.secret_keys(secret)
-                if keys is None:
-                    keys = dict.fromkeys(self.external_secrets.get(secret, []))
+                keys = self.secret_keys(secret) or {}
                 if report.check(key in keys, f"{where}: {name} reads missing secret key {secret}/{key}"):
-                    env[name] = Value(keys[key], f"from secret key {secret}/{key}")
+                    env[name] = Value(keys[key], f"from secret key {secret}/{key}", (secret, key))
             elif "configMapKeyRef" in ref:
                 cm, key = ref["configMapKeyRef"]["name"], ref["configMapKeyRef"]["key"]
                 data = (self.kind("ConfigMap").get(cm) or {}).get("data") or {}
@@ -328,38 +347,42 @@ class Cluster:
 
     def workload_by_image(self, repository):
         """The StatefulSet whose container runs the image repository (postgres, apache/kafka)."""
-        for kind, name, doc in self.workloads():
-            if kind != "StatefulSet":
-                continue
+        for name, doc in self.kind("StatefulSet").items():
             for container in doc["spec"]["template"]["spec"]["containers"]:
                 if container["image"].split("@")[0].rsplit(":", 1)[0].endswith(repository):
-                    return name, doc, container
-        return None, None, None
+                    return Target(name, doc, container)
+        return None
 
 
 def container_port(container, port):
     """A port number, or a named port of the container, as a number."""
     if isinstance(port, int):
         return port
-    for p in container.get("ports", []):
-        if p.get("name") == port:
-            return p["containerPort"]
-    return None
+    return next((p["containerPort"] for p in container.get("ports", []) if p.get("name") == port), None)
 
 
-def resolve_host(cluster, host, port, where, report, target):
-    """Checks that host:port reaches `target` (a workload) through one of its Services.
-    host is <svc>, <svc>.<ns>[.svc[.cluster.local]] or <pod>.<svc>.<ns>... for a StatefulSet."""
-    kind, name, workload, container = target
-    services = cluster.services_selecting(workload)
-    ns = cluster.namespace(workload)
+def service_targets(cluster, workload, port):
+    """The container port that `port` of each of the workload's Services leads to (None where its
+    pods expose no such port)."""
+    containers = workload["spec"]["template"]["spec"]["containers"]
+    return [
+        next(filter(None, (container_port(c, p.get("targetPort", p["port"])) for c in containers)), None)
+        for svc in cluster.services_selecting(workload)
+        for p in svc["spec"]["ports"]
+        if str(p["port"]) == str(port)
+    ]
+
+
+def resolve_host(cluster, host, port, where, report, workload):
+    """Checks that host:port reaches the workload through one of its Services. host is <svc>,
+    <svc>.<ns>[.svc[.cluster.local]] or <pod>.<svc>.<ns>... for a StatefulSet."""
+    name, ns = workload["metadata"]["name"], cluster.namespace(workload)
     wanted = []
-    for svc in services:
+    for svc in cluster.services_selecting(workload):
         svc_name = svc["metadata"]["name"]
         names = {svc_name, f"{svc_name}.{ns}", f"{svc_name}.{ns}.svc", f"{svc_name}.{ns}.svc.cluster.local"}
-        if kind == "StatefulSet" and svc["spec"].get("clusterIP") == "None":
-            for i in range(workload["spec"].get("replicas", 1)):
-                names |= {f"{name}-{i}.{n}" for n in list(names)}
+        if workload["kind"] == "StatefulSet" and svc["spec"].get("clusterIP") == "None":
+            names |= {f"{name}-{i}.{n}" for i in range(workload["spec"].get("replicas", 1)) for n in names}
         for p in svc["spec"]["ports"]:
             wanted.append(f"{svc_name}.{ns}.svc.cluster.local:{p['port']}")
             if host in names and p["port"] == port:
@@ -370,15 +393,21 @@ def resolve_host(cluster, host, port, where, report, target):
     return report.fail(f"{where}: {host}:{port} names no Service of {name} (expected one of: {', '.join(wanted)})")
 
 
+def rounded_up(value, count):
+    """A count, or a percentage of `count` rounded up (as maxSurge and minAvailable are)."""
+    if str(value).endswith("%"):
+        return -(-count * int(str(value)[:-1]) // 100)
+    return int(value)
+
+
 def check_cluster(root, cluster, code, image_uid, report):
     o = cluster.overlay
     dev = o == "dev"
     deployments = cluster.kind("Deployment")
     hpas = {h["spec"]["scaleTargetRef"]["name"]: h for h in cluster.kind("HorizontalPodAutoscaler").values()}
-    pg_name, pg_sts, pg_container = cluster.workload_by_image("postgres")
-    kafka_name, kafka_sts, kafka_container = cluster.workload_by_image("kafka")
-    report.check(pg_sts is not None, f"{o}: no PostgreSQL StatefulSet")
-    report.check(kafka_sts is not None, f"{o}: no Kafka StatefulSet")
+    pg, kafka = cluster.postgres, cluster.kafka
+    report.check(pg is not None, f"{o}: no PostgreSQL StatefulSet")
+    report.check(kafka is not None, f"{o}: no Kafka StatefulSet")
     envs = {}  # binary -> env
     pools = []  # (binary, max pods, pool size)
 
@@ -393,85 +422,51 @@ def check_cluster(root, cluster, code, image_uid, report):
         if not report.check(len(containers) == 1, f"{where}: needs one container named {binary}"):
             continue
         container = containers[0]
-        repo, _, tag = container["image"].rpartition(":")
-        report.check(
-            repo.rsplit("/", 1)[-1] == f"mesh-{binary}",
-            f"{where}: image {container['image']} is not the mesh-{binary} image",
-        )
-        report.check(
-            image_uid is None or spec.get("securityContext", {}).get("runAsUser") == image_uid,
-            f"{where}: runAsUser must be the image's uid {image_uid}",
-        )
+        report.check(container["image"].rpartition(":")[0].rsplit("/", 1)[-1] == f"mesh-{binary}",
+                     f"{where}: image {container['image']} is not the mesh-{binary} image")
+        report.check(image_uid is None or spec.get("securityContext", {}).get("runAsUser") == image_uid,
+                     f"{where}: runAsUser must be the image's uid {image_uid}")
 
         # Env: names against the code, then what the values point at.
-        env = cluster.container_env(where, container, report)
-        envs[binary] = env
+        env = envs[binary] = cluster.container_env(where, container, report)
         check_env_names(report, where, binary, env, code)
         if binary == "gateway":
             check_gateway_auth(where, env, code, report, dev)
         addr = effective(binary, f"{prefix(binary)}_ADDR", env, code) or ""
         host, _, addr_port = addr.rpartition(":")
-        report.check(
-            host in ("0.0.0.0", "[::]"),
-            f"{where}: {prefix(binary)}_ADDR={addr} must bind every interface (0.0.0.0) to be reachable",
-        )
-        report.check(
-            addr_port == str(port) and container_port(container, port) == port,
-            f"{where}: {prefix(binary)}_ADDR={addr} and the container port must both be {port}",
-        )
-        for name, value in env.items():
-            backend = url_var_binary(name)
-            if backend is None or value.value is None:
-                continue
-            for url in value.value.split(","):
-                parsed = urlparse(url.strip())
-                target = deployments.get(backend)
-                if parsed.hostname is None or parsed.port is None:
-                    report.fail(f"{where}: {name}={url} needs a host and a port")
-                elif target is not None:
-                    resolve_host(
-                        cluster, parsed.hostname, parsed.port, f"{where}: {name}={url}", report,
-                        ("Deployment", backend, target, None),
-                    )
-        brokers = effective(binary, "KAFKA_BROKERS", env, code)
-        if "KAFKA_BROKERS" in env and env["KAFKA_BROKERS"].value is not None and kafka_sts is not None:
+        report.check(host in ("0.0.0.0", "[::]"),
+                     f"{where}: {prefix(binary)}_ADDR={addr} must bind every interface (0.0.0.0) to be reachable")
+        report.check(addr_port == str(port) and container_port(container, port) == port,
+                     f"{where}: {prefix(binary)}_ADDR={addr} and the container port must both be {port}")
+        for name, backend, url in backend_urls(env):
+            parsed = urlparse(url.strip())
+            if parsed.hostname is None or parsed.port is None:
+                report.fail(f"{where}: {name}={url} needs a host and a port")
+            elif backend in deployments:
+                resolve_host(cluster, parsed.hostname, parsed.port, f"{where}: {name}={url}", report,
+                             deployments[backend])
+        brokers = setting(env, "KAFKA_BROKERS")
+        if brokers is not None and kafka is not None:
             for broker in brokers.split(","):
                 bhost, _, bport = broker.strip().rpartition(":")
                 if report.check(bport.isdigit(), f"{where}: KAFKA_BROKERS={brokers} needs host:port"):
-                    resolve_host(
-                        cluster, bhost, int(bport), f"{where}: KAFKA_BROKERS={brokers}", report,
-                        ("StatefulSet", kafka_name, kafka_sts, kafka_container),
-                    )
-                    client_port = kafka_client_port(cluster, kafka_sts, kafka_container, report)
-                    service_ports = [
-                        p for svc in cluster.services_selecting(kafka_sts) for p in svc["spec"]["ports"]
-                        if p["port"] == int(bport)
-                    ]
-                    report.check(
-                        all(container_port(kafka_container, p.get("targetPort", p["port"])) == client_port
-                            for p in service_ports),
-                        f"{where}: KAFKA_BROKERS={brokers} reaches Kafka on a port that is not its client "
-                        f"listener ({client_port})",
-                    )
-        pg_url = env.get("PG_URL")
-        if pg_url is not None and pg_url.value is not None and pg_sts is not None:
-            check_pg_url(cluster, where, binary, pg_url.value, env, code, report, (pg_name, pg_sts, pg_container))
+                    resolve_host(cluster, bhost, int(bport), f"{where}: KAFKA_BROKERS={brokers}", report, kafka.doc)
+                    client_port = kafka_client_port(cluster, report)
+                    report.check(all(target == client_port for target in service_targets(cluster, kafka.doc, bport)),
+                                 f"{where}: KAFKA_BROKERS={brokers} reaches Kafka on a port that is not its client "
+                                 f"listener ({client_port})")
+        if setting(env, "PG_URL") is not None and pg is not None:
+            check_pg_url(cluster, where, binary, env, code, report)
 
         # Probes (drain before SIGTERM is checkov's CKV_MESH_2).
-        probes = {p: container.get(p, {}) for p in ("readinessProbe", "livenessProbe")}
-        if binary == "gateway":
-            for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
-                get = probes[probe].get("httpGet", {})
-                report.check(
-                    get.get("path") == path and container_port(container, get.get("port")) == port,
-                    f"{where}: {probe} must GET {path} on port {port}",
-                )
-        else:
-            for probe, spec_probe in probes.items():
-                report.check(
-                    spec_probe.get("grpc", {}).get("port") == port,
-                    f"{where}: {probe} must be a grpc probe on port {port}",
-                )
+        for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+            if binary == "gateway":
+                get = container.get(probe, {}).get("httpGet", {})
+                report.check(get.get("path") == path and container_port(container, get.get("port")) == port,
+                             f"{where}: {probe} must GET {path} on port {port}")
+            else:
+                report.check(container.get(probe, {}).get("grpc", {}).get("port") == port,
+                             f"{where}: {probe} must be a grpc probe on port {port}")
 
         # Replicas: an autoscaler owns the count, or the Deployment sets 2+.
         least = 1 if dev else 2
@@ -479,14 +474,10 @@ def check_cluster(root, cluster, code, image_uid, report):
         if binary in AUTOSCALED:
             report.check(hpa is not None, f"{where}: needs a HorizontalPodAutoscaler")
         if hpa is not None:
-            report.check(
-                "replicas" not in workload["spec"],
-                f"{where}: sets replicas although HorizontalPodAutoscaler {binary} owns the count",
-            )
-            report.check(
-                hpa["spec"].get("minReplicas", 1) >= least,
-                f"{o}: HorizontalPodAutoscaler {binary} needs minReplicas >= {least}",
-            )
+            report.check("replicas" not in workload["spec"],
+                         f"{where}: sets replicas although HorizontalPodAutoscaler {binary} owns the count")
+            report.check(hpa["spec"].get("minReplicas", 1) >= least,
+                         f"{o}: HorizontalPodAutoscaler {binary} needs minReplicas >= {least}")
             for metric in hpa["spec"].get("metrics", []):
                 if metric.get("type") == "Resource":
                     res = metric["resource"]["name"]
@@ -494,19 +485,15 @@ def check_cluster(root, cluster, code, image_uid, report):
                         res in container.get("resources", {}).get("requests", {}),
                         f"{o}: HorizontalPodAutoscaler {binary} scales on {res}, which {binary} requests none of",
                     )
-            most = hpa["spec"]["maxReplicas"]
+            fewest, most = hpa["spec"].get("minReplicas", 1), hpa["spec"]["maxReplicas"]
         else:
-            report.check(
-                workload["spec"].get("replicas", 1) >= least,
-                f"{where}: needs {least}+ replicas",
-            )
-            most = workload["spec"].get("replicas", 1)
+            fewest = most = workload["spec"].get("replicas", 1)
+            report.check(fewest >= least, f"{where}: needs {least}+ replicas")
         if "PG_URL" in env:
             # A rolling update runs maxSurge pods more for a while.
             surge = workload["spec"].get("strategy", {}).get("rollingUpdate", {}).get("maxSurge", "25%")
-            surge = -(-most * int(surge[:-1]) // 100) if str(surge).endswith("%") else int(surge)
             pool = effective(binary, "DB_POOL_SIZE", env, code)
-            pools.append((binary, most + surge, int(str(pool).replace("_", ""))))
+            pools.append((binary, most + rounded_up(surge, most), int(str(pool).replace("_", ""))))
 
         # Its disruption budget (checkov's CKV2_MESH_1 sees that there is one): no second one, as
         # the eviction API refuses a pod two select, and one that a drain can evict a pod under.
@@ -519,14 +506,11 @@ def check_cluster(root, cluster, code, image_uid, report):
             len(budgets) <= 1,
             f"{where}: {len(budgets)} PodDisruptionBudgets select its pods; the eviction API refuses such a pod",
         )
-        least_pods = hpa["spec"].get("minReplicas", 1) if hpa else workload["spec"].get("replicas", 1)
         for pdb in budgets:
-            # A budget sets one of the two; a percentage of minAvailable rounds up.
-            min_available = pdb.get("minAvailable", 0)
-            if str(min_available).endswith("%"):
-                min_available = -(-least_pods * int(min_available[:-1]) // 100)
+            # A budget sets one of the two.
             report.check(
-                pdb["maxUnavailable"] not in (0, "0%") if "maxUnavailable" in pdb else min_available < least_pods,
+                pdb["maxUnavailable"] not in (0, "0%") if "maxUnavailable" in pdb
+                else rounded_up(pdb.get("minAvailable", 0), fewest) < fewest,
                 f"{where}: its PodDisruptionBudget allows no eviction at all (node drains would hang)",
             )
 
@@ -534,85 +518,61 @@ def check_cluster(root, cluster, code, image_uid, report):
         service = cluster.kind("Service").get(binary)
         if not report.check(service is not None, f"{o}: Service {binary} is missing"):
             continue
-        sspec = service["spec"]
+        ports = service["spec"]["ports"]
         if binary == "gateway":
             report.check(
-                sspec.get("type") == "NodePort"
-                and any(p.get("nodePort") == GATEWAY_NODE_PORT and p["port"] == port for p in sspec["ports"]),
+                service["spec"].get("type") == "NodePort"
+                and any(p.get("nodePort") == GATEWAY_NODE_PORT and p["port"] == port for p in ports),
                 f"{o}: Service gateway must be NodePort {GATEWAY_NODE_PORT} -> {port}",
             )
         else:
-            report.check(
-                [p["port"] for p in sspec["ports"]] == [port],
-                f"{o}: Service {binary} must serve port {port}",
-            )
+            report.check([p["port"] for p in ports] == [port], f"{o}: Service {binary} must serve port {port}")
 
     # Services: each selects one workload on ports it has. (That only the gateway's is reachable
     # from outside, and no Ingress, are checkov's CKV2_MESH_3 and CKV2_MESH_4.)
     for name, svc in cluster.kind("Service").items():
         selector = svc["spec"].get("selector", {})
         matches = [
-            (kind, w) for kind, _, w in cluster.workloads()
-            if selector and selector.items() <= cluster.pod_labels(w).items()
+            w for _, _, w in cluster.workloads() if selector and selector.items() <= cluster.pod_labels(w).items()
         ]
         if not report.check(len(matches) == 1, f"{o}: Service {name} selects {len(matches)} workloads, not 1"):
             continue
-        containers = matches[0][1]["spec"]["template"]["spec"]["containers"]
+        containers = matches[0]["spec"]["template"]["spec"]["containers"]
         for port in svc["spec"]["ports"]:
             target = port.get("targetPort", port["port"])
-            report.check(
-                any(container_port(c, target) for c in containers),
-                f"{o}: Service {name} targets port {target}, which its pods do not expose",
-            )
+            report.check(any(container_port(c, target) for c in containers),
+                         f"{o}: Service {name} targets port {target}, which its pods do not expose")
 
-    check_postgres(cluster, envs, pools, report, (pg_name, pg_sts, pg_container))
-    check_kafka(cluster, envs, code, report, (kafka_name, kafka_sts, kafka_container))
+    check_postgres(cluster, envs, pools, report)
+    check_kafka(cluster, envs, code, report)
     check_secrets(cluster, report)
     check_network_policies(cluster, envs, code, report)
-
-
-def dev_login_on(value):
-    """Whether GATEWAY_DEV_LOGIN=value may turn the development sign-in on: anything but unset,
-    empty or false (the code's parse_or reads empty as its default, false)."""
-    return value is not None and str(value).strip() not in ("", "false")
 
 
 def check_gateway_auth(where, env, code, report, dev):
     """No development sign-in in any overlay; outside dev, the token claim checks and the sign-in
     set explicitly, so nothing a base or a default changes later can open them."""
     login = effective("gateway", DEV_LOGIN, env, code)
-    report.check(
-        not dev_login_on(login),
-        f"{where}: {DEV_LOGIN}={login} turns the development sign-in on (a token for any role to "
-        f"anyone who reaches the gateway); an overlay never does, opt in with kubectl set env",
-    )
+    report.check(not dev_login_on(login),
+                 f"{where}: {DEV_LOGIN}={login} turns the development sign-in on (a token for any role to "
+                 f"anyone who reaches the gateway); an overlay never does, opt in with kubectl set env")
     if dev:
         return
-    value = env.get(DEV_LOGIN)
-    report.check(
-        value is not None and value.value == "false",
-        f"{where}: must set {DEV_LOGIN}=false explicitly (outside dev nothing inherited may turn it on)",
-    )
+    report.check(setting(env, DEV_LOGIN) == "false",
+                 f"{where}: must set {DEV_LOGIN}=false explicitly (outside dev nothing inherited may turn it on)")
     for name, otherwise in TOKEN_CLAIM_CHECKS.items():
-        value = env.get(name)
-        text = "" if value is None or value.value is None else value.value.strip()
-        if not report.check(
-            bool(text),
-            f"{where}: needs {name}: without it the gateway accepts a token {otherwise}",
-        ):
-            continue
-        if name == "GATEWAY_JWT_MAX_LIFETIME_SECS":
-            report.check(
-                text.isdigit() and int(text) > 0,
-                f"{where}: {name}={text} must be a positive number of seconds",
-            )
+        text = setting(env, name, "").strip()
+        if report.check(bool(text), f"{where}: needs {name}: without it the gateway accepts a token {otherwise}"):
+            if name == "GATEWAY_JWT_MAX_LIFETIME_SECS":
+                report.check(text.isdigit() and int(text) > 0,
+                             f"{where}: {name}={text} must be a positive number of seconds")
 
 
-def kafka_client_port(cluster, sts, container, report):
+def kafka_client_port(cluster, report):
     """The port of the listener Kafka clients use (the inter-broker one, PLAINTEXT here)."""
-    env = cluster.container_env(f"{cluster.overlay}: StatefulSet kafka", container, Report())
-    listeners = (env.get("KAFKA_LISTENERS") or Value("", "")).value or ""
-    inter = (env.get("KAFKA_INTER_BROKER_LISTENER_NAME") or Value("PLAINTEXT", "")).value
+    env = cluster.container_env(f"{cluster.overlay}: StatefulSet kafka", cluster.kafka.container, Report())
+    listeners = setting(env, "KAFKA_LISTENERS", "")
+    inter = setting(env, "KAFKA_INTER_BROKER_LISTENER_NAME", "PLAINTEXT")
     for listener in listeners.split(","):
         name, _, rest = listener.partition("://")
         if name == inter:
@@ -621,129 +581,82 @@ def kafka_client_port(cluster, sts, container, report):
     return None
 
 
-def check_pg_url(cluster, where, binary, url, env, code, report, postgres):
-    parsed = urlparse(url)
+def check_pg_url(cluster, where, binary, env, code, report):
+    parsed = urlparse(env["PG_URL"].value)
     if not report.check(
         parsed.scheme in ("postgres", "postgresql") and parsed.hostname and parsed.username and parsed.password,
         f"{where}: PG_URL must be postgres://<role>:<password>@<host>:<port>",
     ):
         return
-    name, sts, container = postgres
-    resolve_host(cluster, parsed.hostname, parsed.port or 5432, f"{where}: PG_URL", report,
-                 ("StatefulSet", name, sts, container))
+    resolve_host(cluster, parsed.hostname, parsed.port or 5432, f"{where}: PG_URL", report, cluster.postgres.doc)
     database = effective(binary, f"{prefix(binary)}_DB_NAME", env, code)
-    report.check(
-        parsed.username == database,
-        f"{where}: PG_URL's role {parsed.username} must be named like its database {database} "
-        f"(init-roles.sh makes the role own the database of its name)",
-    )
-    report.check(
-        parsed.username != "postgres",
-        f"{where}: PG_URL uses the superuser; each service has its own role",
-    )
+    report.check(parsed.username == database,
+                 f"{where}: PG_URL's role {parsed.username} must be named like its database {database} "
+                 f"(init-roles.sh makes the role own the database of its name)")
+    report.check(parsed.username != "postgres", f"{where}: PG_URL uses the superuser; each service has its own role")
 
 
-def check_postgres(cluster, envs, pools, report, postgres):
+def check_postgres(cluster, envs, pools, report):
     """Every service's PG_URL reaches the init script; the pools fit max_connections."""
     o = cluster.overlay
-    name, sts, container = postgres
-    if sts is None:
+    if cluster.postgres is None:
         return
-    pg_env = {v["name"]: v for v in container.get("env", [])}
+    _, sts, container = cluster.postgres
     init_refs = {
-        (v["valueFrom"]["secretKeyRef"]["name"], v["valueFrom"]["secretKeyRef"]["key"])
-        for k, v in pg_env.items()
-        if k.startswith("PG_URL_") and "secretKeyRef" in v.get("valueFrom", {})
+        (ref["name"], ref["key"]) for var in container.get("env", [])
+        if var["name"].startswith("PG_URL_") and (ref := var.get("valueFrom", {}).get("secretKeyRef"))
     }
     for binary, env in envs.items():
-        if "PG_URL" not in env:
-            continue
-        origin = env["PG_URL"].origin
-        m = re.match(r"from Secret ([^ ,]+)", origin) or re.match(r"from secret key ([^/]+)/(\S+)", origin)
-        ref = None if m is None else (m.group(1), m.group(2) if m.lastindex == 2 else "PG_URL")
-        report.check(
-            ref in init_refs,
-            f"{o}: {binary}'s PG_URL ({env['PG_URL'].origin}) is not among postgres's PG_URL_* "
-            f"variables, so init-roles.sh never creates its role",
-        )
+        if "PG_URL" in env:
+            report.check(env["PG_URL"].secret_key in init_refs,
+                         f"{o}: {binary}'s PG_URL ({env['PG_URL'].origin}) is not among postgres's PG_URL_* "
+                         f"variables, so init-roles.sh never creates its role")
     mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
     volumes = {v["name"]: v for v in sts["spec"]["template"]["spec"].get("volumes", [])}
     init = volumes.get(mounts.get("/docker-entrypoint-initdb.d"), {})
     script = cluster.kind("ConfigMap").get(init.get("configMap", {}).get("name"), {})
-    report.check(
-        "init-roles.sh" in (script.get("data") or {}),
-        f"{o}: postgres must mount init-roles.sh at /docker-entrypoint-initdb.d",
-    )
-    args = " ".join(container.get("args", []) + container.get("command", []))
-    m = re.search(r"max_connections=(\d+)", args)
+    report.check("init-roles.sh" in (script.get("data") or {}),
+                 f"{o}: postgres must mount init-roles.sh at /docker-entrypoint-initdb.d")
+    m = re.search(r"max_connections=(\d+)", " ".join(container.get("args", []) + container.get("command", [])))
     limit = (int(m.group(1)) if m else PG_MAX_CONNECTIONS) - PG_RESERVED
     total = sum(pods * size for _, pods, size in pools)
-    report.check(
-        total <= limit,
-        f"{o}: the services may open {total} database connections "
-        f"({', '.join(f'{b} {p}x{s}' for b, p, s in pools)}), over PostgreSQL's {limit}",
-    )
+    report.check(total <= limit,
+                 f"{o}: the services may open {total} database connections "
+                 f"({', '.join(f'{b} {p}x{s}' for b, p, s in pools)}), over PostgreSQL's {limit}")
 
 
-def check_kafka(cluster, envs, code, report, kafka):
+def check_kafka(cluster, envs, code, report):
     """Topics declared by the Job, auto-creation off, replication within the broker count."""
     o = cluster.overlay
-    name, sts, container = kafka
-    if sts is None:
+    if cluster.kafka is None:
         return
+    name, sts, container = cluster.kafka
     env = cluster.container_env(f"{o}: StatefulSet {name}", container, report)
     nodes = sts["spec"].get("replicas", 1)
-
-    def setting(key):
-        value = env.get(key)
-        return None if value is None else value.value
-
     report.check(
-        setting("KAFKA_AUTO_CREATE_TOPICS_ENABLE") == "false",
+        setting(env, "KAFKA_AUTO_CREATE_TOPICS_ENABLE") == "false",
         f"{o}: Kafka needs KAFKA_AUTO_CREATE_TOPICS_ENABLE=false (topics are declared by the kafka-topics Job)",
     )
-    voters = (setting("KAFKA_CONTROLLER_QUORUM_VOTERS") or "").split(",")
+    voters = setting(env, "KAFKA_CONTROLLER_QUORUM_VOTERS", "").split(",")
     svc = next((s["metadata"]["name"] for s in cluster.services_selecting(sts) if s["spec"].get("clusterIP") == "None"), None)
     ns = cluster.namespace(sts)
     expected = [f"{i}@{name}-{i}.{svc}.{ns}.svc.cluster.local:9093" for i in range(nodes)]
-    report.check(
-        voters == expected,
-        f"{o}: KAFKA_CONTROLLER_QUORUM_VOTERS must list the {nodes} pod(s): {','.join(expected)}",
-    )
+    report.check(voters == expected,
+                 f"{o}: KAFKA_CONTROLLER_QUORUM_VOTERS must list the {nodes} pod(s): {','.join(expected)}")
     for key in ("KAFKA_DEFAULT_REPLICATION_FACTOR", "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
                 "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "KAFKA_MIN_INSYNC_REPLICAS"):
-        value = setting(key)
-        report.check(
-            value is None or int(value) <= nodes,
-            f"{o}: Kafka's {key}={value} exceeds its {nodes} node(s)",
-        )
+        value = setting(env, key)
+        report.check(value is None or int(value) <= nodes, f"{o}: Kafka's {key}={value} exceeds its {nodes} node(s)")
 
-    jobs = [
-        (job_name, job, c) for kind, job_name, job in cluster.workloads() if kind == "Job"
+    declarers = [
+        (f"Job {job_name}", cluster.container_env(f"{o}: Job {job_name}", c, report))
+        for kind, job_name, job in cluster.workloads() if kind == "Job"
         for c in job["spec"]["template"]["spec"]["containers"] if "MESH_TOPICS" in {e["name"] for e in c.get("env", [])}
     ]
-    if not report.check(len(jobs) == 1, f"{o}: needs one Job that declares the topics (MESH_TOPICS), has {len(jobs)}"):
-        return
-    job_name, job, job_container = jobs[0]
-    job_env = cluster.container_env(f"{o}: Job {job_name}", job_container, report)
-    declared = (job_env["MESH_TOPICS"].value or "").split()
-    report.check(
-        sorted(declared) == sorted(code.topics),
-        f"{o}: Job {job_name} declares {' '.join(declared)}; mesh-kafka uses {' '.join(code.topics)}",
-    )
+    job, job_env = check_topic_declarer(report, o, "Job", declarers, code)
     for binary, benv in envs.items():
-        if "KAFKA_BROKERS" not in code.env[binary].required:
-            continue
-        for key in ("KAFKA_BROKERS", "KAFKA_PARTITIONS", "KAFKA_REPLICATION_FACTOR"):
-            theirs = effective(binary, key, benv, code)
-            ours = (job_env.get(key) or Value(None, "")).value
-            report.check(
-                str(theirs) == str(ours),
-                f"{o}: Job {job_name} has {key}={ours} but {binary} uses {theirs}: the topics it declares "
-                f"would differ from the ones {binary} creates",
-            )
-        rf = effective(binary, "KAFKA_REPLICATION_FACTOR", benv, code)
-        report.check(int(rf) <= nodes, f"{o}: {binary}'s KAFKA_REPLICATION_FACTOR={rf} exceeds Kafka's {nodes} node(s)")
+        if job is not None and "KAFKA_BROKERS" in code.env[binary].required:
+            check_topic_settings(report, f"{o}: Deployment {binary}", binary, benv, code, job, job_env, nodes)
 
 
 def check_secrets(cluster, report):
@@ -756,16 +669,14 @@ def check_secrets(cluster, report):
             continue
         for key, value in cluster.secret_keys(name).items():
             if key == TOKEN_KEY:
+                report.check(len(value.encode()) < MIN_TOKEN_KEY_BYTES,
+                             f"{o}: Secret {name} key {key} holds a usable key ({len(value.encode())} bytes) in the "
+                             f"repository: whoever reads it signs an admin token (read it from a git-ignored file)")
+            else:
                 report.check(
-                    len(value.encode()) < MIN_TOKEN_KEY_BYTES,
-                    f"{o}: Secret {name} key {key} holds a usable key ({len(value.encode())} bytes) in the "
-                    f"repository: whoever reads it signs an admin token (read it from a git-ignored file)",
+                    "dev-only" in value,
+                    f"{o}: Secret {name} key {key} must say dev-only in its value (an obviously development password)",
                 )
-                continue
-            report.check(
-                "dev-only" in value,
-                f"{o}: Secret {name} key {key} must say dev-only in its value (an obviously development password)",
-            )
 
 
 # === NetworkPolicy: allowed edges == the edges the settings name ===
@@ -774,20 +685,15 @@ def check_secrets(cluster, report):
 def selects(selector, labels):
     if selector is None:
         return False
-    for key, value in selector.get("matchLabels", {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions", []):
-        op, key, values = expr["operator"], expr["key"], expr.get("values", [])
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and labels.get(key) in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
+    if any(labels.get(key) != value for key, value in selector.get("matchLabels", {}).items()):
+        return False
+    holds = {
+        "In": lambda key, values: labels.get(key) in values,
+        "NotIn": lambda key, values: labels.get(key) not in values,
+        "Exists": lambda key, values: key in labels,
+        "DoesNotExist": lambda key, values: key not in labels,
+    }
+    return all(holds[e["operator"]](e["key"], e.get("values", [])) for e in selector.get("matchExpressions", []))
 
 
 OUTSIDE = "(outside the namespace)"
@@ -810,15 +716,10 @@ def allowed_edges(cluster):
             all_ports = {p["containerPort"] for c in containers for p in c.get("ports", [])}
             for rule in spec.get("ingress", []):
                 ports = set()
-                for p in rule.get("ports") or [{"port": None}]:  # no ports: every port
-                    if p.get("port") is None:
-                        ports |= all_ports
-                    else:
-                        ports |= {container_port(c, p["port"]) for c in containers} - {None}
+                for port in [p.get("port") for p in rule.get("ports") or [{}]]:  # no ports: every port
+                    ports |= all_ports if port is None else {container_port(c, port) for c in containers} - {None}
                 peers = rule.get("from")
-                sources = set()
-                if not peers:
-                    sources = set(pods) | {OUTSIDE}
+                sources = set() if peers else set(pods) | {OUTSIDE}  # no peers: anyone
                 for peer in peers or []:
                     if "podSelector" in peer and "namespaceSelector" not in peer:
                         sources |= {n for n, (lbl, _) in pods.items() if selects(peer["podSelector"], lbl)}
@@ -831,47 +732,30 @@ def allowed_edges(cluster):
 def check_network_policies(cluster, envs, code, report):
     o = cluster.overlay
     deployments = cluster.kind("Deployment")
-    pg_name, pg_sts, pg_container = cluster.workload_by_image("postgres")
-    kafka_name, kafka_sts, kafka_container = cluster.workload_by_image("kafka")
+    pg, kafka = cluster.postgres, cluster.kafka
     needed = set()  # (source, target, port)
 
-    def service_port(target_doc, host_port):
-        """The container port a host:port reaches (through its Service)."""
-        host, _, port = host_port.rpartition(":")
-        for svc in cluster.services_selecting(target_doc):
-            for p in svc["spec"]["ports"]:
-                if str(p["port"]) == port:
-                    containers = target_doc["spec"]["template"]["spec"]["containers"]
-                    return next(
-                        (container_port(c, p.get("targetPort", p["port"])) for c in containers
-                         if container_port(c, p.get("targetPort", p["port"]))),
-                        None,
-                    )
-        return None
+    def via_service(workload, port):
+        """The container port that `port` of the workload's Services leads to."""
+        return next(iter(service_targets(cluster, workload, port)), None)
 
-    for binary, env in envs.items():
-        for name, value in env.items():
-            backend = url_var_binary(name)
-            if backend and value.value and backend in deployments:
-                for url in value.value.split(","):
-                    parsed = urlparse(url.strip())
-                    port = service_port(deployments[backend], f"{parsed.hostname}:{parsed.port}")
-                    needed.add((binary, backend, port))
-        if "PG_URL" in env and pg_sts is not None:
-            needed.add((binary, pg_name, service_port(pg_sts, "postgres:5432")))
-        if "KAFKA_BROKERS" in env and kafka_sts is not None and env["KAFKA_BROKERS"].value:
+    jobs = {
+        name: cluster.container_env(f"{o}: Job {name}", c, Report())
+        for kind, name, doc in cluster.workloads() if kind == "Job"
+        for c in doc["spec"]["template"]["spec"]["containers"]
+    }
+    for source, env in (envs | jobs).items():
+        for _, backend, url in backend_urls(env):
+            if backend in deployments:
+                needed.add((source, backend, via_service(deployments[backend], urlparse(url.strip()).port)))
+        if "PG_URL" in env and pg is not None:
+            needed.add((source, pg.name, via_service(pg.doc, 5432)))
+        if setting(env, "KAFKA_BROKERS") and kafka is not None:
             for broker in env["KAFKA_BROKERS"].value.split(","):
-                needed.add((binary, kafka_name, service_port(kafka_sts, broker.strip())))
-    for kind, name, doc in cluster.workloads():
-        if kind == "Job" and kafka_sts is not None:
-            for c in doc["spec"]["template"]["spec"]["containers"]:
-                env = cluster.container_env(f"{o}: Job {name}", c, Report())
-                if "KAFKA_BROKERS" in env and env["KAFKA_BROKERS"].value:
-                    needed.add((name, kafka_name, service_port(kafka_sts, env["KAFKA_BROKERS"].value)))
-    if kafka_sts is not None:
+                needed.add((source, kafka.name, via_service(kafka.doc, broker.strip().rpartition(":")[2])))
+    if kafka is not None:
         # Kafka nodes replicate from each other and form the controller quorum.
-        for p in kafka_container.get("ports", []):
-            needed.add((kafka_name, kafka_name, p["containerPort"]))
+        needed |= {(kafka.name, kafka.name, p["containerPort"]) for p in kafka.container.get("ports", [])}
     needed.add((OUTSIDE, "gateway", code.ports["gateway"]))
     needed = {edge for edge in needed if edge[2] is not None}
 
@@ -897,18 +781,10 @@ def interpolate(value):
     refuses to start without)."""
     if value is None:
         return None
-    text = str(value)
-    text = re.sub(r"\$\{\w+:?-([^}]*)\}", r"\1", text)
+    text = re.sub(r"\$\{\w+:?-([^}]*)\}", r"\1", str(value))
     if re.search(r"(?<!\$)\$(\{\w+(:?\?[^}]*)?\}|\w+)", text.replace("$$", "")):
         return None  # needs a variable from the user's shell: not known here
     return text.replace("$$", "$")
-
-
-def compose_env(svc):
-    env = svc.get("environment") or {}
-    if isinstance(env, list):
-        env = dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
-    return {k: Value(interpolate(v), "environment") for k, v in env.items()}
 
 
 def compose_raw_env(svc):
@@ -917,6 +793,10 @@ def compose_raw_env(svc):
     if isinstance(env, list):
         env = dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
     return {k: None if v is None else str(v) for k, v in env.items()}
+
+
+def compose_env(svc):
+    return {k: Value(interpolate(v), "environment") for k, v in compose_raw_env(svc).items()}
 
 
 def compose_port(entry):
@@ -946,17 +826,21 @@ def check_compose_gateway_auth(where, svc, env, code, report):
     written here; the development sign-in is off unless asked for."""
     raw = compose_raw_env(svc).get(TOKEN_KEY)
     if raw is not None or TOKEN_KEY in env:
-        report.check(
-            raw is not None and re.fullmatch(rf"\$\{{{TOKEN_KEY}:?\?[^}}]*\}}", raw.strip()) is not None,
-            f"{where}: {TOKEN_KEY}: {raw} must be required from the shell, ${{{TOKEN_KEY}:?set it ...}}, "
-            f"so compose stops without it: a default or a value here signs anyone an admin token",
-        )
+        report.check(raw is not None and re.fullmatch(rf"\$\{{{TOKEN_KEY}:?\?[^}}]*\}}", raw.strip()) is not None,
+                     f"{where}: {TOKEN_KEY}: {raw} must be required from the shell, ${{{TOKEN_KEY}:?set it ...}}, "
+                     f"so compose stops without it: a default or a value here signs anyone an admin token")
     login = effective("gateway", DEV_LOGIN, env, code)
-    report.check(
-        not dev_login_on(login),
-        f"{where}: {DEV_LOGIN} defaults to {login}: the development sign-in must be off unless asked "
-        f"for (${{{DEV_LOGIN}:-false}})",
-    )
+    report.check(not dev_login_on(login),
+                 f"{where}: {DEV_LOGIN} defaults to {login}: the development sign-in must be off unless asked "
+                 f"for (${{{DEV_LOGIN}:-false}})")
+
+
+def depends(svc):
+    """A compose service's depends_on as {service: its condition}."""
+    deps = svc.get("depends_on", {})
+    if isinstance(deps, list):
+        return dict.fromkeys(deps, "service_started")
+    return {dep: spec.get("condition") for dep, spec in deps.items()}
 
 
 def check_compose(root, compose, code, image_uid, report):
@@ -964,29 +848,19 @@ def check_compose(root, compose, code, image_uid, report):
     for name in [*BINARIES, "postgres", "kafka"]:
         report.check(name in services, f"compose: service {name} is missing")
 
-    def depends(svc):
-        deps = svc.get("depends_on", {})
-        if isinstance(deps, list):
-            deps = {dep: {"condition": "service_started"} for dep in deps}
-        return deps
-
     for name, svc in services.items():
-        problem = image_problem(str(svc.get("image", "")))
-        report.check(problem is None, f"compose: {name}: {problem}")
-        for dep, spec in depends(svc).items():
+        image = str(svc.get("image", ""))
+        pinned = "@sha256:" in image or image.rsplit("/", 1)[-1].partition(":")[2] not in ("", "latest")
+        report.check(pinned, f"compose: {name}: image {image} is not pinned (no tag, or :latest)")
+        for dep, condition in depends(svc).items():
             if not report.check(dep in services, f"compose: {name} depends on unknown service {dep}"):
                 continue
-            condition = spec.get("condition")
             if condition == "service_healthy":
-                report.check(
-                    "healthcheck" in services[dep],
-                    f"compose: {name} waits for {dep} to be healthy, but {dep} has no healthcheck",
-                )
+                report.check("healthcheck" in services[dep],
+                             f"compose: {name} waits for {dep} to be healthy, but {dep} has no healthcheck")
             if condition == "service_completed_successfully":
-                report.check(
-                    services[dep].get("restart", "no") == "no",
-                    f"compose: {name} waits for {dep} to complete, but {dep} restarts",
-                )
+                report.check(services[dep].get("restart", "no") == "no",
+                             f"compose: {name} waits for {dep} to complete, but {dep} restarts")
         published = svc.get("ports", [])
         if name != "gateway":
             report.check(not published, f"compose: {name} publishes ports; only the gateway may")
@@ -998,133 +872,98 @@ def check_compose(root, compose, code, image_uid, report):
                 f"the machine reaches it; bind loopback unless asked, \"${{MESH_BIND_ADDR:-127.0.0.1}}:<port>:<port>\"",
             )
 
-    kafka = services.get("kafka", {})
-    kenv = compose_env(kafka)
-    report.check(
-        (kenv.get("KAFKA_AUTO_CREATE_TOPICS_ENABLE") or Value(None, "")).value == "false",
-        "compose: kafka needs KAFKA_AUTO_CREATE_TOPICS_ENABLE=false (topics are declared ahead of time)",
-    )
-    listeners = (kenv.get("KAFKA_ADVERTISED_LISTENERS") or Value("", "")).value or ""
+    kenv = compose_env(services.get("kafka", {}))
+    report.check(setting(kenv, "KAFKA_AUTO_CREATE_TOPICS_ENABLE") == "false",
+                 "compose: kafka needs KAFKA_AUTO_CREATE_TOPICS_ENABLE=false (topics are declared ahead of time)")
+    listeners = setting(kenv, "KAFKA_ADVERTISED_LISTENERS", "")
     kafka_addrs = {listener.partition("://")[2] for listener in listeners.split(",")}
-    nodes = len(((kenv.get("KAFKA_CONTROLLER_QUORUM_VOTERS") or Value("", "")).value or "x").split(","))
+    nodes = len((setting(kenv, "KAFKA_CONTROLLER_QUORUM_VOTERS") or "x").split(","))
     pg_init = {v.value for k, v in compose_env(services.get("postgres", {})).items() if k.startswith("PG_URL_")}
-    topic_services = [n for n, s in services.items() if "MESH_TOPICS" in compose_env(s)]
-    if report.check(len(topic_services) == 1, f"compose: needs one service that declares the topics, has {len(topic_services)}"):
-        topic_service = topic_services[0]
-        tenv = compose_env(services[topic_service])
-        declared = (tenv["MESH_TOPICS"].value or "").split()
-        report.check(
-            sorted(declared) == sorted(code.topics),
-            f"compose: {topic_service} declares {' '.join(declared)}; mesh-kafka uses {' '.join(code.topics)}",
-        )
-    else:
-        topic_service, tenv = None, {}
+    declarers = [(n, compose_env(s)) for n, s in services.items() if "MESH_TOPICS" in compose_env(s)]
+    topic_service, tenv = check_topic_declarer(report, "compose", "service", declarers, code)
 
     for binary, port in code.ports.items():
         svc = services.get(binary)
         if svc is None:
             continue
         where = f"compose: {binary}"
-        report.check(
-            (svc.get("build") or {}).get("args", {}).get("BIN") == binary,
-            f"{where}: must build with BIN={binary}",
-        )
-        report.check(
-            str(svc.get("image", "")).rpartition(":")[0].endswith(f"/mesh-{binary}"),
-            f"{where}: image {svc.get('image')} is not the mesh-{binary} image",
-        )
+        report.check((svc.get("build") or {}).get("args", {}).get("BIN") == binary,
+                     f"{where}: must build with BIN={binary}")
+        report.check(str(svc.get("image", "")).rpartition(":")[0].endswith(f"/mesh-{binary}"),
+                     f"{where}: image {svc.get('image')} is not the mesh-{binary} image")
         report.check(
             svc.get("read_only") is True and "ALL" in svc.get("cap_drop", [])
             and any("no-new-privileges" in str(opt) for opt in svc.get("security_opt", [])),
             f"{where}: needs read_only, cap_drop ALL and no-new-privileges",
         )
-        report.check(
-            str(svc.get("user", image_uid or "")).split(":")[0] not in ("0", "root"),
-            f"{where}: must not run as root",
-        )
+        report.check(str(svc.get("user", image_uid or "")).split(":")[0] not in ("0", "root"),
+                     f"{where}: must not run as root")
         health = " ".join(map(str, (svc.get("healthcheck") or {}).get("test", [])))
-        report.check(
-            str(port) in health,
-            f"{where}: needs a healthcheck on its port {port}",
-        )
+        report.check(str(port) in health, f"{where}: needs a healthcheck on its port {port}")
         env = compose_env(svc)
         check_env_names(report, where, binary, env, code)
         addr = effective(binary, f"{prefix(binary)}_ADDR", env, code) or ""
-        report.check(
-            addr == f"0.0.0.0:{port}",
-            f"{where}: {prefix(binary)}_ADDR={addr} must be 0.0.0.0:{port}",
-        )
+        report.check(addr == f"0.0.0.0:{port}", f"{where}: {prefix(binary)}_ADDR={addr} must be 0.0.0.0:{port}")
         if binary == "gateway":
-            report.check(
-                any(compose_port(p)[1:] == (str(port), str(port)) for p in svc.get("ports", [])),
-                f"{where}: must publish {port}:{port}",
-            )
+            report.check(any(compose_port(p)[1:] == (str(port), str(port)) for p in svc.get("ports", [])),
+                         f"{where}: must publish {port}:{port}")
             check_compose_gateway_auth(where, svc, env, code, report)
-        for name, value in env.items():
-            backend = url_var_binary(name)
-            if backend is None or value.value is None:
-                continue
-            for url in value.value.split(","):
-                parsed = urlparse(url.strip())
-                target_addr = effective(backend, f"{prefix(backend)}_ADDR", compose_env(services.get(backend, {})), code)
-                report.check(
-                    parsed.hostname == backend and str(parsed.port) == str(target_addr).rpartition(":")[2],
-                    f"{where}: {name}={url} must be http://{backend}:{str(target_addr).rpartition(':')[2]}",
-                )
-        if "KAFKA_BROKERS" in env and env["KAFKA_BROKERS"].value is not None:
-            brokers = env["KAFKA_BROKERS"].value
+        for name, backend, url in backend_urls(env):
+            parsed = urlparse(url.strip())
+            target_env = compose_env(services.get(backend, {}))
+            target_port = str(effective(backend, f"{prefix(backend)}_ADDR", target_env, code)).rpartition(":")[2]
+            report.check(parsed.hostname == backend and str(parsed.port) == target_port,
+                         f"{where}: {name}={url} must be http://{backend}:{target_port}")
+        brokers = setting(env, "KAFKA_BROKERS")
+        if brokers is not None:
             report.check(
                 all(b.strip() in kafka_addrs for b in brokers.split(",")),
                 f"{where}: KAFKA_BROKERS={brokers} is not the address kafka advertises ({', '.join(sorted(kafka_addrs))})",
             )
             report.check(
-                topic_service is not None
-                and depends(svc).get(topic_service, {}).get("condition") == "service_completed_successfully",
+                topic_service is not None and depends(svc).get(topic_service) == "service_completed_successfully",
                 f"{where}: uses Kafka, so it must wait for {topic_service} to complete (topics first)",
             )
-            for key in ("KAFKA_BROKERS", "KAFKA_PARTITIONS", "KAFKA_REPLICATION_FACTOR"):
-                theirs = effective(binary, key, env, code)
-                ours = (tenv.get(key) or Value(None, "")).value
-                report.check(
-                    str(theirs) == str(ours),
-                    f"{where}: uses {key}={theirs} but {topic_service} declares topics with {ours}",
-                )
-            rf = effective(binary, "KAFKA_REPLICATION_FACTOR", env, code)
-            report.check(int(rf) <= nodes, f"{where}: KAFKA_REPLICATION_FACTOR={rf} exceeds kafka's {nodes} node(s)")
-        pg_url = env.get("PG_URL")
-        if pg_url is not None and pg_url.value is not None:
-            parsed = urlparse(pg_url.value)
+            check_topic_settings(report, where, binary, env, code, topic_service, tenv, nodes)
+        if setting(env, "PG_URL") is not None:
+            parsed = urlparse(env["PG_URL"].value)
             database = effective(binary, f"{prefix(binary)}_DB_NAME", env, code)
-            report.check(
-                parsed.hostname == "postgres" and (parsed.port or 5432) == 5432,
-                f"{where}: PG_URL must point at postgres:5432",
-            )
+            report.check(parsed.hostname == "postgres" and (parsed.port or 5432) == 5432,
+                         f"{where}: PG_URL must point at postgres:5432")
             report.check(
                 parsed.username == database and parsed.username != "postgres",
                 f"{where}: PG_URL's role {parsed.username} must be the service's own, named like its database {database}",
             )
             report.check(
-                pg_url.value in pg_init,
+                env["PG_URL"].value in pg_init,
                 f"{where}: its PG_URL is not among postgres's PG_URL_* variables, so its role is never created",
             )
-            report.check(
-                depends(svc).get("postgres", {}).get("condition") == "service_healthy",
-                f"{where}: uses PostgreSQL, so it must wait for postgres to be healthy",
-            )
+            report.check(depends(svc).get("postgres") == "service_healthy",
+                         f"{where}: uses PostgreSQL, so it must wait for postgres to be healthy")
 
 
 # === deploy/ files ===
 
 
+def kustomizations(root):
+    """(kustomization.yaml, its contents) for each under deploy/."""
+    for kfile in sorted((root / "deploy").rglob("kustomization.yaml")):
+        yield kfile, yaml.safe_load(kfile.read_text())
+
+
+def generator_files(generator):
+    """The files a configMapGenerator or secretGenerator reads."""
+    return list(generator.get("envs", [])) + [f.rpartition("=")[2] for f in generator.get("files", [])]
+
+
 def check_kustomizations(root, report):
     """Every file under a kustomization's directory is one it uses: kustomize ignores a file it
     is not told about, so a new manifest left out of `resources` would silently not deploy."""
-    for kfile in sorted((root / "deploy").rglob("kustomization.yaml")):
+    for kfile, k in kustomizations(root):
         folder = kfile.parent
-        k = yaml.safe_load(kfile.read_text())
         used = set(k.get("resources", [])) | {p["path"] for p in k.get("patches", []) if "path" in p}
         for generator in k.get("configMapGenerator", []) + k.get("secretGenerator", []):
-            used |= set(generator.get("envs", [])) | {f.rpartition("=")[2] for f in generator.get("files", [])}
+            used |= set(generator_files(generator))
         nested = {d.parent for d in folder.rglob("kustomization.yaml") if d.parent != folder}
         for path in sorted(folder.rglob("*")):
             if path.is_dir() or path == kfile or any(n in path.parents for n in nested):
@@ -1136,83 +975,48 @@ def check_kustomizations(root, report):
 
 
 def git_ignored(root, rel):
-    """Whether the repository's .gitignore names the path (or a folder above it). Enough of
-    gitignore's rules for the patterns we write: anchored (with a /) or by name, * and **."""
+    """Whether the repository's .gitignore names the path (or a folder above it), by git's rules
+    (pathspec, pinned among the validators)."""
     path = root / ".gitignore"
-    patterns = [
-        line.strip() for line in (path.read_text().splitlines() if path.exists() else [])
-        if line.strip() and not line.lstrip().startswith(("#", "!"))
-    ]
-    parts = rel.split("/")
-    candidates = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-    for pattern in patterns:
-        bare = pattern.rstrip("/")
-        for candidate in candidates:
-            if "/" in bare:
-                if fnmatch.fnmatchcase(candidate, bare.lstrip("/").replace("**/", "*")):
-                    return True
-            elif fnmatch.fnmatchcase(candidate.rsplit("/", 1)[-1], bare):
-                return True
-    return False
+    return pathspec.GitIgnoreSpec.from_lines(path.read_text().splitlines() if path.exists() else []).match_file(rel)
 
 
 def git_tracked(root, rel):
     """Whether git tracks the path (False outside a git work tree, or without git)."""
-    if shutil.which("git") is None:
-        return False
-    result = subprocess.run(
-        ["git", "-C", str(root), "ls-files", "--error-unmatch", "--", rel],
-        capture_output=True, text=True, check=False,
-    )
-    return result.returncode == 0
+    command = ["git", "-C", str(root), "ls-files", "--error-unmatch", "--", rel]
+    return shutil.which("git") is not None and subprocess.run(command, capture_output=True, check=False).returncode == 0
 
 
 def check_secret_sources(root, report):
     """The token key is never written in a kustomization; a Secret generated from a file reads
     one git ignores and never tracks, whose shape a committed <file>.example shows."""
-    for kfile in sorted((root / "deploy").rglob("kustomization.yaml")):
+    for kfile, k in kustomizations(root):
         folder = kfile.parent
         where = f"deploy: {folder.relative_to(root).as_posix()}/kustomization.yaml"
-        k = yaml.safe_load(kfile.read_text())
         for generator in k.get("secretGenerator", []):
             name = generator.get("name")
             for literal in generator.get("literals", []):
-                report.check(
-                    not str(literal).startswith(f"{TOKEN_KEY}="),
-                    f"{where}: Secret {name} writes {TOKEN_KEY} as a literal: whoever reads the repository "
-                    f"signs an admin token (read it from a git-ignored env file)",
-                )
-            files = list(generator.get("envs", [])) + [f.rpartition("=")[2] for f in generator.get("files", [])]
-            for file in files:
+                report.check(not str(literal).startswith(f"{TOKEN_KEY}="),
+                             f"{where}: Secret {name} writes {TOKEN_KEY} as a literal: whoever reads the repository "
+                             f"signs an admin token (read it from a git-ignored env file)")
+            for file in generator_files(generator):
                 rel = (folder / file).relative_to(root).as_posix()
-                report.check(
-                    git_ignored(root, rel),
-                    f"{where}: Secret {name} reads {file}, which .gitignore does not name (it would be committed)",
-                )
-                report.check(
-                    not git_tracked(root, rel),
-                    f"{where}: Secret {name} reads {file}, which git tracks: its values are in the repository",
-                )
-                report.check(
-                    (folder / f"{file}.example").is_file(),
-                    f"{where}: Secret {name} reads {file}, with no {file}.example beside it to show its shape",
-                )
+                reads = f"{where}: Secret {name} reads {file}"
+                report.check(git_ignored(root, rel), f"{reads}, which .gitignore does not name (it would be committed)")
+                report.check(not git_tracked(root, rel), f"{reads}, which git tracks: its values are in the repository")
+                report.check((folder / f"{file}.example").is_file(),
+                             f"{reads}, with no {file}.example beside it to show its shape")
 
 
 # === Entry ===
 
 
-def load_yaml_docs(path):
-    return [doc for doc in yaml.safe_load_all(pathlib.Path(path).read_text()) if doc]
-
-
 def external_secrets_from(docs):
     """The Secrets an overlay defines, name -> keys: the shape other overlays' Secrets follow."""
-    secrets = {}
-    for doc in docs:
-        if doc.get("kind") == "Secret":
-            secrets[doc["metadata"]["name"]] = sorted({**(doc.get("data") or {}), **(doc.get("stringData") or {})})
-    return secrets
+    return {
+        doc["metadata"]["name"]: sorted({**(doc.get("data") or {}), **(doc.get("stringData") or {})})
+        for doc in docs if doc.get("kind") == "Secret"
+    }
 
 
 def run(root, rendered, code=None, compose=None):
@@ -1237,10 +1041,10 @@ def run(root, rendered, code=None, compose=None):
 
 def main():
     root = pathlib.Path(sys.argv[1])
-    rendered = {}
-    for arg in sys.argv[2:]:
-        overlay, _, path = arg.partition("=")
-        rendered[overlay] = load_yaml_docs(path)
+    rendered = {
+        overlay: [doc for doc in yaml.safe_load_all(pathlib.Path(path).read_text()) if doc]
+        for overlay, _, path in (arg.partition("=") for arg in sys.argv[2:])
+    }
     report = run(root, rendered)
     for error in report.errors:
         print(f"  FAIL {error}")
