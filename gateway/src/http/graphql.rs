@@ -27,6 +27,7 @@ use crate::{
 
 mod derived;
 pub mod documents;
+mod extension;
 mod field_order;
 pub mod limits;
 mod loaders;
@@ -79,11 +80,10 @@ pub fn schema(
         .data(backends.metrics().clone())
         .data(backends)
         .data(feed)
-        // Remembered documents and persisted queries first: the limits then see the document.
-        .extension(documents::Documents::new(trusted))
-        .extension(limits.clone())
-        // Innermost: it orders the answer once everything else has run.
-        .extension(field_order::FieldOrder);
+        .extension(extension::GatewayExtension::new(
+            documents::Documents::new(trusted),
+            limits.clone(),
+        ));
     let schema = if config.introspection {
         builder.finish()
     } else {

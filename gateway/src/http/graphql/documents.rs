@@ -38,9 +38,7 @@ use std::{
 
 use async_graphql::{
     CacheControl, Request, ServerError, ServerResult, ValidationResult,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextValidation,
-    },
+    extensions::{ExtensionContext, NextValidation},
     parser::{parse_query, types::ExecutableDocument},
 };
 use edge_rules::graphql::{MAX_DOCUMENT_BYTES, MAX_TOKENS, tokens};
@@ -64,7 +62,7 @@ type Hash = [u8; 32];
 /// A document and the operation of it a request runs.
 type Operation = (Hash, Option<String>);
 
-/// The extension; clones share one memory.
+/// The documents of every request; clones share one memory.
 #[derive(Clone, Default)]
 pub struct Documents {
     memory: Arc<Mutex<Memory>>,
@@ -84,7 +82,7 @@ impl Default for Validated {
 /// The documents a production gateway runs, parsed once at start, by the SHA-256 of their
 /// text.
 #[derive(Clone, Debug)]
-pub struct TrustedDocuments(Arc<HashMap<Hash, ExecutableDocument>>);
+pub struct TrustedDocuments(Arc<HashMap<Hash, Arc<ExecutableDocument>>>);
 
 /// Apollo's persisted query manifest: `{"format": "apollo-persisted-query-manifest",
 /// "version": 1, "operations": [{"id": "<sha256 of body>", "name", "type", "body"}]}`.
@@ -120,7 +118,7 @@ impl TrustedDocuments {
             }
             let document = parse_query(&operation.body)
                 .map_err(|err| format!("operation {}: {err}", operation.id))?;
-            documents.insert(hash, document);
+            documents.insert(hash, Arc::new(document));
         }
         Ok(Self(Arc::new(documents)))
     }
@@ -136,7 +134,7 @@ impl TrustedDocuments {
 
 /// The documents, and how much text they stand for.
 struct Memory {
-    documents: LruCache<Hash, (ExecutableDocument, usize)>,
+    documents: LruCache<Hash, (Arc<ExecutableDocument>, usize)>,
     bytes: usize,
 }
 
@@ -159,17 +157,18 @@ impl Documents {
     }
 }
 
-impl ExtensionFactory for Documents {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentsOfOneRequest {
+impl Documents {
+    /// The part of one request's extension ([`super::extension`]) that is the documents'.
+    pub(super) fn for_request(&self) -> DocumentsOfOneRequest {
+        DocumentsOfOneRequest {
             documents: self.clone(),
             validation: Mutex::new(Validation::Run),
-        })
+        }
     }
 }
 
-/// The extension as it runs for one request: what its validation step will do.
-struct DocumentsOfOneRequest {
+/// The documents as one request sees them: what its validation step will do.
+pub(super) struct DocumentsOfOneRequest {
     documents: Documents,
     validation: Mutex<Validation>,
 }
@@ -193,6 +192,14 @@ struct PersistedQuery {
     sha256_hash: String,
 }
 
+/// A request's document as found here: parsed and shared with the memory (unless it is too long
+/// or does not parse), and the hash it is remembered by, if it is.
+#[derive(Default)]
+struct Found {
+    hash: Option<Hash>,
+    document: Option<Arc<ExecutableDocument>>,
+}
+
 fn error(code: &str, message: &str) -> ServerError {
     super::coded_error(code, message, None)
 }
@@ -212,18 +219,18 @@ fn parse_hash(hex: &str) -> Option<Hash> {
 }
 
 impl Documents {
-    fn remembered(&self, hash: &Hash) -> Option<ExecutableDocument> {
+    fn remembered(&self, hash: &Hash) -> Option<Arc<ExecutableDocument>> {
         // A poisoned lock only means a panic elsewhere mid-update; the cache is still usable.
         let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
         memory
             .documents
             .get(hash)
-            .map(|(document, _)| document.clone())
+            .map(|(document, _)| Arc::clone(document))
     }
 
     /// Remembers a document parsed from `text_len` bytes, forgetting the least recently used
     /// ones while the text adds up to more than [`REMEMBERED_BYTES`].
-    fn remember(&self, hash: Hash, document: ExecutableDocument, text_len: usize) {
+    fn remember(&self, hash: Hash, document: Arc<ExecutableDocument>, text_len: usize) {
         if text_len > REMEMBERED_TEXT {
             return;
         }
@@ -242,7 +249,7 @@ impl Documents {
 
     /// A request in trusted-documents mode: its document from the manifest (and its hash), or a
     /// refusal.
-    fn trusted(trusted: &TrustedDocuments, mut request: Request) -> ServerResult<(Request, Hash)> {
+    fn trusted(trusted: &TrustedDocuments, mut request: Request) -> ServerResult<(Request, Found)> {
         let hash = match request.extensions.remove("persistedQuery") {
             Some(value) => async_graphql::from_value::<PersistedQuery>(value)
                 .ok()
@@ -265,15 +272,19 @@ impl Documents {
         let (hash, document) = hash
             .and_then(|hash| trusted.0.get_key_value(&hash))
             .ok_or_else(|| error(code, message))?;
-        request.set_parsed_query(document.clone());
-        Ok((request, *hash))
+        request.set_parsed_query(ExecutableDocument::clone(document));
+        let found = Found {
+            hash: Some(*hash),
+            document: Some(Arc::clone(document)),
+        };
+        Ok((request, found))
     }
 
     /// The request with its document parsed (unless it is too long to remember, or does not
-    /// parse), and the hash it is remembered by; or a refusal.
-    fn resolve(&self, request: Request) -> ServerResult<(Request, Option<Hash>)> {
+    /// parse), and what was found of it; or a refusal.
+    fn resolve(&self, request: Request) -> ServerResult<(Request, Found)> {
         if let Some(trusted) = &self.trusted {
-            return Self::trusted(trusted, request).map(|(request, hash)| (request, Some(hash)));
+            return Self::trusted(trusted, request);
         }
         let mut request = request;
         if request.query.len() > MAX_DOCUMENT_BYTES {
@@ -308,8 +319,12 @@ impl Documents {
             let (hash, document) = hash
                 .and_then(|hash| Some((hash, self.remembered(&hash)?)))
                 .ok_or_else(|| error("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound"))?;
-            request.set_parsed_query(document);
-            return Ok((request, Some(hash)));
+            request.set_parsed_query(ExecutableDocument::clone(&document));
+            let found = Found {
+                hash: Some(hash),
+                document: Some(document),
+            };
+            return Ok((request, found));
         }
         let actual: Hash = Sha256::digest(request.query.as_bytes()).into();
         if hash != Some(actual) {
@@ -321,31 +336,43 @@ impl Documents {
         let document = match self.remembered(&actual) {
             Some(document) => document,
             None => {
-                let document = parse_query(&request.query)?;
-                self.remember(actual, document.clone(), request.query.len());
+                let document = Arc::new(parse_query(&request.query)?);
+                self.remember(actual, Arc::clone(&document), request.query.len());
                 document
             }
         };
-        request.set_parsed_query(document);
+        request.set_parsed_query(ExecutableDocument::clone(&document));
         let remembered = request.query.len() <= REMEMBERED_TEXT;
-        Ok((request, remembered.then_some(actual)))
+        let found = Found {
+            hash: remembered.then_some(actual),
+            document: Some(document),
+        };
+        Ok((request, found))
     }
 
     /// A request with its query text: the remembered document when there is one, and its hash.
-    fn plain(&self, mut request: Request) -> (Request, Option<Hash>) {
+    fn plain(&self, mut request: Request) -> (Request, Found) {
         if request.query.is_empty() || request.query.len() > REMEMBERED_TEXT {
-            return (request, None);
+            return (request, Found::default());
         }
         let hash: Hash = Sha256::digest(request.query.as_bytes()).into();
-        if let Some(document) = self.remembered(&hash) {
-            request.set_parsed_query(document);
-        } else if let Ok(document) = parse_query(&request.query) {
-            self.remember(hash, document.clone(), request.query.len());
-            request.set_parsed_query(document);
-        } else {
-            return (request, None);
-        }
-        (request, Some(hash))
+        let document = match self.remembered(&hash) {
+            Some(document) => document,
+            None => match parse_query(&request.query) {
+                Ok(document) => {
+                    let document = Arc::new(document);
+                    self.remember(hash, Arc::clone(&document), request.query.len());
+                    document
+                }
+                Err(_) => return (request, Found::default()),
+            },
+        };
+        request.set_parsed_query(ExecutableDocument::clone(&document));
+        let found = Found {
+            hash: Some(hash),
+            document: Some(document),
+        };
+        (request, found)
     }
 
     /// What `operation` found when it passed validation, if it did.
@@ -397,23 +424,24 @@ impl DocumentsOfOneRequest {
     }
 }
 
-#[async_trait::async_trait]
-impl Extension for DocumentsOfOneRequest {
-    async fn prepare_request(
+impl DocumentsOfOneRequest {
+    /// Refuses what may not run; otherwise the request with its document parsed, that document
+    /// (shared with the memory) and its validation planned.
+    pub(super) fn prepare(
         &self,
         ctx: &ExtensionContext<'_>,
         request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let (mut request, hash) = self.documents.resolve(request)?;
-        if let Some(hash) = hash {
+    ) -> ServerResult<(Request, Option<Arc<ExecutableDocument>>)> {
+        let (mut request, found) = self.documents.resolve(request)?;
+        if let Some(hash) = found.hash {
             let plan = self.plan(ctx, &mut request, hash);
             *self.validation.lock().unwrap_or_else(|p| p.into_inner()) = plan;
         }
-        next.run(ctx, request).await
+        Ok((request, found.document))
     }
 
-    async fn validation(
+    /// Validation as planned: skipped for an operation that passed it before.
+    pub(super) async fn validate(
         &self,
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,

@@ -4,59 +4,43 @@
 //! async-graphql resolves an object's fields concurrently and writes each one as it completes
 //! (async-graphql#612), so a field that waits on a backend (an order's `delivery` and
 //! `payment`) came after the ones that did not, in whichever order the backends answered. This
-//! extension keeps the parsed document and, once the operation has run, puts each object's keys
+//! keeps the parsed document and, once the operation has run, puts each object's keys
 //! back in the order CollectFields gives them: fields and aliases as written, fragments and
 //! inline fragments where they are spread. Subscription events are not reordered (they do not
-//! pass through `execute`).
+//! pass through `execute`). It runs in the gateway's extension ([`super::extension`]).
 
 use std::sync::{Arc, Mutex};
 
 use async_graphql::{
-    Name, Response, ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery},
+    Name, Response,
     parser::types::{
         DocumentOperations, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
     },
 };
 use async_graphql_value::ConstValue;
 
-/// The extension: answers in the query's field order.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct FieldOrder;
-
-impl ExtensionFactory for FieldOrder {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(FieldOrderOfOneRequest::default())
-    }
-}
-
 /// The document of one request, kept from parsing until its answer is ordered.
 #[derive(Default)]
-struct FieldOrderOfOneRequest {
-    document: Mutex<Option<ExecutableDocument>>,
+pub(super) struct FieldOrderOfOneRequest {
+    document: Mutex<Option<Arc<ExecutableDocument>>>,
 }
 
-#[async_trait::async_trait]
-impl Extension for FieldOrderOfOneRequest {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        *self.document.lock().unwrap_or_else(|p| p.into_inner()) = Some(document.clone());
-        Ok(document)
+impl FieldOrderOfOneRequest {
+    /// Keeps the request's document, shared with the remembered ones.
+    pub(super) fn keep(&self, document: Arc<ExecutableDocument>) {
+        *self.document.lock().unwrap_or_else(|p| p.into_inner()) = Some(document);
     }
 
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
+    /// Keeps a copy of the document just parsed, unless one is kept already.
+    pub(super) fn keep_parsed(&self, document: &ExecutableDocument) {
+        let mut kept = self.document.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.is_none() {
+            *kept = Some(Arc::new(document.clone()));
+        }
+    }
+
+    /// Puts the answer of `operation_name`'s operation in the order its query asked for.
+    pub(super) fn order(&self, response: &mut Response, operation_name: Option<&str>) {
         let document = self
             .document
             .lock()
@@ -71,7 +55,6 @@ impl Extension for FieldOrderOfOneRequest {
                 &[&operation.selection_set.node],
             );
         }
-        response
     }
 }
 

@@ -1,7 +1,8 @@
 //! The operation limits of edge-rules (`edge_rules::graphql`: depth, complexity with no free
 //! shapes, aliases, root fields, mutations, directives, `_entities`, introspection, and the text
-//! rule on every argument and variable) as an async-graphql extension: checked once the document
-//! is parsed and before anything runs, refused with the limit's code.
+//! rule on every argument and variable), as the gateway's extension ([`super::extension`]) runs
+//! them: checked once the document is parsed and before anything runs, refused with the limit's
+//! code.
 //!
 //! A client that sends `extensions: {"cost": true}` gets the measured cost back in the
 //! response's `extensions.cost` (`{"complexity", "depth", "aliases", "rootFields"}`).
@@ -15,11 +16,7 @@ use std::{
 };
 
 use async_graphql::{
-    Request, ServerResult, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-        NextRequest,
-    },
+    Request, Response, ServerResult, Variables, extensions::ExtensionContext,
     parser::types::ExecutableDocument,
 };
 use async_graphql_value::ConstValue;
@@ -34,7 +31,7 @@ pub struct ReadOnly;
 /// The code of a mutation or subscription sent by `GET` (answered 405).
 pub const NOT_A_QUERY: &str = "METHOD_NOT_ALLOWED";
 
-/// The limits, as an async-graphql extension.
+/// The limits of every request.
 #[derive(Clone, Debug)]
 pub struct QueryLimits {
     /// Whether `__schema` and `__type` may be asked at all.
@@ -43,48 +40,43 @@ pub struct QueryLimits {
     pub lists: Arc<OnceLock<HashSet<String>>>,
 }
 
-impl ExtensionFactory for QueryLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(LimitsOfOneRequest {
+impl QueryLimits {
+    /// The part of one request's extension ([`super::extension`]) that is the limits'.
+    pub(super) fn for_request(&self) -> LimitsOfOneRequest {
+        LimitsOfOneRequest {
             limits: self.clone(),
             report: std::sync::atomic::AtomicBool::new(false),
             cost: std::sync::Mutex::new(None),
-        })
+        }
     }
 }
 
 /// The limits as they run for one request: whether it asked for its cost, and what it cost.
-struct LimitsOfOneRequest {
+pub(super) struct LimitsOfOneRequest {
     limits: QueryLimits,
     report: std::sync::atomic::AtomicBool,
     cost: std::sync::Mutex<Option<Measured>>,
 }
 
-#[async_trait::async_trait]
-impl Extension for LimitsOfOneRequest {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
+impl LimitsOfOneRequest {
+    /// Notes whether the request asked for its cost (`extensions: {"cost": true}`).
+    pub(super) fn note(&self, request: &Request) {
         let asked = request
             .extensions
             .get("cost")
             .is_some_and(|value| matches!(value, ConstValue::Boolean(true)));
         self.report
             .store(asked, std::sync::atomic::Ordering::Relaxed);
-        next.run(ctx, request).await
     }
 
-    async fn parse_query(
+    /// Refuses a parsed document that breaks a limit, or that writes when the request came by
+    /// `GET`.
+    pub(super) fn check(
         &self,
         ctx: &ExtensionContext<'_>,
-        query: &str,
+        document: &ExecutableDocument,
         variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
+    ) -> ServerResult<()> {
         if ctx.data_opt::<ReadOnly>().is_some() {
             let writes = document.operations.iter().find(|(_, operation)| {
                 operation.node.ty != async_graphql::parser::types::OperationType::Query
@@ -99,20 +91,16 @@ impl Extension for LimitsOfOneRequest {
         }
         let empty = HashSet::new();
         let lists = self.limits.lists.get().unwrap_or(&empty);
-        let measured = graphql::check_with(&document, variables, self.limits.introspection, lists)
+        let measured = graphql::check_with(document, variables, self.limits.introspection, lists)
             .map_err(|refused| {
-                super::coded_error(refused.code, refused.message, Some(refused.pos))
-            })?;
+            super::coded_error(refused.code, refused.message, Some(refused.pos))
+        })?;
         *self.cost.lock().unwrap_or_else(|p| p.into_inner()) = Some(measured);
-        Ok(document)
+        Ok(())
     }
 
-    async fn request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextRequest<'_>,
-    ) -> async_graphql::Response {
-        let response = next.run(ctx).await;
+    /// The response, with its measured cost when the request asked for it.
+    pub(super) fn report(&self, response: Response) -> Response {
         if !self.report.load(std::sync::atomic::Ordering::Relaxed) {
             return response;
         }
