@@ -19,7 +19,6 @@ use tower_http::{
     catch_panic::CatchPanicLayer,
     cors::{AllowOrigin, CorsLayer},
     request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
-    set_header::SetResponseHeaderLayer,
     trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer},
 };
 use tracing::Level;
@@ -167,29 +166,35 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(middleware::map_request(crate::request_id::replace_unfit))
 }
 
-/// Headers every response gets, unless a route set its own.
+/// Headers every response gets, unless a route set its own; in one layer, as every layer costs
+/// each request its own future.
 fn security_headers(router: Router, https: bool) -> Router {
-    let set = |name: HeaderName, value: &'static str| {
-        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
-    };
-    let router = router
-        .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(set(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(set(header::REFERRER_POLICY, "no-referrer"))
-        .layer(set(
-            HeaderName::from_static("cross-origin-opener-policy"),
-            "same-origin",
-        ));
-    if https {
-        // Only over HTTPS: a browser ignores it on plain HTTP anyway, and a laptop's
-        // http://localhost must not learn it.
-        router.layer(set(
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=31536000; includeSubDomains",
-        ))
-    } else {
-        router
-    }
+    router.layer(middleware::map_response(
+        move |mut response: Response| async move {
+            let headers = response.headers_mut();
+            let mut set = |name: HeaderName, value: &'static str| {
+                if !headers.contains_key(&name) {
+                    headers.insert(name, HeaderValue::from_static(value));
+                }
+            };
+            set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+            set(header::X_FRAME_OPTIONS, "DENY");
+            set(header::REFERRER_POLICY, "no-referrer");
+            set(
+                HeaderName::from_static("cross-origin-opener-policy"),
+                "same-origin",
+            );
+            if https {
+                // Only over HTTPS: a browser ignores it on plain HTTP anyway, and a laptop's
+                // http://localhost must not learn it.
+                set(
+                    header::STRICT_TRANSPORT_SECURITY,
+                    "max-age=31536000; includeSubDomains",
+                );
+            }
+            response
+        },
+    ))
 }
 
 /// Cross-origin access for the configured origins only; none configured, no CORS headers at

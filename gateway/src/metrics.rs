@@ -9,7 +9,7 @@ use std::{
     collections::BTreeMap,
     fmt::Write,
     sync::{
-        Arc, Mutex,
+        Arc, LazyLock, Mutex,
         atomic::{AtomicI64, Ordering},
     },
 };
@@ -21,6 +21,7 @@ use axum::{
     middleware::Next,
     response::Response,
 };
+use mesh_kit::metrics::HistogramHandles;
 
 #[derive(Clone, Default)]
 pub struct Metrics {
@@ -98,20 +99,19 @@ pub const HTTP_REQUEST_DURATION: &str = "gateway_http_request_duration_seconds";
 /// Times each request by route (the matched pattern, never the raw path, so ids do not make
 /// new series), method and status, through the `metrics` facade.
 pub async fn track(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    static REQUESTS: LazyLock<HistogramHandles> = LazyLock::new(|| {
+        HistogramHandles::new(HTTP_REQUEST_DURATION, &["route", "method", "status"])
+    });
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
-    ::metrics::histogram!(
-        HTTP_REQUEST_DURATION,
-        "route" => route,
-        "method" => method,
-        "status" => response.status().as_str().to_owned(),
-    )
-    .record(started.elapsed());
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let status = response.status();
+    REQUESTS.record(
+        &[route, method.as_str(), status.as_str()],
+        started.elapsed(),
+    );
     response
 }
 

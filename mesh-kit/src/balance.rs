@@ -344,7 +344,7 @@ impl tower::Service<http::Request<Body>> for Balancer {
             let started = std::time::Instant::now();
             let backend = shared.backend.clone();
             let result = shared.dispatch(request).await;
-            crate::metrics::client_call(&backend, method, &result, started.elapsed());
+            crate::metrics::client_call(&backend, &method, &result, started.elapsed());
             result
         })
     }

@@ -17,11 +17,13 @@
 //!
 //! Only the gateway serves HTTP to clients; the admin port is for Prometheus, not an API.
 
+mod handles;
+
 use std::{
     future::Future,
     net::SocketAddr,
     pin::Pin,
-    sync::OnceLock,
+    sync::{LazyLock, OnceLock},
     task::{Context, Poll},
     time::{Duration, Instant},
 };
@@ -29,6 +31,8 @@ use std::{
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::config::ConfigError;
+
+pub use handles::HistogramHandles;
 
 pub const GRPC_SERVER_HANDLING: &str = "mesh_grpc_server_handling_seconds";
 pub const GRPC_CLIENT_HANDLING: &str = "mesh_grpc_client_handling_seconds";
@@ -216,17 +220,14 @@ fn response_code<B, E>(result: &Result<http::Response<B>, E>) -> &'static str {
 /// Records a call a balancer made.
 pub(crate) fn client_call<B, E>(
     backend: &str,
-    method: String,
+    method: &str,
     result: &Result<http::Response<B>, E>,
     elapsed: Duration,
 ) {
-    metrics::histogram!(
-        GRPC_CLIENT_HANDLING,
-        "backend" => backend.to_owned(),
-        "method" => method,
-        "code" => response_code(result),
-    )
-    .record(elapsed);
+    static CALLS: LazyLock<HistogramHandles> = LazyLock::new(|| {
+        HistogramHandles::new(GRPC_CLIENT_HANDLING, &["backend", "method", "code"])
+    });
+    CALLS.record(&[backend, method, response_code(result)], elapsed);
 }
 
 /// A finished consumer record.
@@ -296,13 +297,10 @@ where
         let started = Instant::now();
         let call = self.inner.call(request);
         Box::pin(async move {
+            static CALLS: LazyLock<HistogramHandles> =
+                LazyLock::new(|| HistogramHandles::new(GRPC_SERVER_HANDLING, &["method", "code"]));
             let result = call.await;
-            metrics::histogram!(
-                GRPC_SERVER_HANDLING,
-                "method" => method,
-                "code" => response_code(&result),
-            )
-            .record(started.elapsed());
+            CALLS.record(&[&method, response_code(&result)], started.elapsed());
             result
         })
     }

@@ -94,3 +94,51 @@ async fn a_service_binary_serves_its_metrics_on_the_admin_port() {
         "a move writes"
     );
 }
+
+#[tokio::test]
+async fn the_gateway_times_each_request_by_route_pattern_method_and_status() {
+    // As the gateway binary does at start (nextest runs each test in a process of its own).
+    mesh_kit::metrics::install();
+    let mesh = spawn_mesh(Options::default()).await;
+    for _ in 0..3 {
+        assert_eq!(mesh.get("/menu/items").await.status(), 200);
+    }
+    // Two ids, one series: the route's pattern, never the raw path.
+    let unknown = [
+        "00000000-0000-4000-8000-000000000001",
+        "00000000-0000-4000-8000-000000000002",
+    ];
+    for id in unknown {
+        assert_eq!(mesh.get(&format!("/menu/items/{id}")).await.status(), 404);
+    }
+    assert_eq!(mesh.get("/no/such/route").await.status(), 404);
+
+    let metrics = mesh.get("/metrics").await.text().await.expect("text");
+    let count = |labels: &str| {
+        value(
+            &metrics,
+            &format!("gateway_http_request_duration_seconds_count{{{labels}}}"),
+        )
+    };
+    assert_eq!(
+        count(r#"route="/menu/items",method="GET",status="200""#),
+        Some(3.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        count(r#"route="/menu/items/{id}",method="GET",status="404""#),
+        Some(2.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        count(r#"route="unmatched",method="GET",status="404""#),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert!(!metrics.contains(unknown[0]), "{metrics}");
+    let listed = value(
+        &metrics,
+        r#"mesh_grpc_client_handling_seconds_count{backend="menu-service",method="/mesh.menu.v1.MenuService/ListMenuItems",code="OK"}"#,
+    );
+    assert!(listed >= Some(3.0), "{metrics}");
+}
