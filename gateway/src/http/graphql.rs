@@ -6,7 +6,7 @@
 //! and refuses queries that would cost the backends too much ([`limits`]).
 
 use async_graphql::{Context, Schema};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLResponse;
 use axum::{
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
@@ -14,6 +14,8 @@ use axum::{
 };
 
 use std::sync::Arc;
+
+use body::GraphqlBody;
 
 use crate::{
     auth::{Action, Caller},
@@ -25,6 +27,7 @@ use crate::{
     http::edge::Client,
 };
 
+mod body;
 mod derived;
 pub mod documents;
 mod extension;
@@ -106,7 +109,7 @@ pub async fn handler(
     caller: Caller,
     client: Client,
     headers: HeaderMap,
-    request: GraphQLRequest,
+    GraphqlBody(request): GraphqlBody,
 ) -> Response {
     let loader = Loaders::new(&state.backends);
     if wants_event_stream(&headers) {
@@ -115,7 +118,7 @@ pub async fn handler(
             Err(refused) => return refused.into_response(),
         };
         let expires = ws::expiry(&caller, state.auth.verifier.leeway());
-        let request = request.into_inner().data(loader).data(caller);
+        let request = request.data(loader).data(caller);
         return sse::respond(
             state.schema.clone(),
             request,
@@ -124,7 +127,7 @@ pub async fn handler(
             expires,
         );
     }
-    let request = request.into_inner().data(loader).data(caller);
+    let request = request.data(loader).data(caller);
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }
 
