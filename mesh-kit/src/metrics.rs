@@ -102,7 +102,7 @@ fn describe() {
     metrics::describe_histogram!(
         GRPC_SERVER_HANDLING,
         metrics::Unit::Seconds,
-        "gRPC calls this service answered, by method and status code."
+        "gRPC calls this service answered, by method (`unknown` for any it does not serve) and status code."
     );
     metrics::describe_histogram!(
         GRPC_CLIENT_HANDLING,
@@ -262,7 +262,11 @@ pub fn outbox_backlog(rows: i64) {
     metrics::gauge!(OUTBOX_BACKLOG).set(rows as f64);
 }
 
-/// The tower layer that times every call a gRPC server answers.
+/// The `method` label of the calls a server answered UNIMPLEMENTED: one series for every path
+/// it does not serve.
+pub const UNKNOWN_METHOD: &str = "unknown";
+
+/// The tower layer that times every call a gRPC server answers, by method and status code.
 #[derive(Clone, Copy, Default)]
 pub struct ServerMetricsLayer;
 
@@ -300,7 +304,15 @@ where
             static CALLS: LazyLock<HistogramHandles> =
                 LazyLock::new(|| HistogramHandles::new(GRPC_SERVER_HANDLING, &["method", "code"]));
             let result = call.await;
-            CALLS.record(&[&method, response_code(&result)], started.elapsed());
+            let code = response_code(&result);
+            // A method this server does not have is answered UNIMPLEMENTED. Its path is the
+            // caller's choice: as a label, each made-up path would be a series of its own.
+            let method = if code == "UNIMPLEMENTED" {
+                UNKNOWN_METHOD
+            } else {
+                &method
+            };
+            CALLS.record(&[method, code], started.elapsed());
             result
         })
     }

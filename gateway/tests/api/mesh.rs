@@ -352,6 +352,14 @@ impl Mesh {
     }
 
     /// What the delivery-service process serves on its admin port (it must run as a process).
+    /// The gRPC URL of delivery-service.
+    pub fn delivery_url(&self) -> String {
+        match &self.delivery {
+            Delivery::Child { addr, .. } => format!("http://{addr}"),
+            Delivery::InProcess(served) => served.as_ref().expect("started").url(),
+        }
+    }
+
     pub async fn delivery_metrics(&self) -> String {
         let Delivery::Child { metrics, .. } = &self.delivery else {
             panic!("delivery-service runs in-process; use Options::delivery_as_process")

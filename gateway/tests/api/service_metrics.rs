@@ -82,6 +82,43 @@ async fn a_service_binary_serves_its_metrics_on_the_admin_port() {
     assert!(total(&metrics) >= 10.0, "{metrics}");
     assert!(statements(&metrics, "write") >= 2.0, "{metrics}");
     assert!(statements(&metrics, "transaction") >= 2.0, "{metrics}");
+
+    // Made-up methods, as an attacker scanning the port would call them: answered UNIMPLEMENTED
+    // and counted as one series, never a series per path.
+    let channel = tonic::transport::Endpoint::from_shared(mesh.delivery_url())
+        .expect("URL")
+        .connect()
+        .await
+        .expect("connect");
+    let mut grpc = tonic::client::Grpc::new(channel);
+    let made_up = [
+        "/mesh.delivery.v1.DeliveryService/Scan0001",
+        "/mesh.delivery.v1.DeliveryService/Scan0002",
+        "/no.such.Service/Scan0003",
+    ];
+    for path in made_up {
+        grpc.ready().await.expect("ready");
+        let status = grpc
+            .unary::<(), (), _>(
+                tonic::Request::new(()),
+                tonic::codegen::http::uri::PathAndQuery::from_static(path),
+                tonic_prost::ProstCodec::default(),
+            )
+            .await
+            .expect_err("no such method");
+        assert_eq!(status.code(), tonic::Code::Unimplemented, "{path}");
+    }
+    let scanned = mesh.delivery_metrics().await;
+    assert_eq!(
+        value(
+            &scanned,
+            r#"mesh_grpc_server_handling_seconds_count{method="unknown",code="UNIMPLEMENTED"}"#,
+        ),
+        Some(3.0),
+        "{scanned}"
+    );
+    assert!(!scanned.contains("Scan000"), "{scanned}");
+
     let before = mesh.delivery_metrics().await;
     assert_eq!(mesh.move_delivery(&order, "PICKED_UP").await.0, 200);
     let after = mesh.delivery_metrics().await;
