@@ -105,6 +105,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
                 path = %request.uri().path(),
                 request_id = %request_id,
                 subject = tracing::field::Empty,
+                // The gRPC method a REST route transcodes to.
+                rpc = tracing::field::Empty,
             );
             // A client that traces (a browser SDK, another service) keeps its trace.
             mesh_kit::telemetry::trace_context::continue_from_headers(&span, request.headers());

@@ -103,7 +103,9 @@ pub fn schema(
 /// (for `GATEWAY_MENU_ITEM_TTL_MS`, see `backends::menu`).
 /// With `Accept: text/event-stream` the answer is a graphql-sse stream (any operation,
 /// subscriptions included).
-#[tracing::instrument(skip_all)]
+///
+/// No span of its own: the request's `http` span (method, path, request id) is the context of
+/// everything logged here, and a span costs each request its opening, formatting and closing.
 pub async fn handler(
     State(state): State<AppState>,
     caller: Caller,
@@ -135,7 +137,6 @@ pub async fn handler(
 /// `extensions` in the query string, queries only: anything else is 405), so a persisted query
 /// sent by its hash alone is a cacheable GET. A browser (it asks for HTML) or a request without
 /// a query gets GraphiQL.
-#[tracing::instrument(skip_all)]
 pub async fn get_handler(
     State(state): State<AppState>,
     caller: Caller,

@@ -128,12 +128,14 @@ fn method_filter(method: &str) -> Option<MethodFilter> {
     })
 }
 
-#[tracing::instrument(name = "transcode", skip_all, fields(rpc = %route.http.rpc))]
 async fn serve(
     route: Arc<Transcoded>,
     state: AppState,
     request: Request,
 ) -> Result<Response, ApiError> {
+    // On the request's own span (declared there): a span of its own would cost each request
+    // its opening, formatting and closing.
+    tracing::Span::current().record("rpc", tracing::field::display(&route.http.rpc));
     let (mut parts, body) = request.into_parts();
     let Ok(caller) = Caller::from_request_parts(&mut parts, &state).await;
     access::before_body(&route, &caller)?;
