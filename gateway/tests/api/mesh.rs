@@ -35,6 +35,16 @@ enum Delivery {
     },
 }
 
+impl Delivery {
+    /// Its gRPC URL.
+    fn url(&self) -> String {
+        match self {
+            Delivery::InProcess(served) => served.as_ref().expect("started").url(),
+            Delivery::Child { addr, .. } => format!("http://{addr}"),
+        }
+    }
+}
+
 pub struct Options {
     /// billing-service declines payments above this.
     pub payment_limit_cents: i64,
@@ -136,11 +146,7 @@ pub async fn spawn_mesh(options: Options) -> Mesh {
             app.run_until_stopped(stop.wait())
         })))
     };
-    let delivery_url = match &delivery {
-        Delivery::InProcess(Some(served)) => served.url(),
-        Delivery::InProcess(None) => unreachable!("just started"),
-        Delivery::Child { addr, .. } => format!("http://{addr}"),
-    };
+    let delivery_url = delivery.url();
 
     let mut config = Config::new(
         local(),
@@ -354,10 +360,7 @@ impl Mesh {
     /// What the delivery-service process serves on its admin port (it must run as a process).
     /// The gRPC URL of delivery-service.
     pub fn delivery_url(&self) -> String {
-        match &self.delivery {
-            Delivery::Child { addr, .. } => format!("http://{addr}"),
-            Delivery::InProcess(served) => served.as_ref().expect("started").url(),
-        }
+        self.delivery.url()
     }
 
     pub async fn delivery_metrics(&self) -> String {

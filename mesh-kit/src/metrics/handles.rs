@@ -45,7 +45,6 @@ impl HistogramHandles {
                 key.push_str(value);
                 key.push('\0');
             }
-            let remembered = !values.iter().any(|value| value.contains('\0'));
             let handles = self.handles.read().unwrap_or_else(|p| p.into_inner());
             if let Some(handle) = handles.get(key.as_str()) {
                 handle.record(elapsed);
@@ -60,8 +59,11 @@ impl HistogramHandles {
                 .collect();
             let handle = metrics::histogram!(self.name, labels);
             handle.record(elapsed);
+            if values.iter().any(|value| value.contains('\0')) {
+                return;
+            }
             let mut handles = self.handles.write().unwrap_or_else(|p| p.into_inner());
-            if remembered && handles.len() < REMEMBERED {
+            if handles.len() < REMEMBERED {
                 handles.insert(key.as_str().into(), handle);
             }
         });
