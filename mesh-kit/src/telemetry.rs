@@ -10,6 +10,10 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::{Resource, trace::SdkTracerProvider};
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
 
+mod plain_fields;
+
+use plain_fields::PlainFields;
+
 /// The header that carries a request's id from the gateway to every service it calls, and on to
 /// the events it causes.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -107,8 +111,8 @@ fn install(
     let fmt = match (json, test_writer) {
         (true, true) => fmt.json().flatten_event(true).with_test_writer().boxed(),
         (true, false) => fmt.json().flatten_event(true).boxed(),
-        (false, true) => fmt.with_test_writer().boxed(),
-        (false, false) => fmt.boxed(),
+        (false, true) => fmt.fmt_fields(PlainFields).with_test_writer().boxed(),
+        (false, false) => fmt.fmt_fields(PlainFields).boxed(),
     };
     let traces = tracer.map(|tracer| tracing_opentelemetry::layer().with_tracer(tracer));
     // Ignore "already set": the first caller's subscriber stays.
