@@ -8,13 +8,14 @@ use std::sync::Arc;
 
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, Request},
+    extract::{Request, State},
     http::{HeaderName, HeaderValue, Method, Uri, header},
     middleware,
     response::{IntoResponse, Response},
     routing::{get, post},
 };
 use mesh_kit::telemetry::REQUEST_ID_HEADER;
+use tower::{ServiceBuilder, util::BoxCloneSyncService};
 use tower_http::{
     catch_panic::CatchPanicLayer,
     cors::{AllowOrigin, CorsLayer},
@@ -45,6 +46,7 @@ pub mod rest;
 pub mod web_app;
 
 use api_docs::ApiDocument;
+pub use edge::serve::HttpService;
 use edge::{Admission, rate_limit::RateLimits, sockets::Sockets};
 
 /// What every handler can reach, behind one `Arc`: axum clones a router's state for every
@@ -90,7 +92,7 @@ pub struct SharedState {
 
 /// Every route, behind the layers every request passes: request id, tracing, panic guard,
 /// security headers, CORS when configured, authentication and the rate limit.
-pub fn router(state: AppState, config: &Config) -> Router {
+pub fn router(state: AppState, config: &Config) -> HttpService {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request| {
@@ -146,57 +148,62 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let router = routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
-        .layer(DefaultBodyLimit::max(config.edge.body_limit));
-    let router = edge::layer(router, config.edge, admission)
-        .layer(CatchPanicLayer::custom(|_| {
-            tracing::error!("handler panicked");
-            ApiError::internal().into_response()
-        }))
-        .layer(middleware::from_fn(crate::metrics::track));
-    let router = security_headers(router, config.tls.is_some());
-    let router = match cors(&config.cors_origins) {
-        Some(cors) => router.layer(cors),
-        None => router,
-    };
-    router
+        .with_state(state);
+    // Inside the router, the layers that read the matched route (the metrics' `route` label)
+    // or must see what the edge refuses (the metrics again).
+    let router = edge::layer(router, config.edge, admission).layer(
+        ServiceBuilder::new()
+            .layer(middleware::from_fn(crate::metrics::track))
+            .layer(CatchPanicLayer::custom(|_| {
+                tracing::error!("handler panicked");
+                ApiError::internal().into_response()
+            })),
+    );
+    // Around it, the layers that need no route, wrapped once around the whole router: axum's
+    // `Router::layer` boxes every route once more at each call, and a request clones every
+    // box beneath the one it enters (66 boxed clones a request with the eleven calls there
+    // were).
+    let service = ServiceBuilder::new()
+        .layer(middleware::map_request(crate::request_id::replace_unfit))
+        .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestId))
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::new(request_id))
         // Every backend call and queued event of the request carries its id from here.
         .layer(mesh_kit::context::RequestIdLayer)
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(trace)
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestId))
-        .layer(middleware::map_request(crate::request_id::replace_unfit))
+        .option_layer(cors(&config.cors_origins))
+        .layer(middleware::map_response_with_state(
+            config.tls.is_some(),
+            security_headers,
+        ))
+        .service(router);
+    BoxCloneSyncService::new(service)
 }
 
-/// Headers every response gets, unless a route set its own; in one layer, as every layer costs
-/// each request its own future.
-fn security_headers(router: Router, https: bool) -> Router {
-    router.layer(middleware::map_response(
-        move |mut response: Response| async move {
-            let headers = response.headers_mut();
-            let mut set = |name: HeaderName, value: &'static str| {
-                if !headers.contains_key(&name) {
-                    headers.insert(name, HeaderValue::from_static(value));
-                }
-            };
-            set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-            set(header::X_FRAME_OPTIONS, "DENY");
-            set(header::REFERRER_POLICY, "no-referrer");
-            set(
-                HeaderName::from_static("cross-origin-opener-policy"),
-                "same-origin",
-            );
-            if https {
-                // Only over HTTPS: a browser ignores it on plain HTTP anyway, and a laptop's
-                // http://localhost must not learn it.
-                set(
-                    header::STRICT_TRANSPORT_SECURITY,
-                    "max-age=31536000; includeSubDomains",
-                );
-            }
-            response
-        },
-    ))
+/// Headers every response gets, unless a route set its own (`https`: the gateway serves TLS);
+/// in one layer, as every layer costs each request its own future.
+async fn security_headers(State(https): State<bool>, mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let mut set = |name: HeaderName, value: &'static str| {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    };
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::X_FRAME_OPTIONS, "DENY");
+    set(header::REFERRER_POLICY, "no-referrer");
+    set(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    if https {
+        // Only over HTTPS: a browser ignores it on plain HTTP anyway, and a laptop's
+        // http://localhost must not learn it.
+        set(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    response
 }
 
 /// Cross-origin access for the configured origins only; none configured, no CORS headers at

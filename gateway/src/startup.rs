@@ -3,7 +3,6 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use axum::Router;
 use mesh_kit::startup::{self, StartupError};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -26,7 +25,7 @@ use crate::{
 pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
-    router: Router,
+    router: http::HttpService,
     feed: OrderFeed,
     kafka: mesh_kafka::KafkaConfig,
     tls: Option<TlsAcceptor>,

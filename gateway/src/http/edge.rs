@@ -27,7 +27,7 @@ use std::{
 
 use axum::{
     Router,
-    extract::{ConnectInfo, Request, State},
+    extract::{ConnectInfo, DefaultBodyLimit, Request, State},
     http::{HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -123,7 +123,9 @@ pub fn layer(router: Router, config: EdgeConfig, admission: Admission) -> Router
                     tower_http::body::Limited<tower_http::timeout::TimeoutBody<axum::body::Body>>,
                 >,
             )
-            .layer(middleware::from_fn_with_state(Arc::new(admission), admit)),
+            .layer(middleware::from_fn_with_state(Arc::new(admission), admit))
+            // The bound axum's body extractors keep to (`Json`, `Bytes`, the GraphQL body).
+            .layer(DefaultBodyLimit::max(config.body_limit)),
     )
 }
 

@@ -4,9 +4,13 @@
 //! [`EdgeConfig::max_connections`] connections are open at once (more are closed as they
 //! arrive), every connection gets `TCP_NODELAY`, and a stop lets requests in flight finish.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
 
-use axum::{Router, extract::ConnectInfo};
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, Request},
+    response::Response,
+};
 use hyper::{body::Incoming, service::service_fn};
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
@@ -14,9 +18,12 @@ use hyper_util::{
 };
 use tokio::{net::TcpListener, sync::Semaphore};
 use tokio_rustls::TlsAcceptor;
-use tower::Service;
+use tower::{ServiceExt, util::BoxCloneSyncService};
 
 use crate::config::EdgeConfig;
+
+/// The gateway's whole HTTP service, as this loop serves it: the router behind every layer.
+pub type HttpService = BoxCloneSyncService<Request, Response, Infallible>;
 
 /// How long requests in flight get to finish once the gateway is told to stop.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -24,7 +31,7 @@ const DRAIN: Duration = Duration::from_secs(10);
 /// Serves `router` on `listener` until `shutdown` completes, then drains.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    router: HttpService,
     tls: Option<TlsAcceptor>,
     limits: EdgeConfig,
     shutdown: impl Future<Output = ()>,
@@ -64,8 +71,7 @@ pub async fn serve(
         let service = service_fn(move |mut request: hyper::Request<Incoming>| {
             // The peer address, for clients without a token (rate limits by address).
             request.extensions_mut().insert(ConnectInfo(peer));
-            let mut router = router.clone();
-            async move { router.call(request).await }
+            router.clone().oneshot(request.map(Body::new))
         });
         let builder = builder.clone();
         let watcher = graceful.watcher();
