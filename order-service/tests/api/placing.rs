@@ -3,7 +3,9 @@
 use mesh_proto::{
     events::v1::OrderPlaced,
     menu::v1::UpdateMenuItemRequest,
-    order::v1::{CancelOrderRequest, CreateOrderItem, ListOrdersRequest, OrderStatus},
+    order::v1::{
+        CancelOrderRequest, CreateOrderItem, GetOrderRequest, ListOrdersRequest, OrderStatus,
+    },
 };
 use tonic::{Code, metadata::MetadataValue};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -37,6 +39,19 @@ async fn places_an_order_priced_by_the_menu_and_publishes_it() {
     assert_eq!(order.history.len(), 1);
     assert_eq!(order.history[0].event_type, "OrderPlaced");
     assert_eq!(order.history[0].sequence, 1);
+    assert_eq!(order.history[0].detail, "5 item(s), 35.50 USD");
+    // The answer is made from what was just written; a read of the order finds the same.
+    let read = app
+        .orders
+        .clone()
+        .get_order(GetOrderRequest {
+            order_id: order.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("read back")
+        .into_inner();
+    assert_eq!(read, order);
 
     let records = app.order_events(1).await;
     let record = &records[0];
