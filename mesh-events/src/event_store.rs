@@ -134,12 +134,7 @@ impl StoredEvent {
                 reason: format!("the stored event is a {}", self.event_type),
             });
         }
-        let payload = mesh_kafka::schema::MESH.upcast(
-            &self.event_type,
-            self.schema_version,
-            self.payload.clone(),
-        )?;
-        json::from_value(payload)
+        mesh_kafka::schema::MESH.decode_value(&self.event_type, self.schema_version, &self.payload)
     }
 
     /// The event as it was published, for a reader outside the service (an order's history).

@@ -122,6 +122,20 @@ impl Upcasters {
         })?;
         mesh_proto::json::from_value(self.upcast(event_type, version, value)?)
     }
+
+    /// [`Self::decode`] from a JSON value (a stored event's payload), copied only when it
+    /// needs upcasting.
+    pub fn decode_value<M: prost::Message + mesh_proto::Name + Default>(
+        &self,
+        event_type: &str,
+        version: i32,
+        payload: &Value,
+    ) -> Result<M, JsonError> {
+        if !self.is_old(event_type, version) {
+            return mesh_proto::json::from_value_ref(payload);
+        }
+        mesh_proto::json::from_value(self.upcast(event_type, version, payload.clone())?)
+    }
 }
 
 #[cfg(test)]
@@ -195,6 +209,24 @@ mod tests {
             .unwrap();
         assert_eq!(value["deliveryAddress"], json!(""));
         assert_eq!(value["orderId"], json!("o-1"));
+    }
+
+    #[test]
+    fn a_stored_payload_decodes_alike_from_text_and_from_its_value_old_or_current() {
+        use mesh_proto::events::v1::DeliveryStatusChanged;
+        let event_type = "mesh.events.v1.DeliveryStatusChanged";
+        let old = br#"{"orderId":"o-1","to":"DELIVERY_STATUS_PENDING"}"#;
+        let current =
+            br#"{"orderId":"o-1","to":"DELIVERY_STATUS_PENDING","deliveryAddress":"1 Main St"}"#;
+        for (version, payload) in [(1, &old[..]), (2, &current[..])] {
+            let value: Value = serde_json::from_slice(payload).unwrap();
+            let from_text: DeliveryStatusChanged =
+                MESH.decode(event_type, version, payload).unwrap();
+            let from_value: DeliveryStatusChanged =
+                MESH.decode_value(event_type, version, &value).unwrap();
+            assert_eq!(from_text, from_value);
+            assert_eq!(from_value.order_id, "o-1");
+        }
     }
 
     #[test]

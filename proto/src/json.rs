@@ -63,6 +63,13 @@ pub fn from_value<M: Message + Name + Default>(value: serde_json::Value) -> Resu
     decode::<M, _>(value)
 }
 
+/// [`from_value`] from a borrowed value, which stays as it is (no copy is made to read it).
+pub fn from_value_ref<M: Message + Name + Default>(
+    value: &serde_json::Value,
+) -> Result<M, JsonError> {
+    decode::<M, _>(value)
+}
+
 fn decode<'de, M, D>(deserializer: D) -> Result<M, JsonError>
 where
     M: Message + Name + Default,
@@ -114,6 +121,10 @@ mod tests {
         // The store's form is the same document, never written out as text in between.
         let value = to_value(&placed).expect("encodes");
         assert_eq!(value.to_string(), json);
+        assert_eq!(
+            from_value_ref::<OrderPlaced>(&value).expect("decodes"),
+            placed
+        );
         assert_eq!(from_value::<OrderPlaced>(value).expect("decodes"), placed);
     }
 
