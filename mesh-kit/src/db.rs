@@ -156,17 +156,37 @@ fn count_statement(event: InstrumentationEvent<'_>) {
 /// The counter of statements of `kind`, made once: `counter!` builds the label and looks its
 /// key up in the recorder on every call (1.6k instructions a statement, callgrind). `None`
 /// before the recorder is installed, when a handle made now would stay a no-op.
-fn statement_counter(kind: &'static str) -> Option<&'static metrics::Counter> {
-    const KINDS: [&str; 3] = ["read", "write", "transaction"];
+fn statement_counter(kind: StatementKind) -> Option<&'static metrics::Counter> {
     static COUNTERS: OnceLock<[metrics::Counter; 3]> = OnceLock::new();
     if !crate::metrics::installed() {
         return None;
     }
     let counters = COUNTERS.get_or_init(|| {
-        KINDS.map(|kind| metrics::counter!(crate::metrics::DB_STATEMENTS, "kind" => kind))
+        StatementKind::ALL
+            .map(|kind| metrics::counter!(crate::metrics::DB_STATEMENTS, "kind" => kind.label()))
     });
-    let index = KINDS.iter().position(|known| *known == kind)?;
-    counters.get(index)
+    Some(&counters[kind as usize])
+}
+
+/// What a statement does, as the `kind` label of `mesh_db_statements_total` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StatementKind {
+    Read,
+    Write,
+    Transaction,
+}
+
+impl StatementKind {
+    /// Every kind, in the order of the discriminants.
+    const ALL: [Self; 3] = [Self::Read, Self::Write, Self::Transaction];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::Transaction => "transaction",
+        }
+    }
 }
 
 /// The first bytes of a statement's text, enough for its first keyword.
@@ -192,7 +212,7 @@ impl std::fmt::Write for SqlHead {
 impl SqlHead {
     /// `read` (a `SELECT`, a locking one included), `transaction` (`BEGIN`, `COMMIT`, …) or
     /// `write` (anything else: `INSERT`, `UPDATE`, `DELETE`, a data-modifying `WITH`).
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> StatementKind {
         // Compared in place: this runs for every statement, so nothing is allocated.
         let head = &self.bytes[..self.len];
         let start = head
@@ -207,7 +227,7 @@ impl SqlHead {
         let word = &rest[..end];
         let is = |keyword: &str| word.eq_ignore_ascii_case(keyword.as_bytes());
         if is("SELECT") {
-            "read"
+            StatementKind::Read
         } else if [
             "BEGIN",
             "COMMIT",
@@ -219,9 +239,9 @@ impl SqlHead {
         .into_iter()
         .any(is)
         {
-            "transaction"
+            StatementKind::Transaction
         } else {
-            "write"
+            StatementKind::Write
         }
     }
 }
@@ -318,7 +338,7 @@ mod tests {
     fn kind(sql: &str) -> &'static str {
         let mut head = SqlHead::default();
         let _ = write!(head, "{sql}");
-        head.kind()
+        head.kind().label()
     }
 
     #[test]
